@@ -1,0 +1,204 @@
+"""Value: one scalar in a computation graph.
+
+Every op below computes its forward value and, side by side, the local derivative of that value
+with respect to each input. backward() (in graph.py) multiplies those local derivatives along every
+path from the root: the chain rule. tensor.py has the same ops, with the same names and the same
+derivative rules, on numpy arrays.
+"""
+import math
+from numbers import Real
+from operator import mul
+
+from .graph import backward, creation_counter
+
+
+def _checked(data):
+    """The float a user gave us, or a clear error: gradients of garbage are garbage."""
+    if type(data) is float or type(data) is int:
+        pass  # the common case, quickly
+    elif isinstance(data, Value):
+        raise TypeError("Value data must be a real number, got a Value (use it directly)")
+    elif not isinstance(data, Real):
+        raise TypeError(f"Value data must be a real number, got {type(data).__name__}: {data!r}")
+    data = float(data)
+    if not math.isfinite(data):
+        raise ValueError(f"Value data must be finite, got {data}")
+    return data
+
+
+def _operand(x):
+    return x if isinstance(x, Value) else Value(x)
+
+
+def _node(data, children, local_grads, op):
+    """The result of an op. Built without __init__'s checks, which only user input needs."""
+    if not math.isfinite(data):
+        operands = ", ".join(f"{c.data:g}" for c in children)
+        raise OverflowError(f"{op}({operands}) overflows the range of a float")
+    v = _new(Value)
+    v.data, v.grad, v._children, v._local_grads, v.op, v.label = data, 0.0, children, local_grads, op, ""
+    v._id = _next_id()
+    return v
+
+
+class Value:
+    """A scalar that remembers how it was computed, so that backward() can find its gradient."""
+
+    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id")
+
+    def __init__(self, data, label=""):
+        self.data = _checked(data)
+        self.grad = 0.0
+        self._children = ()  # the Values this one was computed from
+        self._local_grads = ()  # d(self)/d(child), one number per child
+        self.op = ""  # the name of the op that made this Value; "" for a leaf
+        self.label = label  # a name to show when rendering
+        self._id = _next_id()  # creation order, which graph.py uses as a topological order
+
+    # --- arithmetic: forward value, then the local derivative for each operand ---
+
+    def __add__(self, other):
+        other = _operand(other)
+        return _node(self.data + other.data, (self, other), (1.0, 1.0), "+")
+
+    def __mul__(self, other):
+        other = _operand(other)
+        return _node(self.data * other.data, (self, other), (other.data, self.data), "*")
+
+    def __sub__(self, other):
+        other = _operand(other)
+        return _node(self.data - other.data, (self, other), (1.0, -1.0), "-")
+
+    def __truediv__(self, other):
+        other = _operand(other)
+        a, b = self.data, other.data
+        if b == 0.0:
+            raise ZeroDivisionError(f"div: division by zero ({a:g} / {b:g})")
+        return _node(a / b, (self, other), (1.0 / b, -a / (b * b)), "/")
+
+    def __neg__(self):
+        return _node(-self.data, (self,), (-1.0,), "neg")
+
+    def __pow__(self, other):
+        """x ** y for a number y (one child) or a Value y (two children: x and y)."""
+        x = self.data
+        y = other.data if isinstance(other, Value) else _checked(other)
+        if x < 0.0 and not y.is_integer():
+            raise ValueError(f"pow: a negative base needs an integer exponent, got {x:g} ** {y:g}")
+        if x == 0.0 and y < 0.0:
+            raise ZeroDivisionError(f"pow: zero to a negative power ({x:g} ** {y:g})")
+        if x == 0.0 and 0.0 < y < 1.0:
+            raise ValueError(f"pow: the derivative of x ** {y:g} is infinite at x = 0")
+        try:
+            out = x**y
+            d_dx = y * x ** (y - 1) if y != 0.0 else 0.0
+        except OverflowError:
+            raise OverflowError(f"pow: {x:g} ** {y:g} overflows the range of a float") from None
+        if not isinstance(other, Value):
+            return _node(out, (self,), (d_dx,), f"**{y:g}")
+        if x < 0.0:
+            raise ValueError(f"pow: a Value exponent needs a base >= 0 to be differentiable, got {x:g} ** {y:g}")
+        d_dy = out * math.log(x) if x > 0.0 else 0.0  # x ** y is 0 for all y > 0 near x = 0
+        return _node(out, (self, other), (d_dx, d_dy), "**")
+
+    # --- the same ops with the operands swapped: 2 * v, 1 - v, 2 ** v ---
+
+    def __radd__(self, other):
+        return _operand(other) + self
+
+    def __rmul__(self, other):
+        return _operand(other) * self
+
+    def __rsub__(self, other):
+        return _operand(other) - self
+
+    def __rtruediv__(self, other):
+        return _operand(other) / self
+
+    def __rpow__(self, other):
+        return _operand(other) ** self
+
+    # --- functions of one input ---
+
+    def exp(self):
+        x = self.data
+        try:
+            e = math.exp(x)
+        except OverflowError:
+            raise OverflowError(f"exp: exp({x:g}) overflows the range of a float") from None
+        return _node(e, (self,), (e,), "exp")
+
+    def log(self):
+        x = self.data
+        if x <= 0.0:
+            raise ValueError(f"log: the logarithm needs a positive input, got log({x:g})")
+        return _node(math.log(x), (self,), (1.0 / x,), "log")
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        return _node(t, (self,), (1.0 - t * t,), "tanh")
+
+    def sigmoid(self):
+        x = self.data
+        if x >= 0.0:  # exp of a non-positive number: never overflows
+            s = 1.0 / (1.0 + math.exp(-x))
+        else:
+            e = math.exp(x)
+            s = e / (1.0 + e)
+        return _node(s, (self,), (s * (1.0 - s),), "sigmoid")
+
+    def relu(self):
+        x = self.data
+        return _node(x if x > 0.0 else 0.0, (self,), (1.0 if x > 0.0 else 0.0,), "relu")
+
+    @staticmethod
+    def weighted_sum(weights, inputs, bias):
+        """A neuron's w·x + b as one node with 2n+1 children.
+
+        Its local derivatives are the video's: each weight's is its input ("neurons that fire
+        together wire together"), each input's is its weight, the bias's is 1.
+        """
+        if len(weights) != len(inputs):
+            raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
+        ws = [w.data for w in weights]
+        xs = [x.data for x in inputs]
+        total = sum(map(mul, ws, xs)) + bias.data
+        return _node(total, (*weights, *inputs, bias), (*xs, *ws, 1.0), "w·x+b")
+
+    # --- backpropagation ---
+
+    def _chain_rule(self):
+        g = self.grad
+        return zip(self._children, self._local_grads, [d * g for d in self._local_grads])
+
+    def backward(self):
+        """Fill in d(self)/d(node) as .grad for every node this Value depends on.
+
+        Gradients of leaves accumulate across calls, as in PyTorch: call zero_grad() (or set
+        .grad = 0) between optimisation steps. Interior nodes show the gradient of the last pass.
+        """
+        backward(self, 1.0)
+
+    def backward_steps(self):
+        """The same backward pass, one node at a time: a generator of Steps (see step.py)."""
+        from .step import backward_steps
+
+        return backward_steps(self, 1.0)
+
+    # --- micrograd's names for the graph, so its drawing code keeps working ---
+
+    @property
+    def _prev(self):
+        return set(self._children)
+
+    @property
+    def _op(self):
+        return self.op
+
+    def __repr__(self):
+        label = f"label={self.label!r}, " if self.label else ""
+        return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
+
+
+_new = object.__new__
+_next_id = creation_counter.__next__

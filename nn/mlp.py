@@ -1,0 +1,98 @@
+"""Neuron, Layer and MLP on scalar Values, with micrograd's interface.
+
+Weights are drawn from a seeded numpy generator, uniform in ±1/sqrt(nin) (LeCun's scale): the
+weighted sum of 784 pixels then stays small, so sigmoid units start in their steep middle instead
+of saturating, which micrograd's uniform(-1, 1) does with MNIST. Biases start at zero.
+fast.py draws the same numbers for the same seed, so both engines start from the same network.
+"""
+import numpy as np
+
+from autodiff import Value
+
+from .module import Module
+
+ACTIVATIONS = {
+    "relu": Value.relu,
+    "sigmoid": Value.sigmoid,
+    "tanh": Value.tanh,
+    "linear": lambda v: v,
+}
+
+
+def _activation(name):
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}")
+    return name
+
+
+def initial_weights(nin, nout, rng):
+    """A (nout, nin) matrix: row j holds neuron j's weights. The one initialisation both engines use."""
+    bound = 1.0 / np.sqrt(nin)
+    return rng.uniform(-bound, bound, size=(nout, nin))
+
+
+class Neuron(Module):
+    """activation(w·x + b): one node for the weighted sum, one for the activation."""
+
+    def __init__(self, nin, nonlin=True, activation=None, weights=None, seed=0):
+        # micrograd's nonlin=True/False means relu/linear; activation names any of ACTIVATIONS
+        self.activation = _activation(activation or ("relu" if nonlin else "linear"))
+        if weights is None:
+            weights = initial_weights(nin, 1, np.random.default_rng(seed))[0]
+        self.w = [Value(float(w)) for w in weights]
+        self.b = Value(0.0)
+
+    def __call__(self, x):
+        x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
+        return ACTIVATIONS[self.activation](Value.weighted_sum(self.w, x, self.b))
+
+    def parameters(self):
+        return self.w + [self.b]
+
+    def __repr__(self):
+        return f"{self.activation.capitalize()}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    def __init__(self, nin, nout, nonlin=True, activation=None, seed=0, rng=None):
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        weights = initial_weights(nin, nout, rng)
+        self.neurons = [Neuron(nin, nonlin, activation, weights=row) for row in weights]
+
+    def __call__(self, x):
+        x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]  # once, not once per neuron
+        out = [n(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self):
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def __repr__(self):
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: MLP(nin, [sizes of the layers]).
+
+    As in micrograd, hidden layers use ReLU and the last layer is linear. The 3Blue1Brown network,
+    sigmoid everywhere, is MLP(784, [16, 16, 10], activation="sigmoid", output="sigmoid").
+    """
+
+    def __init__(self, nin, nouts, activation="relu", output="linear", seed=0):
+        rng = np.random.default_rng(seed)
+        sizes = [nin] + list(nouts)
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], activation=activation if i < len(nouts) - 1 else output, rng=rng)
+            for i in range(len(nouts))
+        ]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __repr__(self):
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
