@@ -1,0 +1,261 @@
+"""Tensor: the ops of value.py on numpy arrays, for speed.
+
+Read it beside value.py: every op has the same name, the same forward value and the same local
+derivative, applied elementwise. Two things are new:
+- broadcasting: an operand smaller than the result (a bias added to every row) receives the sum
+  of the contributions of every element it was broadcast to;
+- ops that mix elements (matmul, sum): their local derivative is not a number per element, so it
+  is stored as the function that multiplies the upstream gradient by it (a vector-Jacobian product).
+The graph walk is graph.py's, shared with Value.
+"""
+import numpy as np
+
+from .graph import backward, creation_counter
+
+
+def _checked(data, dtype):
+    """A float array from what a user gave us, or a clear error: gradients of garbage are garbage."""
+    array = np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor data must be real numbers, got {type(data).__name__} of dtype {array.dtype}")
+    array = array.astype(dtype, copy=False)
+    if not np.isfinite(array).all():
+        raise ValueError(f"Tensor data must be finite, got {array[~np.isfinite(array)].flat[0]} in it")
+    return array
+
+
+def _unbroadcast(grad, shape):
+    """Sum a gradient back to the shape of an operand that was broadcast to the result's shape."""
+    if grad.shape == shape:
+        return grad
+    grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))  # leading axes the operand lacked
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True) if stretched else grad
+
+
+def _node(data, children, local_grads, op):
+    """The result of an op. Built without __init__'s checks, which only user input needs."""
+    if not np.isfinite(data).all():
+        shapes = ", ".join(str(c.shape) for c in children)
+        raise OverflowError(f"{op}: the result on shapes {shapes} overflows the range of {data.dtype}")
+    t = _new(Tensor)
+    t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
+    t.requires_grad = any(c.requires_grad for c in children)
+    t._id = _next_id()
+    return t
+
+
+def _broadcasting(op, f, a, b):
+    """f(a, b) for two arrays, or an error naming the op and both shapes."""
+    try:
+        return f(a, b)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast together") from None
+
+
+class Tensor:
+    """An array that remembers how it was computed, so that backward() can find its gradient."""
+
+    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "requires_grad")
+
+    def __init__(self, data, dtype=np.float64, label="", requires_grad=True):
+        self.data = _checked(data, dtype)
+        self.grad = np.zeros_like(self.data) if requires_grad else 0.0
+        self._children = ()  # the Tensors this one was computed from
+        self._local_grads = ()  # d(self)/d(child): an array, elementwise, or a function of the gradient
+        self.op = ""  # the name of the op that made this Tensor; "" for a leaf
+        self.label = label  # a name to show when rendering
+        self.requires_grad = requires_grad  # False for data, such as the images, that is not learned
+        self._id = _next_id()  # creation order, which graph.py uses as a topological order
+
+    def _operand(self, x):
+        return x if isinstance(x, Tensor) else Tensor(x, self.data.dtype, requires_grad=False)
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    # --- arithmetic: forward value, then the local derivative for each operand ---
+
+    def __add__(self, other):
+        other = self._operand(other)
+        return _node(_broadcasting("+", np.add, self.data, other.data), (self, other), (1.0, 1.0), "+")
+
+    def __mul__(self, other):
+        other = self._operand(other)
+        a, b = self.data, other.data
+        return _node(_broadcasting("*", np.multiply, a, b), (self, other), (b, a), "*")
+
+    def __sub__(self, other):
+        other = self._operand(other)
+        return _node(_broadcasting("-", np.subtract, self.data, other.data), (self, other), (1.0, -1.0), "-")
+
+    def __truediv__(self, other):
+        other = self._operand(other)
+        a, b = self.data, other.data
+        if (b == 0.0).any():
+            raise ZeroDivisionError(f"div: division by zero (the divisor of shape {b.shape} holds a 0)")
+        return _node(_broadcasting("/", np.divide, a, b), (self, other), (1.0 / b, -a / (b * b)), "/")
+
+    def __neg__(self):
+        return _node(-self.data, (self,), (-1.0,), "neg")
+
+    def __pow__(self, other):
+        """x ** y for a number y (one child), as in Value, or a Tensor y (two children: x and y)."""
+        if isinstance(other, Tensor) or np.ndim(other) > 0:
+            return self._pow_tensor(self._operand(other))
+        x, y = self.data, float(_checked(other, np.float64))
+        if not y.is_integer() and (x < 0.0).any():
+            raise ValueError(f"pow: a negative base needs an integer exponent, got {x[x < 0.0].flat[0]:g} ** {y:g}")
+        if y < 1.0 and (x == 0.0).any():
+            if y < 0.0:
+                raise ZeroDivisionError(f"pow: zero to a negative power (0 ** {y:g})")
+            if y > 0.0:
+                raise ValueError(f"pow: the derivative of x ** {y:g} is infinite at x = 0")
+        with np.errstate(over="ignore"):  # _node reports overflow, naming the op
+            out = x**y
+            d_dx = y * x ** (y - 1.0) if y != 0.0 else np.zeros_like(x)
+        return _node(out, (self,), (d_dx,), f"**{y:g}")
+
+    def _pow_tensor(self, other):
+        x, y = np.broadcast_arrays(self.data, other.data)
+        if ((x < 0.0) & (y != np.round(y))).any():
+            raise ValueError("pow: a negative base needs an integer exponent")
+        if ((x == 0.0) & (y < 1.0) & (y != 0.0)).any():
+            raise ValueError("pow: zero to a power below 1 has an infinite derivative (or is infinite)")
+        if other.requires_grad and (x < 0.0).any():
+            raise ValueError("pow: a Tensor exponent needs bases >= 0 to be differentiable")
+        with np.errstate(over="ignore"):
+            out = x**y
+            d_dx = y * x ** np.where(y == 0.0, 1.0, y - 1.0)  # 0 for y == 0, even at x == 0
+        d_dy = out * np.log(np.where(x > 0.0, x, 1.0))  # x ** y is 0 for all y > 0 near x = 0
+        return _node(out, (self, other), (d_dx, d_dy), "**")
+
+    # --- the same ops with the operands swapped: 2 * t, 1 - t, 2 ** t ---
+
+    def __radd__(self, other):
+        return self._operand(other) + self
+
+    def __rmul__(self, other):
+        return self._operand(other) * self
+
+    def __rsub__(self, other):
+        return self._operand(other) - self
+
+    def __rtruediv__(self, other):
+        return self._operand(other) / self
+
+    def __rpow__(self, other):
+        return self._operand(other) ** self
+
+    # --- functions of one input ---
+
+    def exp(self):
+        with np.errstate(over="ignore"):  # _node reports overflow, naming the op
+            e = np.exp(self.data)
+        return _node(e, (self,), (e,), "exp")
+
+    def log(self):
+        x = self.data
+        if (x <= 0.0).any():
+            raise ValueError(f"log: the logarithm needs positive inputs, got log({x[x <= 0.0].flat[0]:g})")
+        return _node(np.log(x), (self,), (1.0 / x,), "log")
+
+    def tanh(self):
+        t = np.tanh(self.data)
+        return _node(t, (self,), (1.0 - t * t,), "tanh")
+
+    def sigmoid(self):
+        with np.errstate(over="ignore"):  # exp(-x) = inf for x < -709 gives 1 / inf = 0: the right limit
+            s = 1.0 / (1.0 + np.exp(-self.data))
+        return _node(s, (self,), (s * (1.0 - s),), "sigmoid")
+
+    def relu(self):
+        x = self.data
+        return _node(np.maximum(x, 0.0), (self,), ((x > 0.0).astype(x.dtype),), "relu")
+
+    @staticmethod
+    def weighted_sum(weights, inputs, bias):
+        """Every neuron's w·x + b for every example: inputs (batch, nin), weights (nout, nin), bias (nout,).
+
+        The local derivatives are Value.weighted_sum's, a matrix at a time: each weight's is its
+        input, each input's is its weight, the bias's is 1; summed over the examples of the batch.
+        """
+        w, x, b = weights.data, inputs.data, bias.data
+        if x.ndim != 2 or w.ndim != 2 or b.shape != (w.shape[0],) or x.shape[1] != w.shape[1]:
+            raise ValueError(f"w·x+b: weights {w.shape}, inputs {x.shape} and bias {b.shape} do not fit "
+                             "(expected (nout, nin), (batch, nin), (nout,))")
+        return _node(x @ w.T + b, (weights, inputs, bias),
+                     (lambda g: g.T @ x, lambda g: g @ w, lambda g: g.sum(axis=0)), "w·x+b")
+
+    # --- ops that mix elements ---
+
+    def __matmul__(self, other):
+        a, b = self.data, other.data
+        try:
+            out = a @ b
+        except ValueError:
+            raise ValueError(f"@: shapes {a.shape} and {b.shape} do not fit a matrix product") from None
+        if a.ndim != 2 or b.ndim != 2:
+            raise ValueError(f"@: expected two matrices, got shapes {a.shape} and {b.shape}")
+        return _node(out, (self, other), (lambda g: g @ b.T, lambda g: a.T @ g), "@")
+
+    def sum(self, axis=None, keepdims=False):
+        shape = self.shape
+
+        def spread(g):  # every element of the input contributed once to its sum
+            return np.broadcast_to(g if keepdims or axis is None else np.expand_dims(g, axis), shape)
+
+        return _node(self.data.sum(axis=axis, keepdims=keepdims), (self,), (spread,), "sum")
+
+    def mean(self, axis=None, keepdims=False):
+        count = self.data.size if axis is None else self.shape[axis]
+        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
+
+    def reshape(self, *shape):
+        old = self.shape
+        try:
+            out = self.data.reshape(*shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape {old} into {shape}") from None
+        return _node(out, (self,), (lambda g: g.reshape(old),), "reshape")
+
+    @property
+    def T(self):
+        return _node(self.data.T, (self,), (lambda g: g.T,), "T")
+
+    # --- backpropagation ---
+
+    def _chain_rule(self):
+        g = self.grad
+        for child, local in zip(self._children, self._local_grads):
+            if child.requires_grad:
+                yield child, local, local(g) if callable(local) else _unbroadcast(local * g, child.shape)
+
+    def backward(self):
+        """Fill in d(self)/d(node) as .grad for every node this Tensor depends on.
+
+        self must hold one number (a cost). Gradients of leaves accumulate across calls, as in
+        PyTorch: call zero_grad() between optimisation steps.
+        """
+        if self.data.size != 1:
+            raise ValueError(f"backward: needs a single number such as a cost, got shape {self.shape}")
+        backward(self, np.ones_like(self.data))
+
+    def backward_steps(self):
+        """The same backward pass, one node at a time: a generator of Steps (see step.py)."""
+        from .step import backward_steps
+
+        return backward_steps(self, np.ones_like(self.data))
+
+    def __repr__(self):
+        label = f"label={self.label!r}, " if self.label else ""
+        return f"Tensor({label}shape={self.shape}, dtype={self.dtype}, op={self.op!r})"
+
+
+_new = object.__new__
+_next_id = creation_counter.__next__
