@@ -18,8 +18,15 @@ def atomic_write(path, write):
             write(file)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _umask():
+    mask = os.umask(0)  # the only way to read the umask is to set it
+    os.umask(mask)
+    return mask

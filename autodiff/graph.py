@@ -17,14 +17,14 @@ creation_counter = count()  # every node takes the next number as its ._id when 
 _creation_number = attrgetter("_id")
 
 
-def topological_order(root):
-    """Every node reachable from `root`, each one after all of its children.
+def topological_order(*roots):
+    """Every node reachable from the roots, each one after all of its children.
 
     A node is always created after the nodes it is computed from, so sorting by creation number
     is a topological order. Finding the nodes is a loop over a stack, not recursion: a chain of a
     million nodes would overflow Python's recursion limit (micrograd's sort fails at about 1,000).
     """
-    seen, stack = {root}, [root]
+    seen, stack = set(roots), list(roots)
     while stack:
         for child in stack.pop()._children:
             if child not in seen:

@@ -64,7 +64,11 @@ PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e141
 
 
 def load_mnist(directory=None, cache_dir=None):
-    """(train_images, train_labels, test_images, test_labels): images (N, 784) uint8, labels (N,) int64."""
+    """(train_images, train_labels, test_images, test_labels): images (N, 784) uint8, labels (N,) int64.
+
+    directory: read the four IDX files there (and fill the cache from them if it is empty).
+    cache_dir: where the cache lives, if not the default (see cache_file).
+    """
     cache = cache_file(cache_dir)
     if directory is not None:
         data = read_idx_directory(directory)
@@ -119,7 +123,7 @@ def parse_idx(raw, name, magic):
         raise MnistError(f"{name}: truncated inside the header ({len(raw)} bytes)")
     shape = struct.unpack(f">{ndim}I", raw[4:start])
     size = int(np.prod(shape))
-    if len(raw) - start < size:
+    if len(raw) - start != size:
         problem = "truncated" if len(raw) - start < size else "has trailing bytes"
         raise MnistError(f"{name}: {problem}: the header promises {size} data bytes "
                          f"for shape {shape}, the file holds {len(raw) - start}")
@@ -204,7 +208,7 @@ def check_arrays(arrays, where):
 
 
 def read_cache(path):
-    """The cached arrays, or None if there is no cache; a damaged cache is reported and removed."""
+    """The cached arrays, or None if there is none; a damaged cache is reported, then treated as none."""
     if not path.exists():
         return None
     try:
@@ -216,9 +220,8 @@ def read_cache(path):
         check_arrays(arrays, path)
         return arrays
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, MnistError) as error:
-        warnings.warn(f"MNIST cache {path} is damaged ({error}); removing it and fetching again",
+        warnings.warn(f"MNIST cache {path} is damaged ({error}); fetching the data again",
                       stacklevel=3)
-        path.unlink(missing_ok=True)
         return None
 
 

@@ -1,0 +1,265 @@
+"""Drawing a computation graph with Graphviz, left to right, as in micrograd's draw_dot.
+
+Each value is a box `label | data | grad` (a Tensor shows its shape instead of numbers); a small
+ellipse between a value and its children names the op that made it. A neuron's fused weighted sum
+reads as w·x + b: its edges are labelled w1..wn (weights), a1..an (inputs) and b (bias).
+
+A graph too big to read (an MNIST network has some 13,000 weights) is summarised rather than
+drawn node by node: first the weights of each neuron and the inputs of each layer become one node
+each, then whole layers do, and as a last resort only the part nearest the root is drawn. The
+drawing says so, and draw(..., max_nodes=...) raises the limit.
+"""
+from collections import deque
+from collections.abc import Iterable
+
+import graphviz
+
+from .files import atomic_write
+from .graph import topological_order
+
+WEIGHTED_SUM = "w·x+b"  # Value.weighted_sum's op
+ROLE_NAMES = {"w": "weights", "a": "inputs", "b": "biases"}  # a weighted sum's children
+HIGHLIGHT = {"style": "filled,bold", "fillcolor": "gold", "penwidth": "3", "class": "highlight"}
+REST = "rest"  # the group key of the nodes a truncated drawing leaves out
+INSTALL = (
+    "Graphviz's `dot` program was not found: install it with `apt-get install graphviz` (Debian/Ubuntu), "
+    "`brew install graphviz` (macOS) or `conda install graphviz`, see https://graphviz.org/download/ "
+    "(the DOT source is in .source without it)"
+)
+
+
+class GraphvizNotFound(graphviz.ExecutableNotFound):
+    """Rendering needs Graphviz's `dot` program, which is not a Python package: say how to get it."""
+
+    def __init__(self):
+        RuntimeError.__init__(self, INSTALL)
+
+
+class Drawing(graphviz.Digraph):
+    """A Digraph whose rendering, Jupyter's inline display included, explains a missing `dot`."""
+
+    def pipe(self, *args, **kwargs):  # Jupyter's _repr_mimebundle_ comes through here too
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise GraphvizNotFound() from None
+
+    def render(self, *args, **kwargs):  # and view() through here
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise GraphvizNotFound() from None
+
+
+def draw(root, *, highlight=None, grads=None, max_nodes=200):
+    """The graph that computed `root` (a Value or Tensor, or a list of them) as a graphviz Digraph.
+
+    highlight: a node, or a collection of nodes, to draw filled and bold.
+    grads: None shows each node's .grad; a dict {node: gradient} shows those instead, and
+        "grad ?" for the nodes it leaves out (while stepping through backward, not known yet).
+    max_nodes: above this many boxes and ellipses the drawing is summarised.
+    """
+    roots = _node_list(root, "root")
+    marked = set() if highlight is None else {id(n) for n in _node_list(highlight, "highlight")}
+    if grads is not None:
+        if not hasattr(grads, "items"):
+            kind = type(grads).__name__
+            raise TypeError(f"draw: grads must be None or a dict {{node: gradient}}, got {kind}")
+        grads = {id(node): grad for node, grad in grads.items()}
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 3:
+        raise ValueError(f"draw: max_nodes must be an integer of at least 3, got {max_nodes!r}")
+
+    nodes = topological_order(*roots)
+    uses = _uses_of(nodes)
+    full = len(nodes) + sum(1 for n in nodes if n._children)  # a box per value, an ellipse per op
+    for how, key_of in _groupings(nodes, uses):
+        if _size(nodes, key_of) <= max_nodes:
+            break
+    else:
+        how, key_of = "showing only the nodes nearest the root", _nearest(roots, key_of, max_nodes)
+    note = how and (
+        f"Summarised ({how}): {full:,} nodes drawn as {_size(nodes, key_of):,}. "
+        f"Pass max_nodes={full} to draw them all."
+    )
+    return _drawing(nodes, key_of, uses, marked, grads, note)
+
+
+def to_svg(root, **options):
+    """draw(root, **options) as SVG text."""
+    return draw(root, **options).pipe(format="svg", encoding="utf-8")
+
+
+def save(root, path, **options):
+    """Write draw(root, **options) to `path`, as SVG or PNG according to its suffix."""
+    suffix = str(path).rpartition(".")[2].lower()
+    if suffix not in ("svg", "png"):
+        raise ValueError(f"save: cannot tell the format of {str(path)!r}; name it .svg or .png")
+    image = draw(root, **options).pipe(format=suffix)  # before opening the file: a failure leaves none
+    atomic_write(path, lambda file: file.write(image))
+
+
+# --- which nodes there are, and how they are used ---
+
+
+def _node_list(x, what):
+    if hasattr(x, "_children"):
+        return [x]
+    if isinstance(x, Iterable) and not isinstance(x, str):
+        nodes = list(x)
+        if nodes and all(hasattr(n, "_children") for n in nodes):
+            return nodes
+    raise TypeError(f"draw: {what} must be a Value or Tensor, or a non-empty list of them; got {x!r:.80}")
+
+
+def _roles(node):
+    """(child, letter, number) for each child: a weighted sum's are w0..wn-1, a0..an-1 and b, as in the video."""
+    children = node._children
+    if node.op != WEIGHTED_SUM:
+        return [(child, "", i) for i, child in enumerate(children)]
+    n = (len(children) - 1) // 2  # a Tensor's weighted sum has one child of each: a matrix W, x and b
+    number = (lambda i: i) if n > 1 else (lambda i: None)
+    return (
+        [(w, "w", number(i)) for i, w in enumerate(children[:n])]
+        + [(a, "a", number(i)) for i, a in enumerate(children[n : 2 * n])]
+        + [(children[-1], "b", None)]
+    )
+
+
+def _uses_of(nodes):
+    """For each node, by id: (parent, letter, number) for every place a parent uses it."""
+    uses = {id(n): [] for n in nodes}
+    for parent in nodes:
+        for child, letter, number in _roles(parent):
+            uses[id(child)].append((parent, letter, number))
+    return uses
+
+
+# --- summarising: grouping nodes that are drawn as one ---
+
+
+def _groupings(nodes, uses):
+    """(how, {id(node): group key}) from finest to coarsest; the first that fits is drawn."""
+    yield "", {id(n): n._id for n in nodes}
+    by_neuron = _group_leaves(nodes, uses, lambda n: n._id)
+    yield "each neuron's weights, and each layer's inputs, as one node", by_neuron
+    height = {}  # the longest path down to a leaf: the same for every neuron of a layer
+    for n in nodes:
+        height[id(n)] = 1 + max(height[id(c)] for c in n._children) if n._children else 0
+    yield "one node per layer", _group_leaves(nodes, uses, lambda n: (n.op, height[id(n)]))
+
+
+def _group_leaves(nodes, uses, interior_key):
+    """Interior nodes grouped by interior_key; leaves grouped with the leaves used in the same places.
+
+    The weights of a neuron are all used by its weighted sum, as weights: one group. The inputs of
+    a layer are all used by every neuron of the layer, as inputs: another group.
+    """
+    key_of = {id(n): interior_key(n) for n in nodes if n._children}
+    for n in nodes:
+        if not n._children:
+            places = frozenset((key_of[id(p)], letter or number) for p, letter, number in uses[id(n)])
+            key_of[id(n)] = ("leaves", places) if places else n._id
+    return key_of
+
+
+def _nearest(roots, key_of, max_nodes):
+    """Keep the groups nearest the roots, breadth first; all the others become one REST node."""
+    kept, used = set(), 1  # the REST node itself
+    queue, seen = deque(roots), {id(r) for r in roots}
+    while queue:
+        node = queue.popleft()
+        key = key_of[id(node)]
+        if key not in kept:
+            cost = 2 if node._children else 1  # an interior group also has its op's ellipse
+            if used + cost > max_nodes:
+                break
+            kept.add(key)
+            used += cost
+        for child in node._children:
+            if id(child) not in seen:
+                seen.add(id(child))
+                queue.append(child)
+    return {i: key if key in kept else REST for i, key in key_of.items()}
+
+
+def _size(nodes, key_of):
+    """How many boxes and ellipses a grouping draws: one per group, plus an op for interior groups."""
+    groups = set(key_of.values())
+    ops = {key_of[id(n)] for n in nodes if n._children} - {REST}
+    return len(groups) + len(ops)
+
+
+# --- drawing ---
+
+
+def _drawing(nodes, key_of, uses, marked, grads, note):
+    members = {}
+    for n in nodes:
+        members.setdefault(key_of[id(n)], []).append(n)
+    name = {key: _name(key, group) for key, group in members.items()}
+
+    dot = Drawing(graph_attr={"rankdir": "LR", **({"label": note, "labelloc": "t"} if note else {})})
+    edges = {}  # (tail, head, label), each drawn once, in order
+    for key, group in members.items():
+        first, me = group[0], name[key]
+        style = HIGHLIGHT if any(id(n) in marked for n in group) else {}
+        if key == REST:
+            rest_style = {"shape": "box", "style": "dashed", **style}
+            dot.node(me, f"… {len(group):,} more values, not drawn", id=me, **rest_style)
+            continue
+        if len(group) == 1:
+            dot.node(me, _record(first, grads), id=me, shape="record", **style)
+        else:
+            dot.node(me, _group_label(group, uses), id=me, shape="box3d", **style)
+        if not first._children:
+            continue
+        op = f"op-{first._id}"
+        dot.node(op, "w·x + b" if first.op == WEIGHTED_SUM else first.op, id=op)
+        edges[(op, me, "")] = None
+        for n in group:
+            for child, letter, number in _roles(n):
+                tail = name[key_of[id(child)]]
+                alone = len(group) == 1 and len(members[key_of[id(child)]]) == 1
+                edges[(tail, op, f"{letter}{number}" if letter and number is not None and alone else letter)] = None
+    for tail, head, label in edges:
+        dot.edge(tail, head, label=label or None)
+    return dot
+
+
+def _name(key, group):
+    """The DOT name, and SVG id, of a group's box: node-<_id> for a single node, stable across drawings."""
+    if key == REST:
+        return "rest"
+    return f"{'node' if len(group) == 1 else 'group'}-{group[0]._id}"
+
+
+def _record(node, grads):
+    """`label | data 2.0000 | grad -3.0000`, or for a Tensor `label | shape (2, 3) | grad (2, 3)`."""
+    if grads is None:
+        grad = f"grad {_amount(node.grad)}"
+    else:
+        grad = f"grad {_amount(grads[id(node)])}" if id(node) in grads else "grad ?"
+    data = ("shape " if getattr(node.data, "shape", ()) else "data ") + _amount(node.data)
+    fields = [_escape(node.label)] if node.label else []
+    return "{" + " | ".join(fields + [data, grad]) + "}"
+
+
+def _amount(x):
+    """A number as micrograd shows it, or an array's shape: (2, 3)."""
+    shape = getattr(x, "shape", ())
+    if shape:
+        return str(tuple(shape))
+    x = float(x)
+    return f"{x:.4f}" if x == 0 or 1e-3 <= abs(x) < 1e6 else f"{x:.3e}"
+
+
+def _group_label(group, uses):
+    """'784 weights', '784 inputs', '16 biases' for a weighted sum's leaves, else '16 values'."""
+    letters = {letter for n in group for _, letter, _ in uses[id(n)]}
+    leaves_of_weighted_sums = not group[0]._children and len(letters) == 1 and "" not in letters
+    return f"{len(group):,} {ROLE_NAMES[letters.pop()] if leaves_of_weighted_sums else 'values'}"
+
+
+def _escape(text):
+    """A user's label inside a record: braces, bars and angle brackets would make new fields."""
+    return "".join("\\" + c if c in '\\{}|<>"' else c for c in str(text))

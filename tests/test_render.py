@@ -1,0 +1,279 @@
+"""Drawings are rendered for real by Graphviz's `dot` and read back from the SVG it writes."""
+import re
+import xml.etree.ElementTree as ET
+
+import graphviz
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autodiff import Value
+from autodiff.graph import creation_counter, topological_order
+from autodiff.render import GraphvizNotFound, draw, save, to_svg
+from nn.mlp import MLP
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def parse(svg):
+    """The SVG's nodes and edges: {id: (classes, [texts], fill)} and {'tail->head': [texts]}."""
+    root = ET.fromstring(svg)
+    nodes, edges = {}, {}
+    for g in root.iter(SVG + "g"):
+        classes = g.get("class", "").split()
+        texts = [t.text for t in g.iter(SVG + "text")]
+        if "node" in classes:
+            shape = next(e for e in g if e.tag in (SVG + "polygon", SVG + "ellipse"))
+            nodes[g.get("id")] = (classes, texts, shape.get("fill"))
+        elif "edge" in classes:
+            edges[g.find(SVG + "title").text] = texts
+    title = "".join(t.text for t in root.find(SVG + "g").findall(SVG + "text"))
+    return nodes, edges, title
+
+
+def box(node):
+    return f"node-{node._id}"
+
+
+def op(node):
+    return f"op-{node._id}"
+
+
+@pytest.fixture
+def expression():
+    """e = a*b + c, with gradients worked out by hand: de/da = b, de/db = a, de/dc = 1."""
+    a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c")
+    d = a * b
+    d.label = "d"
+    e = d + c
+    e.label = "e"
+    e.backward()
+    return a, b, c, d, e
+
+
+def test_every_value_shows_its_label_data_and_grad(expression):
+    a, b, c, d, e = expression
+    nodes, _, title = parse(to_svg(e))
+    by_hand = {a: (2.0, -3.0), b: (-3.0, 2.0), c: (10.0, 1.0), d: (-6.0, 1.0), e: (4.0, 1.0)}
+    for node, (data, grad) in by_hand.items():
+        assert nodes[box(node)][1] == [node.label, f"data {data:.4f}", f"grad {grad:.4f}"]
+    assert "Summarised" not in title
+
+
+def test_op_nodes_sit_between_a_value_and_its_children(expression):
+    a, b, c, d, e = expression
+    nodes, edges, _ = parse(to_svg(e))
+    assert nodes[op(d)][1] == ["*"] and nodes[op(e)][1] == ["+"]
+    expected = {f"{box(x)}->{op(d)}" for x in (a, b)} | {f"{box(x)}->{op(e)}" for x in (d, c)}
+    expected |= {f"{op(d)}->{box(d)}", f"{op(e)}->{box(e)}"}
+    assert set(edges) == expected
+    assert set(nodes) == {box(x) for x in expression} | {op(d), op(e)}  # leaves have no op
+
+
+def test_the_drawing_runs_left_to_right(expression):
+    a, b, c, d, e = expression
+    svg = to_svg(e)
+    x = {}
+    for g in ET.fromstring(svg).iter(SVG + "g"):
+        if "node" in g.get("class", ""):
+            x[g.get("id")] = min(float(t.get("x")) for t in g.iter(SVG + "text"))
+    assert x[box(a)] < x[op(d)] < x[box(d)] < x[op(e)] < x[box(e)]
+
+
+def test_a_weighted_sum_reads_as_w_x_plus_b():
+    w = [Value(0.5), Value(-1.0), Value(2.0)]
+    x = [Value(1.0), Value(3.0), Value(-2.0)]
+    bias = Value(0.25)
+    n = Value.weighted_sum(w, x, bias)
+    nodes, edges, _ = parse(to_svg(n))
+    assert nodes[op(n)][1] == ["w·x + b"]
+    for i, (wi, xi) in enumerate(zip(w, x)):  # numbered from 0, as in the video
+        assert edges[f"{box(wi)}->{op(n)}"] == [f"w{i}"]
+        assert edges[f"{box(xi)}->{op(n)}"] == [f"a{i}"]
+    assert edges[f"{box(bias)}->{op(n)}"] == ["b"]
+    assert nodes[box(n)][1] == [f"data {0.5 * 1 - 1 * 3 + 2 * -2 + 0.25:.4f}", "grad 0.0000"]
+
+
+def test_highlight_marks_exactly_the_node_asked_for(expression):
+    e = expression[-1]
+    for chosen in expression:
+        nodes, _, _ = parse(to_svg(e, highlight=chosen))
+        marked = {name for name, (classes, _, _) in nodes.items() if "highlight" in classes}
+        assert marked == {box(chosen)}
+        assert nodes[box(chosen)][2] not in (None, "none")  # filled
+
+
+def test_highlight_takes_a_collection(expression):
+    a, b, c, d, e = expression
+    nodes, _, _ = parse(to_svg(e, highlight=[a, d]))
+    assert {name for name, (classes, _, _) in nodes.items() if "highlight" in classes} == {box(a), box(d)}
+
+
+def test_grads_dict_shows_its_values_and_a_question_mark_for_the_rest(expression):
+    a, b, c, d, e = expression
+    nodes, _, _ = parse(to_svg(e, grads={e: 1.0, d: 0.25}))
+    assert nodes[box(e)][1][-1] == "grad 1.0000"
+    assert nodes[box(d)][1][-1] == "grad 0.2500"  # the dict's value, not d.grad
+    for unknown in (a, b, c):
+        assert nodes[box(unknown)][1][-1] == "grad ?"
+
+
+def test_record_characters_in_a_label_stay_in_one_field():
+    v = Value(1.0, label='a|{b}<c>"d\\')
+    nodes, _, _ = parse(to_svg(v))
+    assert nodes[box(v)][1] == ['a|{b}<c>"d\\', "data 1.0000", "grad 0.0000"]
+
+
+class FakeTensor:
+    """Tensor's protocol for drawing: data an array, grad an array or 0.0, shape, children, op, label."""
+
+    def __init__(self, data, children=(), op="", label=""):
+        self.data = np.asarray(data, dtype=float)
+        self.grad = 0.0 if children else np.zeros_like(self.data)
+        self.shape = self.data.shape
+        self._children, self.op, self.label = children, op, label
+        self._id = next(creation_counter)
+
+
+def test_tensor_nodes_show_shapes_instead_of_numbers():
+    w, x = FakeTensor(np.ones((3, 4)), label="W"), FakeTensor(np.ones((5, 4)), label="x")
+    b = FakeTensor(np.ones(3))
+    h = FakeTensor(np.ones((5, 3)), (w, x, b), "w·x+b")
+    cost = FakeTensor(7.5, (h,), "sum", label="cost")
+    nodes, edges, _ = parse(to_svg(cost, grads={cost: np.array(1.0), h: np.ones((5, 3))}))
+    assert nodes[box(w)][1] == ["W", "shape (3, 4)", "grad ?"]
+    assert nodes[box(b)][1] == ["shape (3,)", "grad ?"]
+    assert nodes[box(h)][1] == ["shape (5, 3)", "grad (5, 3)"]
+    assert nodes[box(cost)][1] == ["cost", "data 7.5000", "grad 1.0000"]  # a single number is shown
+    assert [edges[f"{box(t)}->{op(h)}"] for t in (w, x, b)] == [["w"], ["a"], ["b"]]
+
+
+def test_a_real_tensor_graph_draws():
+    tensor = pytest.importorskip("autodiff.tensor")
+    x = tensor.Tensor(np.arange(6.0).reshape(2, 3), label="x")
+    cost = (x * x).sum()
+    cost.backward()
+    nodes, _, _ = parse(to_svg(cost))
+    assert nodes[box(x)][1] == ["x", "shape (2, 3)", "grad (2, 3)"]
+    assert nodes[box(cost)][1] == [f"data {sum(i * i for i in range(6)):.4f}", "grad 1.0000"]
+
+
+def values_drawn(nodes):
+    """How many Values the boxes of a drawing stand for: one each, or the count a group names."""
+    total = 0
+    for name, (_, texts, _) in nodes.items():
+        if name.startswith("op-"):
+            continue
+        count = re.match(r"…? ?([\d,]+) (weights|inputs|biases|values|more values)", texts[0])
+        total += int(count.group(1).replace(",", "")) if name.startswith(("group-", "rest")) else 1
+    return total
+
+
+@pytest.fixture(scope="module")
+def mnist_network_output():
+    """MLP(784, [16, 16, 10]) applied to one image: 13,002 parameters, 784 inputs."""
+    x = np.random.default_rng(0).uniform(0, 1, 784).tolist()
+    return MLP(784, [16, 16, 10])(x)
+
+
+def test_a_network_too_big_to_read_is_summarised(mnist_network_output):
+    nodes, _, title = parse(to_svg(mnist_network_output))
+    assert len(nodes) <= 200
+    assert "Summarised" in title
+    texts = {t for _, ts, _ in nodes.values() for t in ts}
+    assert {"784 inputs", f"{784 * 16:,} weights", f"{16 * 16:,} weights", f"{16 * 10:,} weights"} <= texts
+    parameters = 784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10
+    interior = 16 * 2 + 16 * 2 + 10  # w·x+b and relu in the hidden layers, w·x+b in the last
+    assert values_drawn(nodes) == parameters + 784 + interior
+
+
+def test_raising_max_nodes_draws_more(mnist_network_output):
+    # counted in the DOT source: laying out a few hundred nodes takes dot several seconds
+    def boxes_and_ops(drawing):
+        return len(re.findall(r"^\t\S+ \[label=", drawing.source, re.M))
+
+    summary, finer = draw(mnist_network_output), draw(mnist_network_output, max_nodes=300)
+    assert boxes_and_ops(summary) < boxes_and_ops(finer) <= 300
+    everything = draw(mnist_network_output, max_nodes=20_000)
+    values = 784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10 + 784 + 16 * 2 + 16 * 2 + 10
+    assert boxes_and_ops(everything) == values + 16 * 2 + 16 * 2 + 10  # one op per interior value
+    assert "Summarised" not in everything.source
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(min_value=3, max_value=120))
+def test_every_limit_is_kept_and_no_value_is_lost(max_nodes):
+    out = MLP(12, [5, 3], seed=1)([0.5] * 12)
+    total = 12 * 5 + 5 + 5 * 3 + 3 + 12 + 5 * 2 + 3
+    nodes, _, title = parse(to_svg(out, max_nodes=max_nodes))
+    assert len(nodes) <= max_nodes
+    assert values_drawn(nodes) == total
+    assert ("Summarised" in title) == (max_nodes < total + 5 * 2 + 3)
+
+
+def test_a_long_chain_shows_the_part_nearest_the_root():
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(300):
+        y = y * 1.01
+    nodes, _, title = parse(to_svg(y, max_nodes=50, highlight=x))
+    assert len(nodes) <= 50 and "nearest the root" in title
+    assert box(y) in nodes
+    assert "highlight" in nodes["rest"][0]  # x is among the values not drawn
+    assert values_drawn(nodes) == len(topological_order(y))
+
+
+def test_png_and_svg_files(expression, tmp_path):
+    e = expression[-1]
+    save(e, tmp_path / "graph.png")
+    assert (tmp_path / "graph.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    save(e, tmp_path / "graph.svg", highlight=e)
+    nodes, _, _ = parse((tmp_path / "graph.svg").read_text(encoding="utf-8"))
+    assert "highlight" in nodes[box(e)][0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.png", "graph.svg"]  # no temporary left
+    with pytest.raises(ValueError, match=r"\.svg or \.png"):
+        save(e, tmp_path / "graph.jpeg")
+
+
+def test_jupyter_shows_the_drawing_inline(expression):
+    bundle = draw(expression[-1])._repr_mimebundle_()
+    assert "<svg" in bundle["image/svg+xml"]
+
+
+def test_without_dot_the_source_is_there_and_rendering_says_how_to_install(expression, tmp_path, monkeypatch):
+    empty = tmp_path / "no-programs"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    e = expression[-1]
+    drawing = draw(e)
+    assert "data 4.0000" in drawing.source and "rankdir=LR" in drawing.source
+    attempts = [
+        lambda: drawing.pipe(format="svg"),
+        lambda: drawing.render(tmp_path / "graph", format="png"),
+        drawing._repr_mimebundle_,  # Jupyter
+        lambda: to_svg(e),
+        lambda: save(e, tmp_path / "graph.svg"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(GraphvizNotFound) as error:
+            attempt()
+        assert isinstance(error.value, graphviz.ExecutableNotFound)
+        message = str(error.value)
+        assert "`dot` program was not found" in message
+        assert "apt-get install graphviz" in message and "https://graphviz.org/download/" in message
+    assert not (tmp_path / "graph.svg").exists()
+
+
+def test_bad_arguments_are_named(expression):
+    e = expression[-1]
+    with pytest.raises(TypeError, match="root must be a Value or Tensor"):
+        draw(3.0)
+    with pytest.raises(TypeError, match="root must be"):
+        draw([])
+    with pytest.raises(TypeError, match="highlight must be"):
+        draw(e, highlight="e")
+    with pytest.raises(TypeError, match="grads must be None or a dict"):
+        draw(e, grads=[1.0])
+    with pytest.raises(ValueError, match="max_nodes must be an integer of at least 3"):
+        draw(e, max_nodes=2)
