@@ -1,0 +1,315 @@
+"""The training loop and the MNIST demo, on small synthetic digits (no download, no real MNIST)."""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+import nn.data
+from mnist_fixtures import idx_files, write_files
+from nn.fast import FastMLP
+from nn.optim import SGD, Adam
+from nn.train import COSTS, describe, load_checkpoint, predict, scaled, squared_error_cost, train
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "demos" / "train_mnist.py"
+
+
+def synthetic_digits(n, rng):
+    """Ten easy classes: digit k is a bright band across rows 2k+3..2k+5, over faint noise."""
+    labels = rng.integers(0, 10, n)
+    images = rng.integers(0, 60, (n, 28, 28))
+    for image, k in zip(images, labels):
+        image[2 * k + 3:2 * k + 6, :] = 255
+    return images.reshape(n, 784).astype(np.uint8), labels.astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(1)
+    return synthetic_digits(300, rng) + synthetic_digits(60, rng)
+
+
+BATCHES_PER_EPOCH = 19  # 300 examples in batches of 16
+
+OPTIMIZERS = {
+    "sgd": lambda params, lr=0.5: SGD(params, lr),
+    "momentum": lambda params, lr=0.05: SGD(params, lr, momentum=0.9),
+    "adam": lambda params, lr=0.01: Adam(params, lr),
+}
+
+
+def setup(optimizer="momentum", cost="cross-entropy", lr=None, hidden=8, seed=3):
+    """A small network: the video's sigmoids for the squared error, relu and logits for cross-entropy."""
+    if cost == "squared":
+        net = FastMLP(784, [hidden, 10], "sigmoid", "sigmoid", seed=seed, dtype=np.float32)
+    else:
+        net = FastMLP(784, [hidden, 10], "relu", "linear", seed=seed, dtype=np.float32)
+    make = OPTIMIZERS[optimizer]
+    return net, (make(net.parameters()) if lr is None else make(net.parameters(), lr))
+
+
+def run(data, checkpoint=None, epochs=3, resume=False, optimizer="momentum", cost="cross-entropy",
+        lr=None, hidden=8, seed=3, batch_size=16):
+    """Train a fresh network (or resume one); the network and the history."""
+    net, opt = setup(optimizer, cost, lr, hidden, seed)
+    history = train(net, opt, COSTS[cost], data, epochs, batch_size, seed, checkpoint=checkpoint, resume=resume)
+    return net, history
+
+
+def run_of(net, opt):
+    """The description of run()'s defaults, which a checkpoint must match."""
+    return describe(net, opt, COSTS["cross-entropy"], 16, 3)
+
+
+def same_weights(a, b):
+    return all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def without_seconds(history):
+    return [{k: v for k, v in figures.items() if k != "seconds"} for figures in history]
+
+
+class StopAfter:
+    """optimizer.step, replaced: the real step `steps` times, then Ctrl-C (a KeyboardInterrupt)."""
+
+    def __init__(self, step, steps):
+        self.step, self.steps = step, steps
+
+    def __call__(self):
+        if self.steps == 0:
+            raise KeyboardInterrupt
+        self.steps -= 1
+        self.step()
+
+
+# --- the pieces ----------------------------------------------------------------------------
+
+def test_squared_error_cost_matches_a_hand_computation():
+    rng = np.random.default_rng(0)
+    outputs, labels = rng.uniform(size=(5, 10)), rng.integers(0, 10, 5)
+    targets = np.zeros((5, 10))
+    targets[np.arange(5), labels] = 1.0
+    expected = np.mean(np.sum((outputs - targets) ** 2, axis=1))
+    net = FastMLP(10, [10], "relu", "linear", dtype=np.float64)
+    for p in net.parameters():
+        p.data[...] = 0.0
+    net.weights[0].data[...] = np.eye(10)  # the identity: outputs = inputs
+    assert squared_error_cost(net(outputs), labels).data == pytest.approx(expected)
+
+
+def test_scaled_maps_bytes_onto_zero_to_one_in_the_networks_dtype():
+    pixels = np.array([[0, 51, 255]], dtype=np.uint8)
+    for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
+        out = scaled(pixels, dtype)
+        assert out.dtype == dtype
+        np.testing.assert_allclose(out, [[0.0, 0.2, 1.0]], rtol=1e-6)
+
+
+def test_predict_is_the_most_active_output():
+    net = FastMLP(784, [10], "relu", "linear", seed=0, dtype=np.float64)
+    images = np.random.default_rng(0).integers(0, 256, (25, 784), dtype=np.uint8)
+    expected = np.argmax(images / 255 @ net.weights[0].data.T + net.biases[0].data, axis=1)
+    np.testing.assert_array_equal(predict(net, images, batch_size=7), expected)
+
+
+# --- training --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("optimizer, cost, lr", [
+    ("sgd", "squared", 3.0),  # the video's network, with the learning rate of Nielsen's book
+    ("sgd", "cross-entropy", 0.5),
+    ("momentum", "cross-entropy", 0.05),
+    ("adam", "cross-entropy", 0.01),
+])
+def test_training_lowers_the_cost_on_the_whole_set(data, optimizer, cost, lr):
+    net, opt = setup(optimizer, cost, lr)
+    images, labels = scaled(data[0], net.dtype), data[1]
+    before = COSTS[cost](net(images), labels).data
+    history = train(net, opt, COSTS[cost], data, epochs=4, batch_size=16, seed=0)
+    after = COSTS[cost](net(images), labels).data
+    assert after < 0.5 * before
+    assert history[-1]["cost"] < history[0]["cost"]
+    assert history[-1]["test_accuracy"] == np.mean(predict(net, data[2]) == data[3]) >= 0.8
+
+
+def test_the_history_has_one_entry_per_epoch(data):
+    _, history = run(data, epochs=3)
+    assert [figures["epoch"] for figures in history] == [1, 2, 3]
+    for figures in history:
+        assert set(figures) == {"epoch", "seconds", "cost", "test_accuracy"}
+        assert figures["seconds"] > 0 and figures["cost"] > 0 and 0 <= figures["test_accuracy"] <= 1
+
+
+def test_the_seed_decides_the_run(data):
+    first, _ = run(data, epochs=2, seed=5)
+    again, _ = run(data, epochs=2, seed=5)
+    other, _ = run(data, epochs=2, seed=6)
+    assert same_weights(first, again)
+    assert not same_weights(first, other)
+
+
+# --- checkpoints and resuming -------------------------------------------------------------
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_resuming_ends_with_the_weights_of_an_uninterrupted_run(data, tmp_path, optimizer):
+    straight, straight_history = run(data, tmp_path / "a.npz", epochs=3, optimizer=optimizer)
+    run(data, tmp_path / "b.npz", epochs=1, optimizer=optimizer)
+    resumed, resumed_history = run(data, tmp_path / "b.npz", epochs=3, resume=True, optimizer=optimizer)
+    assert same_weights(straight, resumed)
+    assert without_seconds(resumed_history) == without_seconds(straight_history)
+
+
+def test_the_checkpoint_holds_the_network_after_each_epoch(data, tmp_path):
+    net, history = run(data, tmp_path / "c.npz", epochs=2)
+    fresh, opt = setup()
+    assert not same_weights(fresh, net)
+    assert load_checkpoint(tmp_path / "c.npz", fresh, opt, run_of(fresh, opt)) == history
+    assert same_weights(fresh, net)
+
+
+def test_ctrl_c_mid_epoch_keeps_the_previous_checkpoint_and_resume_finishes(data, tmp_path):
+    checkpoint = tmp_path / "run.npz"
+    straight, _ = run(data, tmp_path / "straight.npz", epochs=3)
+    net, opt = setup()
+    saved = {}
+    opt.step = StopAfter(opt.step, steps=BATCHES_PER_EPOCH + 3)  # stop in epoch 2
+    with pytest.raises(KeyboardInterrupt):
+        train(net, opt, COSTS["cross-entropy"], data, 3, 16, seed=3, checkpoint=checkpoint,
+              on_epoch=lambda history: saved.setdefault("bytes", checkpoint.read_bytes()))
+    assert checkpoint.read_bytes() == saved["bytes"]  # the file written after epoch 1, untouched
+    assert sorted(os.listdir(tmp_path)) == ["run.npz", "straight.npz"]  # no temporary file left behind
+    resumed, history = run(data, checkpoint, epochs=3, resume=True)
+    assert [figures["epoch"] for figures in history] == [1, 2, 3]
+    assert same_weights(straight, resumed)
+
+
+def test_ctrl_c_while_writing_a_checkpoint_leaves_the_previous_one(data, tmp_path, monkeypatch):
+    checkpoint = tmp_path / "run.npz"
+    real_savez, calls = np.savez, []
+
+    def savez_then_interrupt(file, **arrays):
+        calls.append(1)
+        if len(calls) == 1:
+            return real_savez(file, **arrays)
+        file.write(b"PK\x03\x04 half a zip file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", savez_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run(data, checkpoint, epochs=2)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["run.npz"]  # no temporary file left behind
+    net, opt = setup()
+    history = load_checkpoint(checkpoint, net, opt, run_of(net, opt))
+    assert [figures["epoch"] for figures in history] == [1]
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"lr": 0.2}, "optimizer"),
+    ({"hidden": 9}, "network"),
+    ({"optimizer": "adam"}, "optimizer"),
+    ({"cost": "squared"}, "network"),  # squared error comes with sigmoid outputs
+    ({"seed": 4}, "seed"),
+    ({"batch_size": 8}, "batch_size"),
+])
+def test_resuming_with_other_options_is_refused_by_name(data, tmp_path, change, named):
+    run(data, tmp_path / "c.npz", epochs=1)
+    with pytest.raises(ValueError, match=f"checkpoint of a different run: .*{named}"):
+        run(data, tmp_path / "c.npz", epochs=2, resume=True, **change)
+
+
+def test_resuming_without_a_checkpoint_says_so(data, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint at .*missing.npz"):
+        run(data, tmp_path / "missing.npz", resume=True)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip file", b"PK\x03\x04 truncated"])
+def test_a_damaged_checkpoint_is_named(data, tmp_path, content):
+    (tmp_path / "bad.npz").write_bytes(content)
+    with pytest.raises(ValueError, match="bad.npz: not a readable checkpoint"):
+        run(data, tmp_path / "bad.npz", resume=True)
+
+
+# --- the demo ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def demo(monkeypatch, data):
+    """The demo's module, reading the synthetic digits instead of MNIST."""
+    monkeypatch.setattr(nn.data, "load_mnist", lambda directory=None, cache_dir=None: data)
+    spec = importlib.util.spec_from_file_location("train_mnist", DEMO)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def demo_args(out, *more):
+    return ["--hidden", "8", "--epochs", "3", "--batch-size", "16", "--out", str(out), *more]
+
+
+def test_the_demo_writes_metrics_for_every_epoch(demo, tmp_path, capsys):
+    metrics = tmp_path / "metrics.json"
+    history = demo.main(demo_args(tmp_path / "run", "--metrics-json", str(metrics)))
+    written = json.loads(metrics.read_text())
+    assert written["epochs"] == history
+    assert [figures["epoch"] for figures in written["epochs"]] == [1, 2, 3]
+    assert all(set(figures) == {"epoch", "seconds", "cost", "test_accuracy"} for figures in written["epochs"])
+    assert written["options"]["hidden"] == [8]
+    assert "epoch 3/3" in capsys.readouterr().out
+
+
+def test_the_demo_resumes_after_ctrl_c_with_exit_code_130(demo, tmp_path, capsys, monkeypatch):
+    straight = demo.main(demo_args(tmp_path / "straight"))
+    real_step = SGD.step
+    calls = []
+
+    def step_then_interrupt(self):
+        calls.append(1)
+        if len(calls) == BATCHES_PER_EPOCH + 3:  # in epoch 2
+            raise KeyboardInterrupt
+        real_step(self)
+
+    monkeypatch.setattr(SGD, "step", step_then_interrupt)
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(demo_args(tmp_path / "run"))
+    assert stopped.value.code == 130
+    message = capsys.readouterr().err
+    assert "checkpoint after epoch 1" in message and "--resume" in message
+    monkeypatch.setattr(SGD, "step", real_step)
+    resumed = demo.main(demo_args(tmp_path / "run", "--resume"))
+    assert without_seconds(resumed) == without_seconds(straight)
+    final, straight_final = (FastMLP.load(tmp_path / name / "model.npz") for name in ("run", "straight"))
+    assert same_weights(final, straight_final)
+
+
+def test_the_demo_refuses_to_resume_another_run(demo, tmp_path):
+    demo.main(demo_args(tmp_path, "--epochs", "1"))
+    with pytest.raises(SystemExit, match="different run: network"):
+        demo.main(demo_args(tmp_path, "--hidden", "9", "--resume"))
+    with pytest.raises(SystemExit, match="no checkpoint at"):
+        demo.main(demo_args(tmp_path / "elsewhere", "--resume"))
+
+
+def is_png(path):
+    raw = Path(path).read_bytes()
+    return raw[:8] == b"\x89PNG\r\n\x1a\n" and matplotlib.image.imread(path).ndim == 3
+
+
+def test_the_demo_runs_end_to_end_from_a_directory_of_idx_files(tmp_path, data):
+    train_images, train_labels, test_images, test_labels = data
+    arrays = (train_images.reshape(-1, 28, 28), train_labels, test_images.reshape(-1, 28, 28), test_labels)
+    write_files(tmp_path / "idx", idx_files(arrays, gz=True))
+    env = dict(os.environ, SEEBACKPROP_CACHE=str(tmp_path / "cache"))  # never the user's cache
+    command = [sys.executable, str(DEMO), *demo_args(tmp_path / "out"), "--data-dir", str(tmp_path / "idx"),
+               "--activation", "relu", "--cost", "cross-entropy", "--optimizer", "adam", "--lr", "0.01"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout
+    assert is_png(tmp_path / "out" / "curves.png") and is_png(tmp_path / "out" / "mistakes.png")
+    net = FastMLP.load(tmp_path / "out" / "model.npz")
+    assert (net.sizes, net.activation, net.output) == ([784, 8, 10], "relu", "linear")
+    assert np.mean(predict(net, test_images) == test_labels) >= 0.8

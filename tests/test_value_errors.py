@@ -1,0 +1,188 @@
+"""Bad input gets a clear error that names the problem, never a silent NaN or infinity."""
+import math
+import operator
+import re
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from autodiff import Value
+
+NOT_NUMBERS = ["1.5", None, 1 + 2j, [1.0]]
+NOT_FINITE = [math.nan, math.inf, -math.inf, np.nan, np.float64("inf")]
+
+
+def type_name(x):
+    return type(x).__name__
+
+
+# --- what a Value may hold ---
+
+
+@pytest.mark.parametrize("bad", NOT_NUMBERS, ids=type_name)
+def test_non_numbers_are_refused_with_their_type(bad):
+    with pytest.raises(TypeError, match=type_name(bad)):
+        Value(bad)
+
+
+@pytest.mark.parametrize("bad", NOT_FINITE, ids=repr)
+def test_nan_and_infinity_are_refused(bad):
+    with pytest.raises(ValueError, match="(?i)nan|inf"):
+        Value(bad)
+
+
+@pytest.mark.parametrize("good", [3, 2.5, np.float32(0.5), np.float64(-1.25), np.int64(7), Fraction(1, 4)], ids=repr)
+def test_any_real_number_is_accepted_as_a_float(good):
+    v = Value(good)
+    assert type(v.data) is float and v.data == float(good)
+
+
+# --- the other operand of an op is checked the same way ---
+
+BINARY = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+}
+
+
+@pytest.mark.parametrize("op", BINARY)
+@pytest.mark.parametrize("bad", NOT_NUMBERS, ids=type_name)
+def test_a_bad_other_operand_is_refused_on_either_side(op, bad):
+    f, v = BINARY[op], Value(2.0)
+    with pytest.raises(TypeError, match=type_name(bad)):
+        f(v, bad)
+    if isinstance(bad, (str, list)) and op in "+*":
+        return  # "a" + v and [1] * v are str's and list's own ops, which refuse a Value themselves
+    with pytest.raises(TypeError, match=type_name(bad)):
+        f(bad, v)
+
+
+@pytest.mark.parametrize("op", BINARY)
+@pytest.mark.parametrize("bad", NOT_FINITE[:3], ids=repr)
+def test_a_non_finite_other_operand_is_refused_on_either_side(op, bad):
+    f, v = BINARY[op], Value(2.0)
+    with pytest.raises(ValueError):
+        f(v, bad)
+    with pytest.raises(ValueError):
+        f(bad, v)
+
+
+# --- outside an op's domain: the error names the op and the number ---
+
+
+def written(x):
+    """The ways a message may write the number x."""
+    return {repr(x), str(x), f"{x:g}", f"{x:.6g}"}
+
+
+def assert_names(error, op_names, numbers):
+    message = str(error.value)
+    assert any(name in message for name in op_names), f"{message!r} does not name the op ({op_names})"
+    for x in numbers:
+        assert any(form in message for form in written(x)), f"{message!r} does not show {x}"
+
+
+DOMAIN_ERRORS = {  # case: (the computation, names the op may go by, numbers the message must show)
+    "log of a negative": (lambda: Value(-2.5).log(), ["log"], [-2.5]),
+    "log of zero": (lambda: Value(0.0).log(), ["log"], [0.0]),
+    "negative ** fraction": (lambda: Value(-2.5) ** 0.5, ["pow", "**"], [-2.5, 0.5]),
+    "negative ** Value fraction": (lambda: Value(-2.5) ** Value(1.5), ["pow", "**"], [-2.5, 1.5]),
+    "zero ** negative": (lambda: Value(0.0) ** -1.5, ["pow", "**"], [0.0, -1.5]),
+    "zero ** negative Value": (lambda: Value(0.0) ** Value(-2.0), ["pow", "**"], [0.0, -2.0]),
+    "zero ** negative, reflected": (lambda: 0 ** Value(-3.0), ["pow", "**"], [0.0, -3.0]),
+    "division by zero": (lambda: Value(7.25) / Value(0.0), ["div", "/"], [7.25, 0.0]),
+    "division by the number zero": (lambda: Value(7.25) / 0, ["div", "/"], [7.25, 0.0]),
+    "division by zero, reflected": (lambda: 7.25 / Value(0.0), ["div", "/"], [7.25, 0.0]),
+    "exp overflows": (lambda: Value(800.0).exp(), ["exp"], [800.0]),
+    "* overflows": (lambda: Value(3e200) * Value(-2e200), ["*", "mul"], [3e200, -2e200]),
+    "+ overflows": (lambda: Value(1.5e308) + 1.5e308, ["+", "add"], [1.5e308]),
+    "** overflows": (lambda: Value(10.0) ** 400, ["pow", "**"], [10.0, 400.0]),
+    "** Value overflows": (lambda: 10 ** Value(400.0), ["pow", "**"], [10.0, 400.0]),
+}
+
+
+@pytest.mark.parametrize("case", DOMAIN_ERRORS)
+def test_outside_the_domain_the_error_names_the_op_and_the_operand(case):
+    compute, op_names, numbers = DOMAIN_ERRORS[case]
+    with pytest.raises((ValueError, ArithmeticError)) as error:
+        compute()
+    assert_names(error, op_names, numbers)
+
+
+# Over all finite floats, each op either gives a finite value whose local derivatives are finite
+# too, or refuses with an error that names it: a gradient must never be silently inf or NaN.
+any_float = st.floats(allow_nan=False, allow_infinity=False)
+OPS = {  # name: (the op, how its error may name it)
+    "+": (operator.add, ["+", "add"]),
+    "-": (operator.sub, ["-", "sub"]),
+    "*": (operator.mul, ["*", "mul"]),
+    "/": (operator.truediv, ["/", "div"]),
+    "** Value": (operator.pow, ["**", "pow"]),
+    "** number": (lambda a, b: a ** b.data, ["**", "pow"]),
+    "exp": (lambda a, b: a.exp(), ["exp"]),
+    "log": (lambda a, b: a.log(), ["log"]),
+    "tanh": (lambda a, b: a.tanh(), ["tanh"]),
+    "sigmoid": (lambda a, b: a.sigmoid(), ["sigmoid"]),
+    "relu": (lambda a, b: a.relu(), ["relu"]),
+    "w·x+b": (lambda a, b: Value.weighted_sum([a], [b], Value(1.0)), ["w·x+b", "weighted_sum"]),
+}
+
+
+@pytest.mark.parametrize("name", OPS)
+@given(any_float, any_float)
+@example(1.0, 1e-200)  # the result fits in a float, its derivative -1/y² does not
+@example(1e300, 1.02)  # x ** y fits, its derivative x ** y · log(x) does not
+@example(1e-300, -1.0)
+@example(10 ** (-308 / 3), -2.0)  # x ** (y - 1) just fits, y · x ** (y - 1) does not
+@example(1e-310, 1.0)  # log(x) fits, 1 / x does not
+def test_an_op_gives_finite_derivatives_or_a_clear_error(name, x, y):
+    op, op_names = OPS[name]
+    a, b = Value(x), Value(y)
+    try:
+        out = op(a, b)
+    except (ValueError, ArithmeticError) as error:
+        message = str(error)
+        assert any(n in message for n in op_names), f"{message!r} does not name the op"
+        assert any(form in message for form in written(x) | written(y)), f"{message!r} shows no operand"
+        return
+    out.backward()
+    assert math.isfinite(out.data)
+    assert math.isfinite(a.grad) and math.isfinite(b.grad), f"{name}({x!r}, {y!r}): gradients {a.grad}, {b.grad}"
+
+
+# --- sigmoid and tanh: stable everywhere a float may reasonably go ---
+
+
+@given(st.floats(-1e4, 1e4))
+def test_sigmoid_and_tanh_are_stable_for_large_inputs(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for squash, low, high, steepest in ((Value.sigmoid, 0.0, 1.0, 0.25), (Value.tanh, -1.0, 1.0, 1.0)):
+            v = Value(x)
+            out = squash(v)
+            out.backward()
+            assert low <= out.data <= high
+            assert 0.0 <= v.grad <= steepest
+    # sigmoid(x) = (1 + tanh(x/2)) / 2, an independent formula; near 0 it loses digits, hence abs_tol
+    assert math.isclose(Value(x).sigmoid().data, (1 + math.tanh(x / 2)) / 2, rel_tol=1e-12, abs_tol=1e-15)
+
+
+@pytest.mark.parametrize("x", [-1e4, -745.0, -710.0, 710.0, 745.0, 1e4])
+def test_sigmoid_and_tanh_saturate_cleanly_at_the_extremes(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Value(x).sigmoid().data == pytest.approx(1.0 if x > 0 else 0.0, abs=1e-300)
+        assert Value(x).tanh().data == (1.0 if x > 0 else -1.0)
+
+
+def test_error_messages_are_one_line_of_plain_words():
+    with pytest.raises(ValueError) as error:
+        Value(-1.0).log()
+    assert re.fullmatch(r"[^\n]{10,200}", str(error.value))
