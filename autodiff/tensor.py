@@ -45,10 +45,19 @@ def _node(data, children, local_grads, op):
     return t
 
 
+def _finite(op, *derivatives):
+    """The local derivatives, or an error: an infinite one would make a silent inf in the gradients."""
+    for d in derivatives:
+        if not np.isfinite(d).all():
+            raise OverflowError(f"{op}: its derivative overflows the range of {np.result_type(d)}")
+    return derivatives
+
+
 def _broadcasting(op, f, a, b):
     """f(a, b) for two arrays, or an error naming the op and both shapes."""
     try:
-        return f(a, b)
+        with np.errstate(over="ignore"):  # _node reports overflow, naming the op
+            return f(a, b)
     except ValueError:
         raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast together") from None
 
@@ -99,7 +108,9 @@ class Tensor:
         a, b = self.data, other.data
         if (b == 0.0).any():
             raise ZeroDivisionError(f"div: division by zero (the divisor of shape {b.shape} holds a 0)")
-        return _node(_broadcasting("/", np.divide, a, b), (self, other), (1.0 / b, -a / (b * b)), "/")
+        out = _broadcasting("/", np.divide, a, b)
+        with np.errstate(over="ignore"):
+            return _node(out, (self, other), _finite("/", 1.0 / b, -out / b), "/")
 
     def __neg__(self):
         return _node(-self.data, (self,), (-1.0,), "neg")
@@ -119,21 +130,23 @@ class Tensor:
         with np.errstate(over="ignore"):  # _node reports overflow, naming the op
             out = x**y
             d_dx = y * x ** (y - 1.0) if y != 0.0 else np.zeros_like(x)
-        return _node(out, (self,), (d_dx,), f"**{y:g}")
+        return _node(out, (self,), _finite("**", d_dx), f"**{y:g}")
 
     def _pow_tensor(self, other):
-        x, y = np.broadcast_arrays(self.data, other.data)
+        x, y = _broadcasting("**", np.broadcast_arrays, self.data, other.data)
         if ((x < 0.0) & (y != np.round(y))).any():
             raise ValueError("pow: a negative base needs an integer exponent")
-        if ((x == 0.0) & (y < 1.0) & (y != 0.0)).any():
-            raise ValueError("pow: zero to a power below 1 has an infinite derivative (or is infinite)")
+        if ((x == 0.0) & (y < 0.0)).any():
+            raise ZeroDivisionError("pow: zero to a negative power")
+        if ((x == 0.0) & (y > 0.0) & (y < 1.0)).any():
+            raise ValueError("pow: the derivative of x ** y with 0 < y < 1 is infinite at x = 0")
         if other.requires_grad and (x < 0.0).any():
             raise ValueError("pow: a Tensor exponent needs bases >= 0 to be differentiable")
         with np.errstate(over="ignore"):
             out = x**y
             d_dx = y * x ** np.where(y == 0.0, 1.0, y - 1.0)  # 0 for y == 0, even at x == 0
-        d_dy = out * np.log(np.where(x > 0.0, x, 1.0))  # x ** y is 0 for all y > 0 near x = 0
-        return _node(out, (self, other), (d_dx, d_dy), "**")
+            d_dy = out * np.log(np.where(x > 0.0, x, 1.0))  # x ** y is 0 for all y > 0 near x = 0
+        return _node(out, (self, other), _finite("**", d_dx, d_dy), "**")
 
     # --- the same ops with the operands swapped: 2 * t, 1 - t, 2 ** t ---
 
@@ -163,7 +176,8 @@ class Tensor:
         x = self.data
         if (x <= 0.0).any():
             raise ValueError(f"log: the logarithm needs positive inputs, got log({x[x <= 0.0].flat[0]:g})")
-        return _node(np.log(x), (self,), (1.0 / x,), "log")
+        with np.errstate(over="ignore"):
+            return _node(np.log(x), (self,), _finite("log", 1.0 / x), "log")
 
     def tanh(self):
         t = np.tanh(self.data)
@@ -195,6 +209,7 @@ class Tensor:
     # --- ops that mix elements ---
 
     def __matmul__(self, other):
+        other = self._operand(other)
         a, b = self.data, other.data
         try:
             out = a @ b
@@ -206,6 +221,7 @@ class Tensor:
 
     def sum(self, axis=None, keepdims=False):
         shape = self.shape
+        axis = self._axes("sum", axis)
 
         def spread(g):  # every element of the input contributed once to its sum
             return np.broadcast_to(g if keepdims or axis is None else np.expand_dims(g, axis), shape)
@@ -213,8 +229,18 @@ class Tensor:
         return _node(self.data.sum(axis=axis, keepdims=keepdims), (self,), (spread,), "sum")
 
     def mean(self, axis=None, keepdims=False):
-        count = self.data.size if axis is None else self.shape[axis]
+        axis = self._axes("mean", axis)
+        count = self.data.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
         return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
+
+    def _axes(self, op, axis):
+        """axis as a tuple of non-negative axes (None stays None), or an error naming the op."""
+        if axis is None:
+            return None
+        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        if any(not -self.data.ndim <= a < self.data.ndim for a in axes):
+            raise ValueError(f"{op}: axis {axis} is out of range for shape {self.shape}")
+        return tuple(a % self.data.ndim for a in axes)
 
     def reshape(self, *shape):
         old = self.shape

@@ -41,6 +41,13 @@ def _node(data, children, local_grads, op):
     return v
 
 
+def _finite(op, operands, *derivatives):
+    """The local derivatives, or an error: an infinite one would make a silent inf in the gradients."""
+    if not all(map(math.isfinite, derivatives)):
+        raise OverflowError(f"{op}({', '.join(f'{x:g}' for x in operands)}): its derivative overflows the range of a float")
+    return derivatives
+
+
 class Value:
     """A scalar that remembers how it was computed, so that backward() can find its gradient."""
 
@@ -74,7 +81,8 @@ class Value:
         a, b = self.data, other.data
         if b == 0.0:
             raise ZeroDivisionError(f"div: division by zero ({a:g} / {b:g})")
-        return _node(a / b, (self, other), (1.0 / b, -a / (b * b)), "/")
+        out = a / b
+        return _node(out, (self, other), _finite("/", (a, b), 1.0 / b, -out / b), "/")
 
     def __neg__(self):
         return _node(-self.data, (self,), (-1.0,), "neg")
@@ -95,11 +103,11 @@ class Value:
         except OverflowError:
             raise OverflowError(f"pow: {x:g} ** {y:g} overflows the range of a float") from None
         if not isinstance(other, Value):
-            return _node(out, (self,), (d_dx,), f"**{y:g}")
+            return _node(out, (self,), _finite("**", (x, y), d_dx), f"**{y:g}")
         if x < 0.0:
             raise ValueError(f"pow: a Value exponent needs a base >= 0 to be differentiable, got {x:g} ** {y:g}")
         d_dy = out * math.log(x) if x > 0.0 else 0.0  # x ** y is 0 for all y > 0 near x = 0
-        return _node(out, (self, other), (d_dx, d_dy), "**")
+        return _node(out, (self, other), _finite("**", (x, y), d_dx, d_dy), "**")
 
     # --- the same ops with the operands swapped: 2 * v, 1 - v, 2 ** v ---
 
@@ -132,7 +140,7 @@ class Value:
         x = self.data
         if x <= 0.0:
             raise ValueError(f"log: the logarithm needs a positive input, got log({x:g})")
-        return _node(math.log(x), (self,), (1.0 / x,), "log")
+        return _node(math.log(x), (self,), _finite("log", (x,), 1.0 / x), "log")
 
     def tanh(self):
         t = math.tanh(self.data)

@@ -60,6 +60,8 @@ class Layer(Module):
         self.neurons = [Neuron(nin, nonlin, activation, weights=row) for row in weights]
 
     def __call__(self, x):
+        if isinstance(x, Value):  # the single output of a one-neuron layer, as micrograd returns it
+            x = [x]
         x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]  # once, not once per neuron
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
