@@ -97,6 +97,8 @@ class Value:
             raise ZeroDivisionError(f"pow: zero to a negative power ({x:g} ** {y:g})")
         if x == 0.0 and 0.0 < y < 1.0:
             raise ValueError(f"pow: the derivative of x ** {y:g} is infinite at x = 0")
+        if x < 0.0 and isinstance(other, Value):
+            raise ValueError(f"pow: a Value exponent needs a base >= 0 to be differentiable, got {x:g} ** {y:g}")
         try:
             out = x**y
             d_dx = y * x ** (y - 1) if y != 0.0 else 0.0
@@ -104,8 +106,6 @@ class Value:
             raise OverflowError(f"pow: {x:g} ** {y:g} overflows the range of a float") from None
         if not isinstance(other, Value):
             return _node(out, (self,), _finite("**", (x, y), d_dx), f"**{y:g}")
-        if x < 0.0:
-            raise ValueError(f"pow: a Value exponent needs a base >= 0 to be differentiable, got {x:g} ** {y:g}")
         d_dy = out * math.log(x) if x > 0.0 else 0.0  # x ** y is 0 for all y > 0 near x = 0
         return _node(out, (self, other), _finite("**", (x, y), d_dx, d_dy), "**")
 
