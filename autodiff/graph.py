@@ -6,6 +6,8 @@ A node is anything with
   ._children      the nodes it was computed from (a tuple; a child may appear twice)
   ._chain_rule()  for each child: (child, local derivative, contribution), where the
                   contribution is the local derivative times this node's gradient
+  ._backward()    adds each contribution to its child's .grad: what _chain_rule() describes,
+                  done without describing it (Value's is a tight loop: it is the hot path)
 
 Value and Tensor differ only in what a gradient is and how a contribution is multiplied out;
 the order of work and the bookkeeping live here, once.
@@ -17,8 +19,10 @@ creation_counter = count()  # every node takes the next number as its ._id when 
 _creation_number = attrgetter("_id")
 
 
-def topological_order(*roots):
+def topological_order(*roots, leaves=True):
     """Every node reachable from the roots, each one after all of its children.
+
+    With leaves=False, only the nodes computed from others: all that a backward pass must visit.
 
     A node is always created after the nodes it is computed from, so sorting by creation number
     is a topological order. Finding the nodes is a loop over a stack, not recursion: a chain of a
@@ -27,7 +31,7 @@ def topological_order(*roots):
     seen, stack = set(roots), list(roots)
     while stack:
         for child in stack.pop()._children:
-            if child not in seen:
+            if (leaves or child._children) and child not in seen:
                 seen.add(child)
                 stack.append(child)
     return sorted(seen, key=_creation_number)
@@ -39,7 +43,7 @@ def start_backward(root, seed):
     Leaves keep what they had, so their gradients accumulate across passes (as in PyTorch: call
     zero_grad() between steps). Interior nodes start from zero so that they show this pass only.
     """
-    order = [node for node in topological_order(root) if node._children]
+    order = topological_order(root, leaves=False) if root._children else []  # a leaf root just accumulates
     order.reverse()
     for node in order:
         node.grad = 0.0
@@ -54,5 +58,4 @@ def backward(root, seed):
     contributed, before it is passed on.
     """
     for node in start_backward(root, seed):
-        for child, _, contribution in node._chain_rule():
-            child.grad = child.grad + contribution
+        node._backward()

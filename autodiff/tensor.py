@@ -262,6 +262,10 @@ class Tensor:
             if child.requires_grad:
                 yield child, local, local(g) if callable(local) else _unbroadcast(local * g, child.shape)
 
+    def _backward(self):
+        for child, _, contribution in self._chain_rule():
+            child.grad = child.grad + contribution
+
     def backward(self):
         """Fill in d(self)/d(node) as .grad for every node this Tensor depends on.
 

@@ -32,11 +32,16 @@ def _operand(x):
 
 def _node(data, children, local_grads, op):
     """The result of an op. Built without __init__'s checks, which only user input needs."""
-    if not math.isfinite(data):
+    if not _isfinite(data):
         operands = ", ".join(f"{c.data:g}" for c in children)
         raise OverflowError(f"{op}({operands}) overflows the range of a float")
     v = _new(Value)
-    v.data, v.grad, v._children, v._local_grads, v.op, v.label = data, 0.0, children, local_grads, op, ""
+    v.data = data
+    v.grad = 0.0
+    v._children = children
+    v._local_grads = local_grads
+    v.op = op
+    v.label = ""
     v._id = _next_id()
     return v
 
@@ -54,7 +59,7 @@ class Value:
     __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id")
 
     def __init__(self, data, label=""):
-        self.data = _checked(data)
+        self.data = data if type(data) is float and _isfinite(data) else _checked(data)
         self.grad = 0.0
         self._children = ()  # the Values this one was computed from
         self._local_grads = ()  # d(self)/d(child), one number per child
@@ -65,19 +70,19 @@ class Value:
     # --- arithmetic: forward value, then the local derivative for each operand ---
 
     def __add__(self, other):
-        other = _operand(other)
+        other = other if isinstance(other, Value) else Value(other)
         return _node(self.data + other.data, (self, other), (1.0, 1.0), "+")
 
     def __mul__(self, other):
-        other = _operand(other)
+        other = other if isinstance(other, Value) else Value(other)
         return _node(self.data * other.data, (self, other), (other.data, self.data), "*")
 
     def __sub__(self, other):
-        other = _operand(other)
+        other = other if isinstance(other, Value) else Value(other)
         return _node(self.data - other.data, (self, other), (1.0, -1.0), "-")
 
     def __truediv__(self, other):
-        other = _operand(other)
+        other = other if isinstance(other, Value) else Value(other)
         a, b = self.data, other.data
         if b == 0.0:
             raise ZeroDivisionError(f"div: division by zero ({a:g} / {b:g})")
@@ -177,7 +182,12 @@ class Value:
 
     def _chain_rule(self):
         g = self.grad
-        return zip(self._children, self._local_grads, [d * g for d in self._local_grads])
+        return [(child, d, d * g) for child, d in zip(self._children, self._local_grads)]
+
+    def _backward(self):
+        g = self.grad
+        for child, d in zip(self._children, self._local_grads):
+            child.grad += d * g
 
     def backward(self):
         """Fill in d(self)/d(node) as .grad for every node this Value depends on.
@@ -209,4 +219,5 @@ class Value:
 
 
 _new = object.__new__
+_isfinite = math.isfinite
 _next_id = creation_counter.__next__

@@ -114,20 +114,21 @@ def same_work(theirs, ours):
     )
 
 
-def seconds(run):
-    """The time of one run as a training loop pays it: build, backward, and free the graph.
+def seconds(run, runs=5):
+    """Seconds per run over `runs` runs back to back, as a training loop pays them.
 
-    micrograd's nodes are reference cycles (each node's _backward closure refers to the node), so
-    its graphs are freed only by the garbage collector; ours hold no cycles and are freed as soon
-    as the last reference goes. Each engine pays for freeing its own graph: we collect before the
-    clock starts, and again, inside the timing, after dropping the run's result.
+    The garbage collector stays on. micrograd's nodes are reference cycles (each node's _backward
+    closure refers to the node), so its old graphs are freed by the collector as it runs; ours
+    hold no cycles and are freed as soon as the next run replaces them. We collect before the
+    clock starts, so that no run pays for garbage from before.
     """
     gc.collect()
     start = time.perf_counter()
-    result = run()
+    for _ in range(runs):
+        result = run()
+    elapsed = time.perf_counter() - start
     del result
-    gc.collect()
-    return time.perf_counter() - start
+    return elapsed / runs
 
 
 def main(repeat):

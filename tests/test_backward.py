@@ -57,16 +57,16 @@ def test_a_leaf_as_root_accumulates_its_seed():
 def test_backward_steps_visit_nodes_in_the_order_backward_does(monkeypatch):
     """Record the order in which backward() applies the chain rule at each node (a white-box hook)."""
     visited = []
-    chain_rule = Value._chain_rule
+    backward = Value._backward
 
     def recording(node):
         visited.append(node)
-        return chain_rule(node)
+        return backward(node)
 
     x, y = Value(1.5), Value(-0.5)
     h = (x * y).tanh() + x  # shared x: two paths to it
     root = (h * h + y.exp()).sigmoid()
-    monkeypatch.setattr(Value, "_chain_rule", recording)
+    monkeypatch.setattr(Value, "_backward", recording)
     root.backward()
     monkeypatch.undo()
     assert [step.node for step in root.backward_steps()] == visited
