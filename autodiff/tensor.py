@@ -8,6 +8,8 @@ derivative, applied elementwise. Two things are new:
   is stored as the function that multiplies the upstream gradient by it (a vector-Jacobian product).
 The graph walk is graph.py's, shared with Value.
 """
+import math
+
 import numpy as np
 
 from .graph import backward, creation_counter
@@ -15,6 +17,10 @@ from .graph import backward, creation_counter
 
 def _checked(data, dtype):
     """A float array from what a user gave us, or a clear error: gradients of garbage are garbage."""
+    if type(data) is float or type(data) is int:  # the common constant, quickly
+        if not math.isfinite(data):
+            raise ValueError(f"Tensor data must be finite, got {data}")
+        return np.array(data, dtype)
     array = np.asarray(data)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"Tensor data must be real numbers, got {type(data).__name__} of dtype {array.dtype}")
@@ -40,7 +46,7 @@ def _node(data, children, local_grads, op):
         raise OverflowError(f"{op}: the result on shapes {shapes} overflows the range of {data.dtype}")
     t = _new(Tensor)
     t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
-    t.requires_grad = any(c.requires_grad for c in children)
+    t.requires_grad = any([c.requires_grad for c in children])
     t._id = _next_id()
     return t
 
@@ -184,8 +190,11 @@ class Tensor:
         return _node(t, (self,), (1.0 - t * t,), "tanh")
 
     def sigmoid(self):
+        s = np.negative(self.data, out=np.empty_like(self.data))  # an array even for a 0-d input
         with np.errstate(over="ignore"):  # exp(-x) = inf for x < -709 gives 1 / inf = 0: the right limit
-            s = 1.0 / (1.0 + np.exp(-self.data))
+            np.exp(s, out=s)
+        s += 1.0
+        np.reciprocal(s, out=s)  # 1 / (1 + exp(-x)), computed in place: this op runs on every layer
         return _node(s, (self,), (s * (1.0 - s),), "sigmoid")
 
     def relu(self):
@@ -229,9 +238,14 @@ class Tensor:
         return _node(self.data.sum(axis=axis, keepdims=keepdims), (self,), (spread,), "sum")
 
     def mean(self, axis=None, keepdims=False):
+        shape = self.shape
         axis = self._axes("mean", axis)
-        count = self.data.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
-        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
+        count = self.data.size if axis is None else math.prod(shape[a] for a in axis)
+
+        def spread(g):  # every element of the input contributed 1/count to its mean
+            return np.broadcast_to((g if keepdims or axis is None else np.expand_dims(g, axis)) / count, shape)
+
+        return _node(self.data.mean(axis=axis, keepdims=keepdims), (self,), (spread,), "mean")
 
     def _axes(self, op, axis):
         """axis as a tuple of non-negative axes (None stays None), or an error naming the op."""
@@ -253,6 +267,40 @@ class Tensor:
     @property
     def T(self):
         return _node(self.data.T, (self,), (lambda g: g.T,), "T")
+
+    def squared_error(self, targets):
+        """The video's cost for outputs (batch, k): per example the sum of (output - target)², then the mean.
+
+        nn.losses builds the same cost from Values op by op; here it is fused for speed, and its
+        local derivative is what that graph computes step by step: 2 (output - target) / batch.
+        """
+        difference = _broadcasting("squared-error", np.subtract, self.data, np.asarray(targets, self.dtype))
+        if difference.shape != self.shape or self.data.ndim != 2:
+            raise ValueError(f"squared-error: outputs {self.shape} and targets {np.shape(targets)} do not fit "
+                             "(expected two arrays of shape (batch, k))")
+        cost = np.asarray(np.einsum("ij,ij->", difference, difference) / len(difference))
+        return _node(cost, (self,), (difference * (2.0 / len(difference)),), "squared-error")
+
+    def cross_entropy(self, labels):
+        """Softmax cross-entropy of logits (batch, k) against integer labels, averaged: one node.
+
+        nn.losses builds the same cost from Values op by op; here it is fused for speed, and its
+        local derivative is what that graph computes step by step: (softmax - one_hot) / batch.
+        Subtracting each row's largest logit changes no softmax, and then no exp can overflow.
+        """
+        z, labels = self.data, np.asarray(labels)
+        if z.ndim != 2 or labels.shape != (z.shape[0],):
+            raise ValueError(f"cross-entropy: logits {z.shape} and labels {labels.shape} do not fit "
+                             "(expected (batch, k) and (batch,))")
+        if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= z.shape[1]:
+            raise ValueError(f"cross-entropy: labels must be integers from 0 to {z.shape[1] - 1}")
+        rows = np.arange(len(z))
+        shifted = z - z.max(axis=1, keepdims=True)
+        log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        cost = (log_sum[:, 0] - shifted[rows, labels]).mean()
+        softmax_minus_one_hot = np.exp(shifted - log_sum)
+        softmax_minus_one_hot[rows, labels] -= 1.0
+        return _node(np.asarray(cost), (self,), (softmax_minus_one_hot / len(z),), "cross-entropy")
 
     # --- backpropagation ---
 

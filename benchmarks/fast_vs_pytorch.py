@@ -33,7 +33,7 @@ CONFIGS = [  # name, sizes, activation, output, cost, batch, learning rate, targ
     ("784-16-16-10 sigmoid, squared error, batch 100", [784, 16, 16, 10], "sigmoid", "sigmoid", "squared", 100, 3.0, 0.5),
     ("784-128-10 ReLU, cross-entropy, batch 128", [784, 128, 10], "relu", "linear", "cross-entropy", 128, 0.1, 1.0),
 ]
-N, REPEATS = 60_000, 5
+N, REPEATS = 60_000, 3
 
 
 def epoch_ours(net, optimizer, cost, images, labels, targets, batch, rng):
