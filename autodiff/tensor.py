@@ -39,6 +39,11 @@ def _unbroadcast(grad, shape):
     return grad.sum(axis=stretched, keepdims=True) if stretched else grad
 
 
+def _contribution(local, grad, shape):
+    """The chain rule for one child: its local derivative times the upstream gradient, in its shape."""
+    return local(grad) if callable(local) else _unbroadcast(local * grad, shape)
+
+
 def _node(data, children, local_grads, op):
     """The result of an op. Built without __init__'s checks, which only user input needs."""
     if not np.isfinite(data).all():
@@ -212,7 +217,9 @@ class Tensor:
         if x.ndim != 2 or w.ndim != 2 or b.shape != (w.shape[0],) or x.shape[1] != w.shape[1]:
             raise ValueError(f"w·x+b: weights {w.shape}, inputs {x.shape} and bias {b.shape} do not fit "
                              "(expected (nout, nin), (batch, nin), (nout,))")
-        return _node(x @ w.T + b, (weights, inputs, bias),
+        out = x @ w.T
+        out += b
+        return _node(out, (weights, inputs, bias),
                      (lambda g: g.T @ x, lambda g: g @ w, lambda g: g.sum(axis=0)), "w·x+b")
 
     # --- ops that mix elements ---
@@ -308,11 +315,13 @@ class Tensor:
         g = self.grad
         for child, local in zip(self._children, self._local_grads):
             if child.requires_grad:
-                yield child, local, local(g) if callable(local) else _unbroadcast(local * g, child.shape)
+                yield child, local, _contribution(local, g, child.shape)
 
     def _backward(self):
-        for child, _, contribution in self._chain_rule():
-            child.grad = child.grad + contribution
+        g = self.grad
+        for child, local in zip(self._children, self._local_grads):
+            if child.requires_grad:
+                child.grad = child.grad + _contribution(local, g, child.shape)
 
     def backward(self):
         """Fill in d(self)/d(node) as .grad for every node this Tensor depends on.
