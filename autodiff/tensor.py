@@ -281,10 +281,11 @@ class Tensor:
         nn.losses builds the same cost from Values op by op; here it is fused for speed, and its
         local derivative is what that graph computes step by step: 2 (output - target) / batch.
         """
-        difference = _broadcasting("squared-error", np.subtract, self.data, np.asarray(targets, self.dtype))
-        if difference.shape != self.shape or self.data.ndim != 2:
-            raise ValueError(f"squared-error: outputs {self.shape} and targets {np.shape(targets)} do not fit "
+        targets = _checked(targets, self.dtype)
+        if targets.shape != self.shape or self.data.ndim != 2:
+            raise ValueError(f"squared-error: outputs {self.shape} and targets {targets.shape} do not fit "
                              "(expected two arrays of shape (batch, k))")
+        difference = self.data - targets
         cost = np.asarray(np.einsum("ij,ij->", difference, difference) / len(difference))
         return _node(cost, (self,), (difference * (2.0 / len(difference)),), "squared-error")
 

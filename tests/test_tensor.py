@@ -219,3 +219,26 @@ def test_a_network_like_expression_matches_finite_differences(batch, nin, nout, 
             return float(cost(*values).data)
 
         np.testing.assert_allclose(tensor.grad, numeric_gradient(cost_at, arrays[i]), rtol=1e-6, atol=1e-8)
+
+
+# --- the fused costs refuse what does not fit ---
+
+
+def test_cross_entropy_names_labels_that_do_not_fit():
+    from nn.losses import cross_entropy
+
+    logits = Tensor(np.zeros((3, 4)))
+    for labels, words in [([0, 1, 4], "labels must be integers from 0 to 3"), ([0, 1], "(3, 4)"),
+                          ([0.5, 1, 2], "labels must be integers")]:
+        with pytest.raises(ValueError, match="cross-entropy") as raised:
+            cross_entropy(logits, labels)
+        assert words in str(raised.value)
+
+
+def test_squared_error_names_both_shapes_when_they_do_not_fit():
+    from nn.losses import squared_error
+
+    for targets in (np.zeros((3, 5)), np.zeros((1, 4))):
+        with pytest.raises(ValueError, match="squared-error") as raised:
+            squared_error(Tensor(np.zeros((3, 4))), targets)
+        assert "(3, 4)" in str(raised.value) and str(targets.shape) in str(raised.value)
