@@ -387,3 +387,12 @@ def read_book_pickle(packed, name):
     data = (np.concatenate(images[:2]), np.concatenate(labels[:2]), images[2], labels[2])
     check_arrays(data, name)
     return data
+
+
+def scaled(images, dtype):
+    """Pixels 0..255 as numbers in [0, 1], in the network's dtype.
+
+    Done a batch at a time: the set stays in bytes (47 MB for MNIST, not 376 MB of float64), and
+    measured, it is no slower than slicing batches out of a converted copy.
+    """
+    return images.astype(dtype) / 255

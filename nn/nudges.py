@@ -18,12 +18,13 @@ import numpy as np
 
 from autodiff import Value
 
+from .data import scaled
 from .losses import squared_error
 
 
 def as_input(image):
     """Pixel brightness from 0 (black) to 1 (white): the input activations of the video's network."""
-    return np.asarray(image, dtype=np.float64).reshape(-1) / 255.0
+    return scaled(np.asarray(image).reshape(-1), np.float64)
 
 
 def first_index(labels, digit):

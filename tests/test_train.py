@@ -14,7 +14,8 @@ import nn.data
 from mnist_fixtures import idx_files, write_files
 from nn.fast import FastMLP
 from nn.optim import SGD, Adam
-from nn.train import COSTS, describe, load_checkpoint, predict, scaled, squared_error_cost, train
+from nn.data import scaled
+from nn.train import COSTS, describe, load_checkpoint, predict, squared_error_cost, train
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demos" / "train_mnist.py"
