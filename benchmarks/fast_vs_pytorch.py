@@ -12,7 +12,6 @@ limit we reach: the multiply-adds of forward and backward per epoch, against the
 large numpy matmul measured in the same run.
 """
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -137,7 +136,7 @@ def main():
             time.sleep(0.5)
             theirs.append(_timed(lambda: epoch_torch(model, torch_optimizer, cost, images_t, labels_t, targets_t,
                                                      batch, np.random.default_rng(r))))
-        ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
+        ours_s, theirs_s = min(ours), min(theirs)  # the fastest epoch: noise only ever adds time
         ratio = ours_s / theirs_s
         verdict = "PASS" if ratio <= target else "BELOW TARGET"
         fraction = flops_per_epoch(sizes) / ours_s / 1e9 / peak
