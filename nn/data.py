@@ -66,15 +66,13 @@ PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e141
 def load_mnist(directory=None, cache_dir=None):
     """(train_images, train_labels, test_images, test_labels): images (N, 784) uint8, labels (N,) int64.
 
-    directory: read the four IDX files there (and fill the cache from them if it is empty).
+    directory: read the four IDX files there, every time. They are the user's and need not be
+        MNIST (Fashion-MNIST has the same format), so they never go into the cache.
     cache_dir: where the cache lives, if not the default (see cache_file).
     """
-    cache = cache_file(cache_dir)
     if directory is not None:
-        data = read_idx_directory(directory)
-        if not cache.exists():
-            write_cache(data, cache)
-        return data
+        return read_idx_directory(directory)
+    cache = cache_file(cache_dir)
     data = read_cache(cache)
     if data is None:
         data = fetch()
