@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .graph import backward, creation_counter
+from .step import backward_steps
 
 
 def _checked(data, dtype):
@@ -42,6 +43,11 @@ def _unbroadcast(grad, shape):
 def _contribution(local, grad, shape):
     """The chain rule for one child: its local derivative times the upstream gradient, in its shape."""
     return local(grad) if callable(local) else _unbroadcast(local * grad, shape)
+
+
+def _spread(grad, axis, keepdims, shape):
+    """A reduction's gradient handed back to every element of its input."""
+    return np.broadcast_to(grad if keepdims or axis is None else np.expand_dims(grad, axis), shape)
 
 
 def _node(data, children, local_grads, op):
@@ -238,20 +244,14 @@ class Tensor:
     def sum(self, axis=None, keepdims=False):
         shape = self.shape
         axis = self._axes("sum", axis)
-
-        def spread(g):  # every element of the input contributed once to its sum
-            return np.broadcast_to(g if keepdims or axis is None else np.expand_dims(g, axis), shape)
-
+        spread = lambda g: _spread(g, axis, keepdims, shape)  # noqa: E731  every element counted once
         return _node(self.data.sum(axis=axis, keepdims=keepdims), (self,), (spread,), "sum")
 
     def mean(self, axis=None, keepdims=False):
         shape = self.shape
         axis = self._axes("mean", axis)
         count = self.data.size if axis is None else math.prod(shape[a] for a in axis)
-
-        def spread(g):  # every element of the input contributed 1/count to its mean
-            return np.broadcast_to((g if keepdims or axis is None else np.expand_dims(g, axis)) / count, shape)
-
+        spread = lambda g: _spread(g / count, axis, keepdims, shape)  # noqa: E731  each counted 1/count
         return _node(self.data.mean(axis=axis, keepdims=keepdims), (self,), (spread,), "mean")
 
     def _axes(self, op, axis):
@@ -330,15 +330,17 @@ class Tensor:
         self must hold one number (a cost). Gradients of leaves accumulate across calls, as in
         PyTorch: call zero_grad() between optimisation steps.
         """
-        if self.data.size != 1:
-            raise ValueError(f"backward: needs a single number such as a cost, got shape {self.shape}")
-        backward(self, np.ones_like(self.data))
+        backward(self, self._seed())
 
     def backward_steps(self):
         """The same backward pass, one node at a time: a generator of Steps (see step.py)."""
-        from .step import backward_steps
+        return backward_steps(self, self._seed())
 
-        return backward_steps(self, np.ones_like(self.data))
+    def _seed(self):
+        """d(self)/d(self) = 1, for a self that holds one number."""
+        if self.data.size != 1:
+            raise ValueError(f"backward: needs a single number such as a cost, got shape {self.shape}")
+        return np.ones_like(self.data)
 
     def __repr__(self):
         label = f"label={self.label!r}, " if self.label else ""

@@ -10,6 +10,7 @@ from numbers import Real
 from operator import mul
 
 from .graph import backward, creation_counter
+from .step import backward_steps
 
 
 def _checked(data):
@@ -199,8 +200,6 @@ class Value:
 
     def backward_steps(self):
         """The same backward pass, one node at a time: a generator of Steps (see step.py)."""
-        from .step import backward_steps
-
         return backward_steps(self, 1.0)
 
     # --- micrograd's names for the graph, so its drawing code keeps working ---

@@ -11,7 +11,6 @@ by the chain rule written out with numpy and by the scalar engine's backward(), 
     python demos/nudges.py --model my.npz --out runs/nudges
 """
 import argparse
-import io
 import sys
 from pathlib import Path
 
@@ -61,10 +60,8 @@ def say_match(engine, hand, what):
 
 
 def save(figure, path):
-    """Write a figure as a PNG atomically: render into memory, then a temporary file renamed over `path`."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    atomic_write(path, lambda file: file.write(buffer.getvalue()))
+    """Write a figure as a PNG atomically: a temporary file renamed over `path`."""
+    atomic_write(path, lambda file: figure.savefig(file, format="png", dpi=100))
     print(f"  picture: {path}")
 
 

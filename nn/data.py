@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from autodiff.files import atomic_write
+
 try:  # numpy >= 2 moved it; pickles written by older numpy still name numpy.core
     from numpy._core.multiarray import _reconstruct
 except ImportError:  # pragma: no cover - numpy 1.x
@@ -224,18 +226,10 @@ def read_cache(path):
 
 
 def write_cache(arrays, path):
-    """Write atomically: a temp file in the same directory, then a rename, so no reader sees half a file."""
+    """Write atomically, so that no reader sees half a file."""
     check_arrays(arrays, "data to cache")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                np.savez_compressed(out, **dict(zip(KEYS, arrays)))
-            os.replace(temp, path)
-        except BaseException:
-            os.unlink(temp)
-            raise
+        atomic_write(path, lambda out: np.savez_compressed(out, **dict(zip(KEYS, arrays))))
     except OSError as error:  # the data is still good; only the next run will be slower
         warnings.warn(f"could not write the MNIST cache {path}: {error}", stacklevel=3)
 

@@ -25,6 +25,11 @@ def _activation(name):
     return name
 
 
+def _values(x):
+    """Inputs as Values: numbers become constant leaves (and are checked, like any Value)."""
+    return [xi if isinstance(xi, Value) else Value(xi) for xi in x]
+
+
 def initial_weights(nin, nout, rng):
     """A (nout, nin) matrix: row j holds neuron j's weights. The one initialisation both engines use."""
     bound = 1.0 / np.sqrt(nin)
@@ -43,7 +48,10 @@ class Neuron(Module):
         self.b = Value(0.0)
 
     def __call__(self, x):
-        x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
+        return self._fire(_values(x))
+
+    def _fire(self, x):
+        """The neuron on inputs that are already Values: a layer converts its inputs once for all its neurons."""
         return ACTIVATIONS[self.activation](Value.weighted_sum(self.w, x, self.b))
 
     def parameters(self):
@@ -62,8 +70,8 @@ class Layer(Module):
     def __call__(self, x):
         if isinstance(x, Value):  # the single output of a one-neuron layer, as micrograd returns it
             x = [x]
-        x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]  # once, not once per neuron
-        out = [n(x) for n in self.neurons]
+        x = _values(x)
+        out = [n._fire(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
     def parameters(self):

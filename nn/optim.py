@@ -2,6 +2,7 @@
 
 They work on either engine: a parameter's .data and .grad are floats for Value, arrays for Tensor.
 """
+from . import module
 
 
 class Optimizer:
@@ -9,9 +10,7 @@ class Optimizer:
         self.params, self.lr = list(params), lr
 
     def zero_grad(self):
-        """Clear gradients before the next backward pass: leaf gradients accumulate."""
-        for p in self.params:
-            p.grad = 0.0 * p.grad
+        module.zero_grad(self.params)
 
 
 class SGD(Optimizer):

@@ -9,7 +9,7 @@ import urllib.error
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mnist_fixtures import (NAMES, as_loaded, book_pickle, idx_bytes, idx_files, small_mnist,
