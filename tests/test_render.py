@@ -52,6 +52,7 @@ def expression():
     return a, b, c, d, e
 
 
+@pytest.mark.needs("dot")
 def test_every_value_shows_its_label_data_and_grad(expression):
     a, b, c, d, e = expression
     nodes, _, title = parse(to_svg(e))
@@ -61,6 +62,7 @@ def test_every_value_shows_its_label_data_and_grad(expression):
     assert "Summarised" not in title
 
 
+@pytest.mark.needs("dot")
 def test_op_nodes_sit_between_a_value_and_its_children(expression):
     a, b, c, d, e = expression
     nodes, edges, _ = parse(to_svg(e))
@@ -71,6 +73,7 @@ def test_op_nodes_sit_between_a_value_and_its_children(expression):
     assert set(nodes) == {box(x) for x in expression} | {op(d), op(e)}  # leaves have no op
 
 
+@pytest.mark.needs("dot")
 def test_the_drawing_runs_left_to_right(expression):
     a, b, c, d, e = expression
     svg = to_svg(e)
@@ -81,6 +84,7 @@ def test_the_drawing_runs_left_to_right(expression):
     assert x[box(a)] < x[op(d)] < x[box(d)] < x[op(e)] < x[box(e)]
 
 
+@pytest.mark.needs("dot")
 def test_a_weighted_sum_reads_as_w_x_plus_b():
     w = [Value(0.5), Value(-1.0), Value(2.0)]
     x = [Value(1.0), Value(3.0), Value(-2.0)]
@@ -95,6 +99,7 @@ def test_a_weighted_sum_reads_as_w_x_plus_b():
     assert nodes[box(n)][1] == [f"data {0.5 * 1 - 1 * 3 + 2 * -2 + 0.25:.4f}", "grad 0.0000"]
 
 
+@pytest.mark.needs("dot")
 def test_highlight_marks_exactly_the_node_asked_for(expression):
     e = expression[-1]
     for chosen in expression:
@@ -104,12 +109,14 @@ def test_highlight_marks_exactly_the_node_asked_for(expression):
         assert nodes[box(chosen)][2] not in (None, "none")  # filled
 
 
+@pytest.mark.needs("dot")
 def test_highlight_takes_a_collection(expression):
     a, b, c, d, e = expression
     nodes, _, _ = parse(to_svg(e, highlight=[a, d]))
     assert {name for name, (classes, _, _) in nodes.items() if "highlight" in classes} == {box(a), box(d)}
 
 
+@pytest.mark.needs("dot")
 def test_grads_dict_shows_its_values_and_a_question_mark_for_the_rest(expression):
     a, b, c, d, e = expression
     nodes, _, _ = parse(to_svg(e, grads={e: 1.0, d: 0.25}))
@@ -119,6 +126,7 @@ def test_grads_dict_shows_its_values_and_a_question_mark_for_the_rest(expression
         assert nodes[box(unknown)][1][-1] == "grad ?"
 
 
+@pytest.mark.needs("dot")
 def test_record_characters_in_a_label_stay_in_one_field():
     v = Value(1.0, label='a|{b}<c>"d\\')
     nodes, _, _ = parse(to_svg(v))
@@ -136,6 +144,7 @@ class FakeTensor:
         self._id = next(creation_counter)
 
 
+@pytest.mark.needs("dot")
 def test_tensor_nodes_show_shapes_instead_of_numbers():
     w, x = FakeTensor(np.ones((3, 4)), label="W"), FakeTensor(np.ones((5, 4)), label="x")
     b = FakeTensor(np.ones(3))
@@ -149,6 +158,7 @@ def test_tensor_nodes_show_shapes_instead_of_numbers():
     assert [edges[f"{box(t)}->{op(h)}"] for t in (w, x, b)] == [["w"], ["a"], ["b"]]
 
 
+@pytest.mark.needs("dot")
 def test_a_real_tensor_graph_draws():
     tensor = pytest.importorskip("autodiff.tensor")
     x = tensor.Tensor(np.arange(6.0).reshape(2, 3), label="x")
@@ -177,6 +187,7 @@ def mnist_network_output():
     return MLP(784, [16, 16, 10])(x)
 
 
+@pytest.mark.needs("dot")
 def test_a_network_too_big_to_read_is_summarised(mnist_network_output):
     nodes, _, title = parse(to_svg(mnist_network_output))
     assert len(nodes) <= 200
@@ -201,6 +212,7 @@ def test_raising_max_nodes_draws_more(mnist_network_output):
     assert "Summarised" not in everything.source
 
 
+@pytest.mark.needs("dot")
 @settings(max_examples=15, deadline=None)
 @given(st.integers(min_value=3, max_value=120))
 def test_every_limit_is_kept_and_no_value_is_lost(max_nodes):
@@ -212,6 +224,7 @@ def test_every_limit_is_kept_and_no_value_is_lost(max_nodes):
     assert ("Summarised" in title) == (max_nodes < total + 5 * 2 + 3)
 
 
+@pytest.mark.needs("dot")
 def test_a_long_chain_shows_the_part_nearest_the_root():
     x = Value(1.0, label="x")
     y = x
@@ -224,6 +237,7 @@ def test_a_long_chain_shows_the_part_nearest_the_root():
     assert values_drawn(nodes) == len(topological_order(y))
 
 
+@pytest.mark.needs("dot")
 def test_png_and_svg_files(expression, tmp_path):
     e = expression[-1]
     save(e, tmp_path / "graph.png")
@@ -236,6 +250,7 @@ def test_png_and_svg_files(expression, tmp_path):
         save(e, tmp_path / "graph.jpeg")
 
 
+@pytest.mark.needs("dot")
 def test_jupyter_shows_the_drawing_inline(expression):
     bundle = draw(expression[-1])._repr_mimebundle_()
     assert "<svg" in bundle["image/svg+xml"]

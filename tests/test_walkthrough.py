@@ -217,6 +217,7 @@ def drawn_nodes(svg):
     return boxes
 
 
+@pytest.mark.needs("dot")
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
 def test_each_frame_highlights_its_step_and_shows_the_gradients_known_so_far(example):
     root = EXAMPLES[example]()
@@ -244,6 +245,7 @@ def test_each_frame_highlights_its_step_and_shows_the_gradients_known_so_far(exa
                 assert grad == "?"
 
 
+@pytest.mark.needs("dot")
 def test_the_page_is_self_contained_and_holds_every_frame(tmp_path):
     root = EXAMPLES["network"]()
     path = tmp_path / "steps.html"
@@ -272,6 +274,7 @@ def test_a_failed_drawing_leaves_the_old_page_alone(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["steps.html"]
 
 
+@pytest.mark.needs("dot")
 def test_the_command_line_writes_the_page(tmp_path):
     path = tmp_path / "out.html"
     result = run("--html", str(path))

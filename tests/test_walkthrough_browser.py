@@ -1,25 +1,17 @@
 """The walkthrough page, stepped through in a real headless browser (Debian's chromium, via playwright).
 
-Without a browser or playwright this test is skipped on a developer's machine, but fails under CI:
-CI installs them (.ci/install-browser.sh) and must not pass by skipping.
+Without a browser or playwright this test is skipped on a developer's machine, but fails under CI
+(SEEBACKPROP_STRICT=1, see conftest.py): CI installs them and must not pass by skipping.
 """
-import os
-import shutil
-
 import pytest
 
 from autodiff.walkthrough import EXAMPLES, walk, write_html
+from conftest import missing, require_program
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-
-
-def missing(what):
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"{what}, and CI must run the browser test: see .ci/install-browser.sh")
-    pytest.skip(what)
 
 
 @pytest.fixture
@@ -28,9 +20,7 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         missing("the python package playwright is not installed")
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        missing("chromium is not installed")
+    chromium = require_program("chromium")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
