@@ -8,9 +8,17 @@ A graph too big to read (an MNIST network has some 13,000 weights) is summarised
 drawn node by node: first the weights of each neuron and the inputs of each layer become one node
 each, then whole layers do, and as a last resort only the part nearest the root is drawn. The
 drawing says so, and draw(..., max_nodes=...) raises the limit.
+
+Laying a graph out needs Graphviz. Python uses the system's `dot` program when there is one; a
+browser never needs it: to_html() and every page of the project draw the same DOT text with a
+WebAssembly build of Graphviz shipped in autodiff/web/vendor, and so does Jupyter without `dot`.
 """
+import json
+import sys
+import uuid
 from collections import deque
 from collections.abc import Iterable
+from pathlib import Path
 
 import graphviz
 
@@ -36,7 +44,16 @@ class GraphvizNotFound(graphviz.ExecutableNotFound):
 
 
 class Drawing(graphviz.Digraph):
-    """A Digraph whose rendering, Jupyter's inline display included, explains a missing `dot`."""
+    """A Digraph that Jupyter shows with the system's `dot`, or without it through the browser.
+
+    Rendering to a file without `dot` raises GraphvizNotFound, which says how to install it.
+    """
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except GraphvizNotFound:
+            return {"text/html": notebook_html(self.source), "text/plain": self.source}
 
     def pipe(self, *args, **kwargs):  # Jupyter's _repr_mimebundle_ comes through here too
         try:
@@ -89,13 +106,89 @@ def to_svg(root, **options):
     return draw(root, **options).pipe(format="svg", encoding="utf-8")
 
 
+def to_html(root, **options):
+    """draw(root, **options) as a web page that lays the graph out itself: no `dot`, no network."""
+    return page_html(draw(root, **options).source)
+
+
 def save(root, path, **options):
-    """Write draw(root, **options) to `path`, as SVG or PNG according to its suffix."""
+    """Write draw(root, **options) to `path`: SVG or PNG (through `dot`), or HTML (drawn by the browser)."""
     suffix = str(path).rpartition(".")[2].lower()
-    if suffix not in ("svg", "png"):
-        raise ValueError(f"save: cannot tell the format of {str(path)!r}; name it .svg or .png")
-    image = draw(root, **options).pipe(format=suffix)  # before opening the file: a failure leaves none
+    if suffix == "html":
+        image = to_html(root, **options).encode("utf-8")
+    elif suffix in ("svg", "png"):
+        image = draw(root, **options).pipe(format=suffix)  # before opening the file: a failure leaves none
+    else:
+        raise ValueError(f"save: cannot tell the format of {str(path)!r}; name it .svg, .png or .html")
     atomic_write(path, lambda file: file.write(image))
+
+
+# --- drawing in the browser: Graphviz as WebAssembly, no `dot` needed ---
+
+WEB = Path(__file__).resolve().parent / "web"
+
+
+def renderer_script():
+    """The JavaScript that draws DOT in a page: the vendored Graphviz, then draw_dot.js (seebackprop.drawDot)."""
+    return (WEB / "vendor" / "viz-global.js").read_text(encoding="utf-8") + "\n" + (
+        WEB / "draw_dot.js"
+    ).read_text(encoding="utf-8")
+
+
+def _script_json(value):
+    """A value as JSON that is safe inside <script>: no "</script>" can end the element early."""
+    return json.dumps(value).replace("<", "\\u003c")
+
+
+def page_html(dot_source, title="Computation graph"):
+    """A self-contained page showing one graph: opens from file://, works offline."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{_escape_html(title)}</title>
+<style>body {{ font-family: system-ui, sans-serif; margin: 1em; }} #graph svg {{ max-width: 100%; height: auto; }}</style>
+</head>
+<body>
+<div id="graph">drawing the graph…</div>
+<script>{renderer_script()}</script>
+<script>seebackprop.drawDot(document.getElementById("graph"), {_script_json(dot_source)});</script>
+</body>
+</html>
+"""
+
+
+_renderer_sent = False  # whether this kernel's notebook already holds the renderer
+
+
+def notebook_html(dot_source):
+    """A drawing for Jupyter without `dot`: a placeholder that the vendored Graphviz fills in.
+
+    The 1.3 MB renderer goes into the first such output of a session only; later drawings wait for
+    it on the same page (JupyterLab, Notebook and VS Code put every output in one page). Colab gives
+    each output a page of its own, so there every drawing carries it.
+    """
+    global _renderer_sent
+    element = f"seebackprop-graph-{uuid.uuid4().hex}"
+    library = ""
+    if not _renderer_sent or "google.colab" in sys.modules:
+        library = f"<script>{renderer_script()}</script>"
+        _renderer_sent = True
+    return f"""<div id="{element}" class="seebackprop-graph">drawing the graph in the browser…</div>
+{library}<script>
+(function () {{
+  const element = document.getElementById("{element}");
+  const dot = {_script_json(dot_source)};
+  let tries = 0;
+  (function draw() {{
+    if (window.seebackprop && window.seebackprop.drawDot) {{ window.seebackprop.drawDot(element, dot); return; }}
+    if (++tries < 200) {{ setTimeout(draw, 50); return; }}
+    element.textContent = "The graph renderer did not load: it is in this notebook's first drawing; run that cell again.";
+  }})();
+}})();
+</script>"""
+
+
+def _escape_html(text):
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # --- which nodes there are, and how they are used ---

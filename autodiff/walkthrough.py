@@ -227,39 +227,30 @@ def leaf_gradients(root):
 
 
 def frames(root):
-    """One (svg, explanation) per step: the graph with the step's node highlighted and every
-    gradient known so far filled in. Needs Graphviz's `dot` to draw."""
-    from .render import to_svg  # only here: the terminal walkthrough needs no drawing
+    """One (dot, explanation) per step: the graph, as DOT text, with the step's node highlighted and
+    every gradient known so far filled in. A page lays the DOT out in the browser; `dot` need not exist."""
+    from .render import draw  # only here: the terminal walkthrough needs no drawing
 
-    return [
-        (_inline(to_svg(root, highlight=step.node, grads=known)), explanation)
-        for step, explanation, known in walk(root)
-    ]
-
-
-def _inline(svg):
-    """The <svg> element alone, without the XML prolog and doctype, to place inside a page."""
-    return svg[svg.index("<svg") :]
+    return [(draw(root, highlight=step.node, grads=known).source, explanation) for step, explanation, known in walk(root)]
 
 
 def write_html(root, path):
     """Write a web page that steps through frames(root) to `path`, atomically; return the number of steps.
 
-    The page needs no server and no network: the frames, the style and the script are all inline.
+    The page needs no server, no network and no Graphviz installed: the frames (as DOT), the style,
+    the script and the WebAssembly Graphviz that lays the frames out are all inline.
     """
+    from .render import _script_json, renderer_script
+
     steps = frames(root)
     title = f"Backpropagation through {names(topological_order(root))[root]}, one node at a time"
-    templates = "\n".join(
-        f'<template><div class="frame">{svg}</div><pre>{html.escape(text)}</pre></template>'
-        for svg, text in steps
-    )
-    text = PAGE.format(title=html.escape(title), count=len(steps), templates=templates)
+    data = _script_json([{"dot": dot, "text": text} for dot, text in steps])
+    text = PAGE.format(title=html.escape(title), count=len(steps), steps=data, renderer=renderer_script())
     atomic_write(path, lambda file: file.write(text.encode("utf-8")))
     return len(steps)
 
 
-# Each step waits in a <template>, out of the document, until shown: the frames reuse the same
-# element ids, which must be unique among what is on the page.
+# Each frame is laid out by the browser the first time it is shown, then kept: stepping back is instant.
 PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -281,19 +272,30 @@ PAGE = """<!DOCTYPE html>
   <button id="next">Next &rarr;</button>
   <span>(or the &larr; &rarr; keys)</span>
 </nav>
-<div id="view"></div>
-{templates}
+<div id="view"><div class="frame"></div><pre></pre></div>
+<script>{renderer}</script>
 <script>
-  const steps = document.querySelectorAll("template");
-  const view = document.getElementById("view");
+  const steps = {steps};
+  const frame = document.querySelector("#view .frame");
+  const explanation = document.querySelector("#view pre");
+  const drawn = [];  // the <svg> of each step, once laid out
   let current = 0;
 
-  function show(index) {{
+  async function show(index) {{
     current = Math.max(0, Math.min(steps.length - 1, index));
-    view.replaceChildren(steps[current].content.cloneNode(true));
-    document.getElementById("counter").textContent = `step ${{current + 1}} / ${{steps.length}}`;
-    document.getElementById("prev").disabled = current === 0;
-    document.getElementById("next").disabled = current === steps.length - 1;
+    const step = current;
+    document.getElementById("counter").textContent = `step ${{step + 1}} / ${{steps.length}}`;
+    document.getElementById("prev").disabled = step === 0;
+    document.getElementById("next").disabled = step === steps.length - 1;
+    explanation.textContent = steps[step].text;
+    if (!drawn[step]) {{
+      const scratch = document.createElement("div");
+      drawn[step] = await seebackprop.drawDot(scratch, steps[step].dot);
+    }}
+    if (step === current) {{  // the reader may have moved on while this frame was laid out
+      frame.replaceChildren(drawn[step]);
+      document.getElementById("view").dataset.shown = step + 1;
+    }}
   }}
 
   document.getElementById("prev").addEventListener("click", () => show(current - 1));
@@ -322,11 +324,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     root = EXAMPLES[args.example]()
     if args.html:
-        from .render import GraphvizNotFound
-
         try:
             count = write_html(root, args.html)
-        except (GraphvizNotFound, OSError) as error:
+        except OSError as error:
             sys.exit(f"cannot write {args.html}: {error}")
         print(f"wrote {args.html}: {count} steps; open it in a browser")
         return

@@ -1,4 +1,5 @@
 """Drawings are rendered for real by Graphviz's `dot` and read back from the SVG it writes."""
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from autodiff import Value
 from autodiff.graph import creation_counter, topological_order
+from autodiff import render
 from autodiff.render import GraphvizNotFound, draw, save, to_svg
 from nn.mlp import MLP
 
@@ -246,7 +248,7 @@ def test_png_and_svg_files(expression, tmp_path):
     nodes, _, _ = parse((tmp_path / "graph.svg").read_text(encoding="utf-8"))
     assert "highlight" in nodes[box(e)][0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.png", "graph.svg"]  # no temporary left
-    with pytest.raises(ValueError, match=r"\.svg or \.png"):
+    with pytest.raises(ValueError, match=r"\.svg, \.png or \.html"):
         save(e, tmp_path / "graph.jpeg")
 
 
@@ -266,7 +268,6 @@ def test_without_dot_the_source_is_there_and_rendering_says_how_to_install(expre
     attempts = [
         lambda: drawing.pipe(format="svg"),
         lambda: drawing.render(tmp_path / "graph", format="png"),
-        drawing._repr_mimebundle_,  # Jupyter
         lambda: to_svg(e),
         lambda: save(e, tmp_path / "graph.svg"),
     ]
@@ -278,6 +279,31 @@ def test_without_dot_the_source_is_there_and_rendering_says_how_to_install(expre
         assert "`dot` program was not found" in message
         assert "apt-get install graphviz" in message and "https://graphviz.org/download/" in message
     assert not (tmp_path / "graph.svg").exists()
+
+
+def test_without_dot_jupyter_draws_in_the_browser_and_carries_the_renderer_once(expression, tmp_path, monkeypatch):
+    empty = tmp_path / "no-programs"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setattr(render, "_renderer_sent", False)  # a fresh kernel
+    library = render.renderer_script()
+    first, second = draw(expression[-1]), draw(expression[0])
+    outputs = [first._repr_mimebundle_(), second._repr_mimebundle_(), first._repr_mimebundle_()]
+    for drawing, bundle in zip([first, second, first], outputs):
+        assert set(bundle) == {"text/html", "text/plain"} and bundle["text/plain"] == drawing.source
+        assert json.dumps(drawing.source).replace("<", "\\u003c") in bundle["text/html"]  # its own graph
+    assert [library in bundle["text/html"] for bundle in outputs] == [True, False, False]
+    assert len(outputs[1]["text/html"]) < len(first.source) + 2000  # a later drawing is its DOT and a little script
+
+
+def test_an_html_file_needs_no_dot(expression, tmp_path, monkeypatch):
+    empty = tmp_path / "no-programs"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    save(expression[-1], tmp_path / "graph.html")
+    page = (tmp_path / "graph.html").read_text(encoding="utf-8")
+    assert render.renderer_script() in page and json.dumps(draw(expression[-1]).source) in page
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["graph.html"]
 
 
 def test_bad_arguments_are_named(expression):

@@ -42,6 +42,8 @@ def test_stepping_through_the_page(browser, tmp_path):
 
     def shown():
         """(counter, ids of the highlighted nodes, explanation) as the page shows them now."""
+        step = page.inner_text("#counter").split()[1]
+        page.wait_for_selector(f'#view[data-shown="{step}"] svg')  # laid out by the WebAssembly Graphviz
         highlighted = page.eval_on_selector_all("#view svg g.highlight", "groups => groups.map(g => g.id)")
         return page.inner_text("#counter"), highlighted, page.inner_text("#view pre")
 
