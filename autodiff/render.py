@@ -13,6 +13,9 @@ Laying a graph out needs Graphviz. Python uses the system's `dot` program when t
 browser never needs it: to_html() and every page of the project draw the same DOT text with a
 WebAssembly build of Graphviz shipped in autodiff/web/vendor, and so does Jupyter without `dot`.
 """
+import base64
+import functools
+import gzip
 import json
 import sys
 import uuid
@@ -159,6 +162,28 @@ def page_html(dot_source, title="Computation graph"):
 _renderer_sent = False  # whether this kernel's notebook already holds the renderer
 
 
+@functools.lru_cache(maxsize=1)
+def _packed_renderer():
+    """renderer_script() gzipped and in base64: 0.64 MB in a notebook's JSON, where the plain
+    script would take 3 MB (its WebAssembly is text full of escaped characters)."""
+    return base64.b64encode(gzip.compress(renderer_script().encode("utf-8"), 9)).decode("ascii")
+
+
+# Unpacks the renderer in the browser and runs it, once per page.
+UNPACK = """<script>
+(function () {
+  if (window.seebackprop && window.seebackprop.drawDot) return;
+  const bytes = Uint8Array.from(atob("%s"), (c) => c.charCodeAt(0));
+  const text = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  new Response(text).text().then((code) => {
+    const script = document.createElement("script");
+    script.textContent = code;
+    document.head.appendChild(script);
+  });
+})();
+</script>"""
+
+
 def notebook_html(dot_source):
     """A drawing for Jupyter without `dot`: a placeholder that the vendored Graphviz fills in.
 
@@ -170,7 +195,7 @@ def notebook_html(dot_source):
     element = f"seebackprop-graph-{uuid.uuid4().hex}"
     library = ""
     if not _renderer_sent or "google.colab" in sys.modules:
-        library = f"<script>{renderer_script()}</script>"
+        library = UNPACK % _packed_renderer()
         _renderer_sent = True
     return f"""<div id="{element}" class="seebackprop-graph">drawing the graph in the browser…</div>
 {library}<script>
@@ -180,7 +205,7 @@ def notebook_html(dot_source):
   let tries = 0;
   (function draw() {{
     if (window.seebackprop && window.seebackprop.drawDot) {{ window.seebackprop.drawDot(element, dot); return; }}
-    if (++tries < 200) {{ setTimeout(draw, 50); return; }}
+    if (++tries < 600) {{ setTimeout(draw, 50); return; }}
     element.textContent = "The graph renderer did not load: it is in this notebook's first drawing; run that cell again.";
   }})();
 }})();

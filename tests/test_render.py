@@ -286,7 +286,7 @@ def test_without_dot_jupyter_draws_in_the_browser_and_carries_the_renderer_once(
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setattr(render, "_renderer_sent", False)  # a fresh kernel
-    library = render.renderer_script()
+    library = render._packed_renderer()
     first, second = draw(expression[-1]), draw(expression[0])
     outputs = [first._repr_mimebundle_(), second._repr_mimebundle_(), first._repr_mimebundle_()]
     for drawing, bundle in zip([first, second, first], outputs):

@@ -1,0 +1,111 @@
+"""The notebook tour, executed as a reader would (nbclient), on a machine without Graphviz's `dot`.
+
+Its last section reads a real MNIST digit, so it runs with the end-to-end tests (`make e2e`, which
+CI runs): the data comes through nn.data, from the cache or fetched once. Every claim the text
+makes is checked against what the cells printed, and the drawing, an HTML output laid out by the
+vendored WebAssembly Graphviz, is opened in Chromium to see that it really draws.
+"""
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import missing, require_program
+
+pytestmark = pytest.mark.skipif(os.environ.get("SEEBACKPROP_E2E") != "1", reason="set SEEBACKPROP_E2E=1 (make e2e)")
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "tour.ipynb"
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """The notebook after running every cell, with `dot` out of the kernel's reach."""
+    try:
+        import nbformat
+        from nbclient import NotebookClient
+    except ImportError:
+        missing("nbclient and nbformat are not installed (pip install -e '.[test]')")
+    no_programs = tmp_path_factory.mktemp("no-programs")  # a PATH holding no `dot`
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    old_path = os.environ["PATH"]
+    os.environ["PATH"] = str(no_programs)  # the kernel inherits it
+    try:
+        NotebookClient(notebook, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    finally:
+        os.environ["PATH"] = old_path
+    out = tmp_path_factory.mktemp("notebook") / "tour.ipynb"
+    nbformat.write(notebook, out)
+    return notebook, out
+
+
+def cell(notebook, tag):
+    [found] = [c for c in notebook.cells if tag in c.get("metadata", {}).get("tags", [])]
+    return found
+
+
+def printed(notebook, tag):
+    return "".join(o.get("text", "") for o in cell(notebook, tag).outputs if o.output_type == "stream")
+
+
+def test_no_cell_fails_and_the_numbers_are_as_the_text_says(executed):
+    notebook, _ = executed
+    for c in notebook.cells:
+        assert not [o for o in c.get("outputs", []) if o.output_type == "error"], c.source
+    assert printed(notebook, "value").split() == ["-3.0", "-4.0"]
+    assert printed(notebook, "steps").strip().endswith("a.grad = -3.0  b.grad = -4.0")
+    first, last = map(float, re.search(r"loss: ([\d.]+) at the first step, ([\d.]+) at the last",
+                                       printed(notebook, "mlp")).groups())
+    assert first > 1.0 and last < 0.1
+    wants = re.findall(r"output (\d): ([\d.]+), wants (up|down) +([+-][\d.]+)", printed(notebook, "nudges"))
+    assert [int(d) for d, *_ in wants] == list(range(10))
+    assert [w for _, _, w, _ in wants] == ["up" if d == 2 else "down" for d in range(10)]
+    for _, activation, _, nudge in wants:  # -∂C/∂a = -2(a - y): in proportion to the distance from the target
+        assert 0.0 < float(activation) < 1.0 and abs(float(nudge)) > 0.0
+    worst = float(re.search(r"chain rule: ([\d.e+-]+)", printed(notebook, "check")).group(1))
+    assert worst < 1e-12
+    assert any("image/png" in o.get("data", {}) for o in cell(notebook, "picture").outputs)
+
+
+def test_the_drawing_is_an_html_output_that_carries_the_renderer_once(executed):
+    notebook, saved = executed
+    [output] = cell(notebook, "drawing").outputs
+    html = output["data"]["text/html"]
+    assert "seebackprop.drawDot" in html and "DecompressionStream" in html
+    dot = output["data"]["text/plain"]
+    assert "grad -3.0000" in dot and "grad -4.0000" in dot
+    carrying = [c for c in notebook.cells for o in c.get("outputs", []) if "DecompressionStream" in json.dumps(o)]
+    assert carrying == [cell(notebook, "drawing")]  # the renderer is embedded once per notebook
+    assert saved.stat().st_size < 800_000
+    print(f"saved notebook with outputs: {saved.stat().st_size:,} bytes")
+
+
+def test_the_drawing_appears_in_chromium(executed, tmp_path):
+    """All of the notebook's HTML outputs in one page, as Jupyter shows them: the SVG must appear."""
+    notebook, _ = executed
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("the python package playwright is not installed")
+    chromium = require_program("chromium")
+    from test_walkthrough_browser import CHROMIUM_ARGS
+
+    outputs = [o["data"]["text/html"] for c in notebook.cells for o in c.get("outputs", [])
+               if "text/html" in o.get("data", {})]
+    page_file = tmp_path / "outputs.html"
+    page_file.write_text("<!DOCTYPE html><meta charset='utf-8'><body>" + "\n".join(outputs), encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(page_file.as_uri())
+        page.wait_for_selector(".seebackprop-graph svg", timeout=20_000)
+        text = page.eval_on_selector(".seebackprop-graph svg", "svg => svg.textContent")
+        page.screenshot(path=str(tmp_path / "drawing.png"))
+        browser.close()
+    for shown in ("a", "b", "c", "data 2.0000", "grad -3.0000", "data -3.0000", "grad -4.0000"):
+        assert shown in text
+    assert errors == []
