@@ -1,0 +1,61 @@
+"""Make the README's pictures from the real outputs: run it again whenever what they show changes.
+
+    python docs/make_pictures.py            # needs MNIST (fetched once) and Debian's chromium
+
+- curves.png and mistakes.png: what `make demo` writes, from a fresh run of demos/train_mnist.py;
+- walkthrough.png: the stepper page (python -m autodiff.walkthrough --example network --html),
+  at step 3, in headless Chromium at a projector's 1024 px.
+"""
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES = ROOT / "docs" / "images"
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def demo_pictures(tmp):
+    out = Path(tmp) / "mnist"
+    subprocess.run([sys.executable, str(ROOT / "demos" / "train_mnist.py"), "--out", str(out)], check=True)
+    for name in ("curves.png", "mistakes.png"):
+        shutil.copyfile(out / name, IMAGES / name)
+
+
+def walkthrough_picture(tmp):
+    from playwright.sync_api import sync_playwright
+
+    from autodiff.walkthrough import EXAMPLES, write_html
+
+    page_file = Path(tmp) / "steps.html"
+    write_html(EXAMPLES["network"](), page_file)
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        sys.exit("needs Debian's chromium (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1024, "height": 720})
+        page.goto(page_file.as_uri())
+        for _ in range(2):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_selector('#view[data-shown="3"] svg')
+        page.screenshot(path=str(IMAGES / "walkthrough.png"))
+        browser.close()
+
+
+def main():
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        demo_pictures(tmp)
+        walkthrough_picture(tmp)
+    for picture in sorted(IMAGES.glob("*.png")):
+        print(f"{picture.relative_to(ROOT)}: {picture.stat().st_size:,} bytes")
+
+
+if __name__ == "__main__":
+    main()
