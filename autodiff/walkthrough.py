@@ -102,6 +102,11 @@ def _expression(op, children):
     return f"{op}({', '.join(children)})"
 
 
+def _op_name(op):
+    """An op's name in the text: Python's **2 reads "power 2"."""
+    return op if not op.startswith("**") else "power" if op == "**" else f"power {op[2:]}"
+
+
 def _grouped(name):
     """Brackets around a name with a space outside brackets, so that ∂C/∂(a - y) reads as one thing."""
     depth = 0
@@ -185,7 +190,7 @@ def describe(root):
     width = max(len(name[node]) for node in nodes)
     lines = [f"The graph of {name[root]}, inputs first:"]
     for node in nodes:
-        made = f"{node.op} of {', '.join(name[c] for c in node._children)}" if node._children else "leaf"
+        made = f"{_op_name(node.op)} of {', '.join(name[c] for c in node._children)}" if node._children else "leaf"
         lines.append(f"  {name[node]:<{width}}  = {node.data:<10.4g}  {made}")
     return "\n".join(lines)
 
@@ -231,8 +236,9 @@ def walk(root):
 def _header(step, total, name, cost):
     node = step.node
     children = ", ".join(name[child] for child in node._children)
-    made = node.op if not node.op.startswith("**") else "a power" if node.op == "**" else f"the power {node.op[2:]}"
-    lines = [f"Step {step.index + 1} / {total}: {name[node]} = {number(node.data)}, made by {made} from {children}"]
+    lines = [
+        f"Step {step.index + 1} / {total}: {name[node]} = {number(node.data)}, made by {_op_name(node.op)} from {children}"
+    ]
     if step.index == 0:  # the root: no chain yet, only its own local derivatives
         lines.append(f"The backward pass starts at {cost} itself: nudging {cost} moves {cost} by as much, ∂{cost}/∂{cost} = 1.")
         lines.append(f"Each child's gradient is {cost}'s local derivative with respect to it, times that 1:")
@@ -625,6 +631,7 @@ def step_through(pages):
             return
         answer = answer.strip().lower()
         if answer in ("q", "quit"):
+            print()
             return
         if answer in ("", "n", "next"):
             index += 1
@@ -688,3 +695,6 @@ if __name__ == "__main__":
         main()
     except KeyboardInterrupt:  # Ctrl-C is how one stops stepping: no traceback for it
         sys.exit(130)
+    except BrokenPipeError:  # the reader of a pipe (| head) has seen enough
+        sys.stdout = None
+        sys.exit(0)
