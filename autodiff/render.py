@@ -28,7 +28,7 @@ from .graph import topological_order
 WEIGHTED_SUM = "w·x+b"  # Value.weighted_sum's op
 ROLE_NAMES = {"w": "weights", "a": "inputs", "b": "biases"}  # a weighted sum's children
 HIGHLIGHT = {"style": "filled,bold", "fillcolor": "gold", "penwidth": "3", "class": "highlight"}
-UPDATED = {"style": "filled", "fillcolor": "lightskyblue", "class": "updated"}  # receiving a highlighted node's gradient
+UPDATED = {"style": "filled", "fillcolor": "lightskyblue", "class": "updated"}  # receive a highlighted node's gradient
 PASSING = {"color": "royalblue", "penwidth": "3", "class": "passing"}  # the op and edges that carry it
 REST = "rest"  # the group key of the nodes a truncated drawing leaves out
 INSTALL = (

@@ -177,7 +177,8 @@ LOCAL_RULES = {
     "tanh": "∂(tanh x)/∂x = 1 - tanh²(x)",
     "relu": "∂(relu x)/∂x = 1 where x > 0, else 0",
     "sigmoid": "∂σ(x)/∂x = σ(x)·(1 - σ(x))",
-    "w·x+b": "z = Σ wᵢ·aᵢ + b, so ∂z/∂wᵢ = aᵢ (a weight matters as much as its input), ∂z/∂aᵢ = wᵢ, ∂z/∂b = 1",
+    "w·x+b": "z = Σ wᵢ·aᵢ + b, so ∂z/∂wᵢ = aᵢ (a weight matters as much as its input), ∂z/∂aᵢ = wᵢ, "
+    "∂z/∂b = 1",
 }
 
 # --- the walk ---
@@ -209,6 +210,7 @@ def walk(root):
         raise ValueError(f"nothing to step through: {root!r} is a leaf, not computed from anything")
     nodes = topological_order(root)
     name = names(nodes)
+    cost = _grouped(name[root])
     users = {node: [] for node in nodes}  # in the order the backward pass reaches them
     for node in reversed(nodes):
         for child in node._children:
@@ -220,11 +222,11 @@ def walk(root):
             node.grad = 0.0  # leaves keep gradients across backward() calls: start this pass from zero
     known = {root: 1.0}
     for step in backward_steps(root, 1.0):
-        lines = _header(step, total, name, name[root])
+        lines = _header(step, total, name, cost)
         for edge in step.edges:
             uses_left[edge.child] -= 1
             user_names = [name[user] for user in users[edge.child]]
-            lines += _chain_rule(step, edge, name, name[root], user_names, uses_left[edge.child])
+            lines += _chain_rule(step, edge, name, cost, user_names, uses_left[edge.child])
             if uses_left[edge.child] == 0:
                 known[edge.child] = edge.after
         rule = local_rule(step.node.op)
@@ -236,11 +238,11 @@ def walk(root):
 def _header(step, total, name, cost):
     node = step.node
     children = ", ".join(name[child] for child in node._children)
-    lines = [
-        f"Step {step.index + 1} / {total}: {name[node]} = {number(node.data)}, made by {_op_name(node.op)} from {children}"
-    ]
+    made = f"{name[node]} = {number(node.data)}, made by {_op_name(node.op)} from {children}"
+    lines = [f"Step {step.index + 1} / {total}: {made}"]
     if step.index == 0:  # the root: no chain yet, only its own local derivatives
-        lines.append(f"The backward pass starts at {cost} itself: nudging {cost} moves {cost} by as much, ∂{cost}/∂{cost} = 1.")
+        lines.append(f"The backward pass starts at {cost} itself: nudging {cost} moves {cost} by as much, "
+                     f"∂{cost}/∂{cost} = 1.")
         lines.append(f"Each child's gradient is {cost}'s local derivative with respect to it, times that 1:")
     else:
         lines.append(
@@ -257,11 +259,15 @@ def _chain_rule(step, edge, name, cost, users, uses_left):
     total = f"∂{cost}/∂{child}"
     uses = len(users)
     sign = "=" if uses == 1 else "+="
-    symbols = "" if step.index == 0 else f" ∂{cost}/∂{parent} · ∂{parent}/∂{child} ="  # the root's is its local derivative
+    # the root passes on its local derivatives alone: ∂C/∂C · ∂C/∂child would read in a circle
+    symbols = "" if step.index == 0 else f" ∂{cost}/∂{parent} · ∂{parent}/∂{child} ="
     lines = [f"  {total} {sign}{symbols} {number(step.grad)} × {factor(edge.local)} = {number(edge.contribution)}"]
     if uses > 1 and uses_left == uses - 1:
         by = _listed(list(dict.fromkeys(users)))  # x·x uses x twice
-        lines.append(f"      ({child} is used {uses} times, by {by}: its gradient sums what each wants of it, {uses} shares; this is the first)")
+        lines.append(
+            f"      ({child} is used {uses} times, by {by}: its gradient sums what each wants of it, "
+            f"{uses} shares; this is the first)"
+        )
     elif uses > 1:
         done = f"complete, the sum of all {uses} shares" if uses_left == 0 else "so far"
         lines.append(
@@ -289,7 +295,7 @@ def leaf_gradients(root):
     """The last word of a walkthrough: every leaf's gradient, what training can change apart from what it cannot."""
     nodes = topological_order(root)
     name = names(nodes)
-    cost = name[root]
+    cost = _grouped(name[root])
     leaves = [n for n in nodes if not n._children]
     parameters = trainable(root)
 
@@ -297,7 +303,7 @@ def leaf_gradients(root):
         return [f"  ∂{cost}/∂{_grouped(name[n])} = {number(n.grad)}" for n in group]
 
     if not parameters:
-        return "\n".join([f"Done. The gradient of {cost} with respect to each leaf:"] + listed(leaves))
+        return "\n".join([f"Done: the gradient of {cost} with respect to each leaf:"] + listed(leaves))
     return "\n".join(
         [f"Done: every gradient is known. The weights and biases are what training changes: each is",
          f"nudged against its gradient (a small step times it, taken away) to make {cost} smaller."]
@@ -316,6 +322,7 @@ LAYOUT = {"rankdir": "TB", "nodesep": "0.12", "ranksep": "0.25"}
 FONT = {"fontname": "Helvetica,Arial,sans-serif", "fontsize": "14"}
 PARAMETER = {"style": "filled", "fillcolor": "palegreen", "class": "parameter"}  # training changes it
 DATA = {"style": "filled,dashed", "fillcolor": "gainsboro", "class": "data"}  # training cannot
+MAX_VALUES = 100  # a page draws every value in every frame: beyond this it is neither readable nor quick
 
 
 def frames(root):
@@ -328,7 +335,13 @@ def frames(root):
     """
     from .render import draw  # only here: the terminal walkthrough needs no drawing
 
-    every_node = 2 * len(topological_order(root))  # a box and an op each at most: never summarised
+    values = len(topological_order(root))
+    if values > MAX_VALUES:
+        raise ValueError(
+            f"walkthrough: a page of frames draws all {values:,} values of this graph in each of its steps, "
+            f"too many to read (at most {MAX_VALUES}); step through it with walk(), or see it with draw()"
+        )
+    every_node = 2 * values  # a box and an op each at most: never summarised
 
     def drawing(**options):
         picture = draw(root, max_nodes=every_node, **options)

@@ -100,6 +100,7 @@ def check_walk(root):
     shares = {}
     seen = set()
     cost = names(topological_order(root))[root]
+    cost = f"({cost})" if " " in cost else cost
     for step, text, _ in walk(root):
         lines = text.splitlines()
         assert f"∂{cost}/∂{cost} ·" not in text  # never circular
@@ -152,12 +153,14 @@ def test_the_neuron_matches_the_video_formulas():
     a = sigmoid(z)
     by_hand = leaf["a(0)_0"] * a * (1 - a) * 2 * (a - leaf["y_0"])
     *_, (step, text, _) = walk(root)
-    line = next(line for line in text.splitlines() if line.startswith("  ∂C/∂w(1)_00 = ∂C/∂z(1)_0 · ∂z(1)_0/∂w(1)_00"))
+    start = "  ∂C/∂w(1)_00 = ∂C/∂z(1)_0 · ∂z(1)_0/∂w(1)_00"
+    line = next(line for line in text.splitlines() if line.startswith(start))
     assert close(read(line.rsplit("= ", 1)[1]), by_hand)
 
 
 def test_in_the_network_a_hidden_activation_sums_the_wishes_of_both_outputs():
-    """C = Σ_j (a(2)_j - y_j)² over two outputs; ∂C/∂a(1)_k = Σ_j w(2)_jk σ'(z(2)_j) 2(a(2)_j - y_j), by hand."""
+    """C = Σ_j (a(2)_j - y_j)² over two outputs, and ∂C/∂a(1)_k = Σ_j w(2)_jk σ'(z(2)_j) 2(a(2)_j - y_j),
+    written out by hand."""
     root = EXAMPLES["network"]()
     v = {node.label: node.data for node in topological_order(root) if node.label}
     a1 = [sigmoid(v[f"w(1)_{j}0"] * v["a(0)_0"] + v[f"w(1)_{j}1"] * v["a(0)_1"] + v[f"b(1)_{j}"]) for j in (0, 1)]
@@ -172,6 +175,15 @@ def test_in_the_network_a_hidden_activation_sums_the_wishes_of_both_outputs():
         assert len(shares) == 2 and all(any(close(s, w) for s in shares) for w in wishes[k])
         total = re.search(rf"∂C/∂a\(1\)_{k} = \S+ \+ \S+ = (\S+), complete, the sum of all 2 shares", texts)
         assert close(read(total.group(1)), sum(wishes[k]))
+
+
+def test_the_last_word_of_a_graph_without_neurons_lists_every_leaf():
+    a, b = Value(2.0, "a"), Value(-3.0, "b")
+    c = a * b + b**2
+    for _ in walk(c):
+        pass
+    lines = leaf_gradients(c).splitlines()
+    assert lines[1:] == ["  ∂(a·b + b²)/∂a = -3", "  ∂(a·b + b²)/∂b = -4"]  # ∂c/∂a = b, ∂c/∂b = a + 2b
 
 
 def test_rules_are_written_as_mathematics():
@@ -189,7 +201,7 @@ SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789
 def as_python(rule):
     """The right-hand side of a power rule, as a Python expression in x: 3x² -> 3*x**(2)."""
     expression = rule.split(" = ", 1)[1].replace("·", "*").replace("^", "**")
-    expression = re.sub(r"([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)", lambda m: "**(" + m.group(1).translate(SUPERSCRIPT_DIGITS) + ")", expression)
+    expression = re.sub(r"([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)", lambda m: f"**({m.group(1).translate(SUPERSCRIPT_DIGITS)})", expression)
     return re.sub(r"(\d)x", r"\1*x", expression)
 
 
@@ -214,11 +226,15 @@ def test_every_interior_node_has_a_readable_name():
     assert all(name[node] for node in name)
 
 
-def test_bad_roots_get_clear_errors():
+def test_bad_roots_get_clear_errors(tmp_path):
     with pytest.raises(TypeError, match="needs a Value"):
         next(walk(3.0))
     with pytest.raises(ValueError, match="is a leaf"):
         next(walk(Value(1.0, "w")))
+    big = sum((Value(float(i)) for i in range(60)), Value(0.0))  # 121 values
+    with pytest.raises(ValueError, match="all 121 values .* step through it with walk"):
+        write_html(big, tmp_path / "big.html")
+    assert list(tmp_path.iterdir()) == []
 
 
 def run(*args, stdin=subprocess.DEVNULL, columns=None):
@@ -350,7 +366,8 @@ def test_each_frame_highlights_its_step_and_shows_the_gradients_known_so_far(exa
         children = {f"node-{child._id}" for child in step.node._children}
         assert [i for i, (classes, _) in boxes.items() if "highlight" in classes] == [me]
         assert {i for i, (classes, _) in boxes.items() if "updated" in classes} == children
-        assert {edge for edge, classes in edges.items() if "passing" in classes} == {(c, op) for c in children} | {(op, me)}
+        passing = {edge for edge, classes in edges.items() if "passing" in classes}
+        assert passing == {(child, op) for child in children} | {(op, me)}
         assert explanation.startswith(f"Step {step.index + 1} / {len(steps)}:")
         passed_on.add(step.node)
         for node in nodes:
