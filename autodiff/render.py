@@ -290,7 +290,7 @@ def _size(nodes, key_of):
 # --- drawing ---
 
 
-def _drawing(nodes, key_of, uses, marked, grads, note, receiving=frozenset()):
+def _drawing(nodes, key_of, uses, marked, grads, note, receiving):
     members = {}
     for n in nodes:
         members.setdefault(key_of[id(n)], []).append(n)
