@@ -31,6 +31,8 @@ from .graph import topological_order
 WEIGHTED_SUM = "w·x+b"  # Value.weighted_sum's op
 ROLE_NAMES = {"w": "weights", "a": "inputs", "b": "biases"}  # a weighted sum's children
 HIGHLIGHT = {"style": "filled,bold", "fillcolor": "gold", "penwidth": "3", "class": "highlight"}
+UPDATED = {"style": "filled", "fillcolor": "lightskyblue", "class": "updated"}  # receive a highlighted node's gradient
+PASSING = {"color": "royalblue", "penwidth": "3", "class": "passing"}  # the op and edges that carry it
 REST = "rest"  # the group key of the nodes a truncated drawing leaves out
 INSTALL = (
     "Graphviz's `dot` program was not found: install it with `apt-get install graphviz` (Debian/Ubuntu), "
@@ -71,16 +73,19 @@ class Drawing(graphviz.Digraph):
             raise GraphvizNotFound() from None
 
 
-def draw(root, *, highlight=None, grads=None, max_nodes=200):
+def draw(root, *, highlight=None, grads=None, max_nodes=200, updated=None):
     """The graph that computed `root` (a Value or Tensor, or a list of them) as a graphviz Digraph.
 
     highlight: a node, or a collection of nodes, to draw filled and bold.
     grads: None shows each node's .grad; a dict {node: gradient} shows those instead, and
         "grad ?" for the nodes it leaves out (while stepping through backward, not known yet).
     max_nodes: above this many boxes and ellipses the drawing is summarised.
+    updated: nodes that receive a share of a highlighted node's gradient (stepping through
+        backward: its children), drawn filled blue, with the op and edges that carry it bold blue.
     """
     roots = _node_list(root, "root")
     marked = set() if highlight is None else {id(n) for n in _node_list(highlight, "highlight")}
+    receiving = set() if updated is None else {id(n) for n in _node_list(updated, "updated")}
     if grads is not None:
         if not hasattr(grads, "items"):
             kind = type(grads).__name__
@@ -101,7 +106,7 @@ def draw(root, *, highlight=None, grads=None, max_nodes=200):
         f"Summarised ({how}): {full:,} nodes drawn as {_size(nodes, key_of):,}. "
         f"Pass max_nodes={full} to draw them all."
     )
-    return _drawing(nodes, key_of, uses, marked, grads, note)
+    return _drawing(nodes, key_of, uses, marked, grads, note, receiving)
 
 
 def to_svg(root, **options):
@@ -310,17 +315,18 @@ def _size(nodes, key_of):
 # --- drawing ---
 
 
-def _drawing(nodes, key_of, uses, marked, grads, note):
+def _drawing(nodes, key_of, uses, marked, grads, note, receiving):
     members = {}
     for n in nodes:
         members.setdefault(key_of[id(n)], []).append(n)
     name = {key: _name(key, group) for key, group in members.items()}
 
     dot = Drawing(graph_attr={"rankdir": "LR", **({"label": note, "labelloc": "t"} if note else {})})
-    edges = {}  # (tail, head, label), each drawn once, in order
+    edges = {}  # (tail, head, label): whether it carries a highlighted node's gradient; each drawn once, in order
     for key, group in members.items():
         first, me = group[0], name[key]
         style = HIGHLIGHT if any(id(n) in marked for n in group) else {}
+        style = style or (UPDATED if any(id(n) in receiving for n in group) else {})
         if key == REST:
             rest_style = {"shape": "box", "style": "dashed", **style}
             dot.node(me, f"… {len(group):,} more values, not drawn", id=me, **rest_style)
@@ -332,15 +338,17 @@ def _drawing(nodes, key_of, uses, marked, grads, note):
         if not first._children:
             continue
         op = f"op-{first._id}"
-        dot.node(op, "w·x + b" if first.op == WEIGHTED_SUM else first.op, id=op)
-        edges[(op, me, "")] = None
+        passing = any(id(n) in marked and id(c) in receiving for n in group for c in n._children)
+        dot.node(op, "w·x + b" if first.op == WEIGHTED_SUM else first.op, id=op, **(PASSING if passing else {}))
+        edges[(op, me, "")] = passing
         for n in group:
             for child, letter, number in _roles(n):
                 tail = name[key_of[id(child)]]
                 alone = len(group) == 1 and len(members[key_of[id(child)]]) == 1
-                edges[(tail, op, f"{letter}{number}" if letter and number is not None and alone else letter)] = None
-    for tail, head, label in edges:
-        dot.edge(tail, head, label=label or None)
+                edge = (tail, op, f"{letter}{number}" if letter and number is not None and alone else letter)
+                edges[edge] = edges.get(edge, False) or (id(n) in marked and id(child) in receiving)
+    for (tail, head, label), passing in edges.items():
+        dot.edge(tail, head, label=label or None, **(PASSING if passing else {}))
     return dot
 
 
