@@ -101,7 +101,7 @@ def draw(root, format="svg", rankdir="LR", *, highlight=None, grads=None, max_no
     notes = []
     if grads is None and not any(_nonzero(n.grad) for n in nodes):
         notes.append("Gradients not computed yet: every grad is 0 until you call backward() on the root.")
-    if how:
+    if how and size < levels[0][2]:  # something is drawn as one node with others
         zoom = "" if focus is not None else " " + _zoom_levels(levels, size)
         notes.append(f"Summarised ({how}): {levels[0][2]:,} nodes drawn as {size:,}.{zoom}")
     if _layout_seconds(size) > FAST_SECONDS:
@@ -172,13 +172,10 @@ def _uses_of(nodes):
 def _layout_seconds(size):
     """About how long `dot` takes to lay out `size` boxes and ellipses of a network's graph.
 
-    Fitted to dot's times on this library's drawings (benchmarks/README.md): crossing minimisation
-    makes it grow much faster than the size, about 6 s at 1,700 and some 20 minutes at 14,000.
+    Fitted to dot's times on this library's drawings (benchmarks/dot_layout.py): its crossing
+    minimisation grows much faster than the size, 2 s at 1,000, 20 s at 2,300, over 400 s at 4,900.
     """
-    return LAYOUT_SECONDS_AT_1000 * (size / 1000) ** LAYOUT_EXPONENT
-
-
-LAYOUT_SECONDS_AT_1000, LAYOUT_EXPONENT = 1.5, 2.5
+    return 0.1 + 1.6 * (size / 1000) ** 3.5  # 0.1 s: starting dot, and a small graph
 
 
 def _duration(seconds):
