@@ -106,7 +106,7 @@ def draw(root, format="svg", rankdir="LR", *, highlight=None, grads=None, max_no
         notes.append(f"Summarised ({how}): {levels[0][2]:,} nodes drawn as {size:,}.{zoom}")
     if _layout_seconds(size) > FAST_SECONDS:
         warnings.warn(
-            f"draw: {size:,} nodes will take Graphviz's dot about {_duration(_layout_seconds(size))} to lay "
+            f"draw: {size:,} nodes will take Graphviz's dot {_duration(_layout_seconds(size))} to lay "
             "out; a lower max_nodes summarises the graph, and focus=node shows one node's neighbourhood",
             stacklevel=2,
         )
@@ -179,9 +179,10 @@ def _layout_seconds(size):
 
 
 def _duration(seconds):
+    """An estimate in words; beyond 10 minutes only a bound, as the fit was measured up to there."""
     if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} minutes" if seconds < 5400 else f"{seconds / 3600:.0f} hours"
+        return f"about {seconds:.0f} s"
+    return f"about {seconds / 60:.0f} minutes" if seconds < 600 else "more than 10 minutes"
 
 
 def _zoom_levels(levels, drawn):
@@ -192,7 +193,7 @@ def _zoom_levels(levels, drawn):
         if _layout_seconds(size) <= FAST_SECONDS:
             hints.append(f"max_nodes={size} draws {how or 'every node'}")
         else:
-            hints.append(f"{how or 'every node'} ({size:,}) would take dot about {_duration(_layout_seconds(size))}")
+            hints.append(f"{how or 'every node'} ({size:,}) would take dot {_duration(_layout_seconds(size))}")
             break
     hints.append("focus=node draws one node's neighbourhood")
     return "Zoom: " + "; ".join(hints) + "."

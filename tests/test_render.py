@@ -206,7 +206,7 @@ def test_raising_max_nodes_draws_more(mnist_network_output):
 
     summary, finer = draw(mnist_network_output), draw(mnist_network_output, max_nodes=300)
     assert boxes_and_ops(summary) < boxes_and_ops(finer) <= 300
-    with pytest.warns(UserWarning, match=r"will take Graphviz's dot about \d+ minutes"):
+    with pytest.warns(UserWarning, match=r"will take Graphviz's dot more than 10 minutes"):
         everything = draw(mnist_network_output, max_nodes=20_000)
     values = 784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10 + 784 + 16 * 2 + 16 * 2 + 10
     assert boxes_and_ops(everything) == values + 16 * 2 + 16 * 2 + 10  # one op per interior value
@@ -372,7 +372,7 @@ def test_the_summary_suggests_only_limits_dot_lays_out_in_seconds(mnist_network_
     suggested = [int(n) for n in re.findall(r"max_nodes=(\d+)", note)]
     assert suggested and all(_layout_seconds(n) <= FAST_SECONDS for n in suggested)
     full = len(topological_order(*mnist_network_output)) + 16 * 2 + 16 * 2 + 10
-    assert f"every node ({full:,}) would take dot about" in note and "minutes" in note
+    assert f"every node ({full:,}) would take dot more than 10 minutes" in note
     assert "focus=node" in note
     for n in suggested:  # each suggestion draws what it says, without cutting the graph short
         finer = note_of(draw(mnist_network_output, max_nodes=n))
