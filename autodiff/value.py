@@ -55,12 +55,15 @@ def _finite(op, operands, *derivatives):
     return derivatives
 
 
+_NO_CHILDREN = ()
+
+
 class Value:
     """A scalar that remembers how it was computed, so that backward() can find its gradient."""
 
     __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "_closure")
 
-    def __init__(self, data, _children=(), _op="", label=""):
+    def __init__(self, data, _children=_NO_CHILDREN, _op="", label=""):
         """micrograd's constructor: Value(2.0, label="a"), or Value(data, (a, b), "+") inside a new op.
 
         A Value made with children takes its local derivatives from a `_backward` closure that you
@@ -73,7 +76,7 @@ class Value:
         self.op = ""  # the name of the op that made this Value; "" for a leaf
         self.label = label  # a name to show when rendering
         self._id = _next_id()  # creation order, which graph.py uses as a topological order
-        if _children or _op or type(label) is not str:  # not a plain leaf: check what micrograd's code gave
+        if _children is not _NO_CHILDREN or _op or type(label) is not str:  # not a plain leaf: check the rest
             _made_by_hand(self, _children, _op, label)
 
     # --- arithmetic: forward value, then the local derivative for each operand ---
@@ -258,7 +261,7 @@ class _ClosureValue(Value):
 
     @property
     def _backward(self):
-        return self._closure or self._missing_closure
+        return self._missing_closure if self._closure is None else self._closure
 
     @_backward.setter
     def _backward(self, closure):
@@ -275,8 +278,8 @@ class _ClosureValue(Value):
         )
 
     def _chain_rule(self):
-        self._backward  # raises if no closure was set: stepping runs the closure itself (step.py)
-        return []
+        """Only asked for when there is no closure to run: with one, stepping runs it (step.py)."""
+        return self._missing_closure()
 
 
 def _made_by_hand(value, children, op, label):

@@ -160,6 +160,8 @@ def test_a_node_made_by_hand_without_its_closure_is_refused_by_backward():
     out = Value(4.0, (a,), "square") * 3.0
     with pytest.raises(TypeError, match=r"Value\(4, children, 'square'\) has no _backward.*Value.from_op"):
         out.backward()
+    with pytest.raises(TypeError, match=r"Value\(4, children, 'square'\) has no _backward"):
+        list(out.backward_steps())
     with pytest.raises(TypeError, match="_backward must be a function"):
         Value(4.0, (a,), "square")._backward = 2.0
 
