@@ -7,7 +7,8 @@ reads as w·x + b: its edges are labelled w1..wn (weights), a1..an (inputs) and 
 A graph too big to read (an MNIST network has some 13,000 weights) is summarised rather than
 drawn node by node: first the weights of each neuron and the inputs of each layer become one node
 each, then whole layers do, and as a last resort only the part nearest the root is drawn. The
-drawing says so, and draw(..., max_nodes=...) raises the limit.
+drawing says so, and names the zoom levels that `dot` can lay out in seconds: a finer summary
+(max_nodes=...), one node's neighbourhood (focus=...). Asking for more warns how long it will take.
 
 Laying a graph out needs Graphviz. Python uses the system's `dot` program when there is one; a
 browser never needs it: to_html() and every page of the project draw the same DOT text with a
@@ -19,6 +20,7 @@ import gzip
 import json
 import sys
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,6 +36,9 @@ HIGHLIGHT = {"style": "filled,bold", "fillcolor": "gold", "penwidth": "3", "clas
 UPDATED = {"style": "filled", "fillcolor": "lightskyblue", "class": "updated"}  # receive a highlighted node's gradient
 PASSING = {"color": "royalblue", "penwidth": "3", "class": "passing"}  # the op and edges that carry it
 REST = "rest"  # the group key of the nodes a truncated drawing leaves out
+RANKDIRS = ("LR", "TB", "RL", "BT")
+FOCUS_STEPS = 2  # focus=node draws the values this many steps up or down from it one by one
+FAST_SECONDS = 10  # a zoom level is suggested only if dot lays it out this fast; above, draw() warns
 INSTALL = (
     "Graphviz's `dot` program was not found: install it with `apt-get install graphviz` (Debian/Ubuntu), "
     "`brew install graphviz` (macOS) or `conda install graphviz`, see https://graphviz.org/download/ "
@@ -73,13 +78,17 @@ class Drawing(graphviz.Digraph):
             raise GraphvizNotFound() from None
 
 
-def draw(root, *, highlight=None, grads=None, max_nodes=200, updated=None):
+def draw(root, format="svg", rankdir="LR", *, highlight=None, grads=None, max_nodes=200, focus=None, updated=None):
     """The graph that computed `root` (a Value or Tensor, or a list of them) as a graphviz Digraph.
 
+    format, rankdir: as in micrograd's draw_dot (an alias of draw): the format .render() writes,
+        and the direction of the graph (LR: left to right, TB: top to bottom).
     highlight: a node, or a collection of nodes, to draw filled and bold.
     grads: None shows each node's .grad; a dict {node: gradient} shows those instead, and
         "grad ?" for the nodes it leaves out (while stepping through backward, not known yet).
     max_nodes: above this many boxes and ellipses the drawing is summarised.
+    focus: a node to zoom in on: the values within two steps of it are drawn one by one (as far as
+        max_nodes allows), the rest of the graph one node per layer.
     updated: nodes that receive a share of a highlighted node's gradient (stepping through
         backward: its children), drawn filled blue, with the op and edges that carry it bold blue.
     """
@@ -93,20 +102,43 @@ def draw(root, *, highlight=None, grads=None, max_nodes=200, updated=None):
         grads = {id(node): grad for node, grad in grads.items()}
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 3:
         raise ValueError(f"draw: max_nodes must be an integer of at least 3, got {max_nodes!r}")
+    if format not in graphviz.FORMATS:
+        raise ValueError(f"draw: unknown format {format!r}; try 'svg', 'png' or 'pdf'")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"draw: rankdir must be one of {', '.join(RANKDIRS)} (LR: left to right), got {rankdir!r}")
 
     nodes = topological_order(*roots)
     uses = _uses_of(nodes)
-    full = len(nodes) + sum(1 for n in nodes if n._children)  # a box per value, an ellipse per op
-    for how, key_of in _groupings(nodes, uses):
-        if _size(nodes, key_of) <= max_nodes:
+    levels = [(how, key_of, _size(nodes, key_of)) for how, key_of in _groupings(nodes, uses)]
+    candidates = levels
+    if focus is not None:
+        if not hasattr(focus, "_children") or id(focus) not in uses:
+            raise ValueError(f"draw: focus must be a node of the graph being drawn, got {focus!r:.80}")
+        marked.add(id(focus))
+        candidates = _zoomed(levels, nodes, _within(focus, uses, FOCUS_STEPS))
+    for how, key_of, size in candidates:
+        if size <= max_nodes:
             break
     else:
         how, key_of = "showing only the nodes nearest the root", _nearest(roots, key_of, max_nodes)
-    note = how and (
-        f"Summarised ({how}): {full:,} nodes drawn as {_size(nodes, key_of):,}. "
-        f"Pass max_nodes={full} to draw them all."
-    )
-    return _drawing(nodes, key_of, uses, marked, grads, note, receiving)
+        size = _size(nodes, key_of)
+
+    notes = []
+    if grads is None and not any(_nonzero(n.grad) for n in nodes):
+        notes.append("Gradients not computed yet: every grad is 0 until you call backward() on the root.")
+    if how and size < levels[0][2]:  # something is drawn as one node with others
+        zoom = "" if focus is not None else " " + _zoom_levels(levels, size)
+        notes.append(f"Summarised ({how}): {levels[0][2]:,} nodes drawn as {size:,}.{zoom}")
+    if _layout_seconds(size) > FAST_SECONDS:
+        warnings.warn(
+            f"draw: {size:,} nodes will take Graphviz's dot {_duration(_layout_seconds(size))} to lay "
+            "out; a lower max_nodes summarises the graph, and focus=node shows one node's neighbourhood",
+            stacklevel=2,
+        )
+    return _drawing(nodes, key_of, uses, marked, grads, "\\n".join(notes), format, rankdir, receiving)
+
+
+draw_dot = draw  # micrograd's name: draw_dot(root, format="svg", rankdir="LR")
 
 
 def to_svg(root, **options):
@@ -257,6 +289,68 @@ def _uses_of(nodes):
     return uses
 
 
+# --- zoom levels, and how long dot takes to lay one out ---
+
+
+def _layout_seconds(size):
+    """About how long `dot` takes to lay out `size` boxes and ellipses of a network's graph.
+
+    Fitted to dot's times on this library's drawings (benchmarks/dot_layout.py): its crossing
+    minimisation grows much faster than the size, 2 s at 1,000, 20 s at 2,300, over 400 s at 4,900.
+    """
+    return 0.1 + 1.6 * (size / 1000) ** 3.5  # 0.1 s: starting dot, and a small graph
+
+
+def _duration(seconds):
+    """An estimate in words; beyond 10 minutes only a bound, as the fit was measured up to there."""
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    return f"about {seconds / 60:.0f} minutes" if seconds < 600 else "more than 10 minutes"
+
+
+def _zoom_levels(levels, drawn):
+    """What to pass to see more: the finer levels dot lays out in seconds, and the time the others take."""
+    finer = [(how, size) for how, _, size in levels if size > drawn]
+    hints = []
+    for how, size in reversed(finer):  # coarsest first: the next step in
+        if _layout_seconds(size) <= FAST_SECONDS:
+            hints.append(f"max_nodes={size} draws {how or 'every node'}")
+        else:
+            hints.append(f"{how or 'every node'} ({size:,}) would take dot {_duration(_layout_seconds(size))}")
+            break
+    hints.append("focus=node draws one node's neighbourhood")
+    return "Zoom: " + "; ".join(hints) + "."
+
+
+def _zoomed(levels, nodes, near):
+    """The levels for focus=node: the nodes near it grouped as each level groups them, the rest by layer."""
+    if len(near) == len(levels[0][1]):
+        return levels[:1]  # the whole graph is near: nothing to summarise
+    coarse_how, coarse = levels[-1][0], levels[-1][1]
+    zoomed = []
+    for how, key_of, _ in levels[:-1]:
+        keys = {i: key_of[i] if i in near else key for i, key in coarse.items()}
+        near_how = f"the {len(near):,} values within {FOCUS_STEPS} steps of the focus" + (f" with {how}" if how else "")
+        zoomed.append((f"{near_how}; the rest {coarse_how}", keys, _size(nodes, keys)))
+    return zoomed
+
+
+def _within(focus, uses, steps):
+    """The ids of focus, of what it was computed from and of what uses it, up to `steps` edges away."""
+    near = {id(focus)}
+    for neighbours in (lambda n: n._children, lambda n: [parent for parent, _, _ in uses[id(n)]]):
+        frontier = [focus]
+        for _ in range(steps):
+            frontier = [other for node in frontier for other in neighbours(node)]
+            near.update(map(id, frontier))
+    return near
+
+
+def _nonzero(grad):
+    """Whether a gradient (a float, or a Tensor's array) holds anything but zeros."""
+    return bool(grad.any()) if hasattr(grad, "any") else grad != 0
+
+
 # --- summarising: grouping nodes that are drawn as one ---
 
 
@@ -315,13 +409,13 @@ def _size(nodes, key_of):
 # --- drawing ---
 
 
-def _drawing(nodes, key_of, uses, marked, grads, note, receiving):
+def _drawing(nodes, key_of, uses, marked, grads, note, format, rankdir, receiving):
     members = {}
     for n in nodes:
         members.setdefault(key_of[id(n)], []).append(n)
     name = {key: _name(key, group) for key, group in members.items()}
 
-    dot = Drawing(graph_attr={"rankdir": "LR", **({"label": note, "labelloc": "t"} if note else {})})
+    dot = Drawing(format=format, graph_attr={"rankdir": rankdir, **({"label": note, "labelloc": "t"} if note else {})})
     edges = {}  # (tail, head, label): whether it carries a highlighted node's gradient; each drawn once, in order
     for key, group in members.items():
         first, me = group[0], name[key]

@@ -6,6 +6,7 @@ path from the root: the chain rule. tensor.py has the same ops, with the same na
 derivative rules, on numpy arrays.
 """
 import math
+from collections.abc import Iterable
 from numbers import Real
 from operator import mul
 
@@ -54,12 +55,20 @@ def _finite(op, operands, *derivatives):
     return derivatives
 
 
+_NO_CHILDREN = ()
+
+
 class Value:
     """A scalar that remembers how it was computed, so that backward() can find its gradient."""
 
-    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id")
+    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "_closure")
 
-    def __init__(self, data, label=""):
+    def __init__(self, data, _children=_NO_CHILDREN, _op="", label=""):
+        """micrograd's constructor: Value(2.0, label="a"), or Value(data, (a, b), "+") inside a new op.
+
+        A Value made with children takes its local derivatives from a `_backward` closure that you
+        set afterwards, as micrograd's ops do; Value.from_op takes them as numbers instead.
+        """
         self.data = data if type(data) is float and _isfinite(data) else _checked(data)
         self.grad = 0.0
         self._children = ()  # the Values this one was computed from
@@ -67,6 +76,8 @@ class Value:
         self.op = ""  # the name of the op that made this Value; "" for a leaf
         self.label = label  # a name to show when rendering
         self._id = _next_id()  # creation order, which graph.py uses as a topological order
+        if _children is not _NO_CHILDREN or _op or type(label) is not str:  # not a plain leaf: check the rest
+            _made_by_hand(self, _children, _op, label)
 
     # --- arithmetic: forward value, then the local derivative for each operand ---
 
@@ -179,6 +190,27 @@ class Value:
         total = sum(map(mul, ws, xs)) + bias.data
         return _node(total, (*weights, *inputs, bias), (*xs, *ws, 1.0), "w·x+b")
 
+    @classmethod
+    def from_op(cls, data, children, local_grads, op):
+        """A new op's result, made as the built-in ops make theirs: the forward value, and one local
+        derivative d(result)/d(child) per child. backward() and stepping treat it like any op.
+
+            def cube(x):
+                return Value.from_op(x.data ** 3, (x,), (3 * x.data ** 2,), "cube")
+        """
+        if not isinstance(op, str):
+            raise TypeError(f"from_op: op must be a string naming the op, got {type(op).__name__}: {op!r}")
+        who = f"from_op({op!r})"
+        children = _children_of(children, who)
+        local_grads = tuple(local_grads) if isinstance(local_grads, Iterable) else (local_grads,)
+        if len(local_grads) != len(children):
+            raise ValueError(f"{who}: give one local derivative per child: {len(children)} children, {len(local_grads)} derivatives")
+        for what, x in [("the result", data)] + [(f"local derivative {i}", d) for i, d in enumerate(local_grads)]:
+            if not isinstance(x, Real):
+                raise TypeError(f"{who}: {what} must be a real number, got {type(x).__name__}: {x!r:.80}")
+        local_grads = _finite(op, [c.data for c in children], *map(float, local_grads))
+        return _node(float(data), children, local_grads, op)  # _node refuses a result that overflowed
+
     # --- backpropagation ---
 
     def _chain_rule(self):
@@ -215,6 +247,65 @@ class Value:
     def __repr__(self):
         label = f"label={self.label!r}, " if self.label else ""
         return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
+
+
+class _ClosureValue(Value):
+    """A Value made as micrograd makes one: Value(data, children, op), then out._backward = closure.
+
+    Its local derivatives are hidden inside the closure, so backward() calls the closure, and
+    stepping (step.py) calls it and reads what it added to each child. A class of its own keeps the
+    built-in ops' _backward a plain method: the hot path of every backward pass.
+    """
+
+    __slots__ = ()
+
+    @property
+    def _backward(self):
+        return self._missing_closure if self._closure is None else self._closure
+
+    @_backward.setter
+    def _backward(self, closure):
+        if not callable(closure):
+            raise TypeError(f"_backward must be a function of no arguments, got {type(closure).__name__}: {closure!r:.80}")
+        self._closure = closure
+
+    def _missing_closure(self):
+        raise TypeError(
+            f"backward: a Value made by Value({self.data:g}, children, {self.op!r}) has no _backward, so "
+            "its children's gradients cannot be computed (this pass stopped there): set out._backward to "
+            "a function that adds each child's share of out.grad to child.grad, as micrograd's ops do, "
+            "or make it with Value.from_op(data, children, local_grads, op)"
+        )
+
+    def _chain_rule(self):
+        """Only asked for when there is no closure to run: with one, stepping runs it (step.py)."""
+        return self._missing_closure()
+
+
+def _made_by_hand(value, children, op, label):
+    """The rest of Value(data, _children, _op, label), checked: a plain leaf never comes here."""
+    if isinstance(children, str) and not label:  # Value(2.0, "a"): the label, as this library always took it
+        children, label = (), children
+    if not isinstance(label, str):
+        raise TypeError(f"Value: label must be a string, got {type(label).__name__}: {label!r:.80}")
+    if not isinstance(op, str):
+        raise TypeError(f"Value: _op must be a string naming the op, got {type(op).__name__}: {op!r:.80}")
+    value.label, value.op = label, op
+    value._children = _children_of(children, "Value")
+    if value._children and type(value) is Value:
+        value.__class__ = _ClosureValue  # its _backward is the closure the user will set
+        value._closure = None
+
+
+def _children_of(children, who):
+    """Children as a tuple of Values (micrograd passes a tuple, and keeps it as a set), or a clear error."""
+    if isinstance(children, (str, bytes)) or not isinstance(children, Iterable):
+        raise TypeError(f"{who}: the children must be a tuple of Values, got {type(children).__name__}: {children!r:.80}")
+    children = tuple(children)
+    for child in children:
+        if not isinstance(child, Value):
+            raise TypeError(f"{who}: every child must be a Value, got {type(child).__name__}: {child!r:.80}")
+    return children
 
 
 _new = object.__new__

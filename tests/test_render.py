@@ -204,11 +204,12 @@ def test_a_network_too_big_to_read_is_summarised(mnist_network_output):
 def test_raising_max_nodes_draws_more(mnist_network_output):
     # counted in the DOT source: laying out a few hundred nodes takes dot several seconds
     def boxes_and_ops(drawing):
-        return len(re.findall(r"^\t\S+ \[label=", drawing.source, re.M))
+        return len(re.findall(r"^\t\"[^\"]+\" \[label=", drawing.source, re.M))
 
     summary, finer = draw(mnist_network_output), draw(mnist_network_output, max_nodes=300)
     assert boxes_and_ops(summary) < boxes_and_ops(finer) <= 300
-    everything = draw(mnist_network_output, max_nodes=20_000)
+    with pytest.warns(UserWarning, match=r"will take Graphviz's dot more than 10 minutes"):
+        everything = draw(mnist_network_output, max_nodes=20_000)
     values = 784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10 + 784 + 16 * 2 + 16 * 2 + 10
     assert boxes_and_ops(everything) == values + 16 * 2 + 16 * 2 + 10  # one op per interior value
     assert "Summarised" not in everything.source
@@ -318,3 +319,136 @@ def test_bad_arguments_are_named(expression):
         draw(e, grads=[1.0])
     with pytest.raises(ValueError, match="max_nodes must be an integer of at least 3"):
         draw(e, max_nodes=2)
+
+
+# --- micrograd's drawing habits ---
+
+
+def test_draw_takes_micrograds_draw_dot_arguments(expression):
+    from autodiff import draw_dot
+
+    e = expression[-1]
+    assert draw_dot is draw
+    default = draw_dot(e)
+    assert default.format == "svg" and "rankdir=LR" in default.source  # micrograd's defaults
+    positional = draw_dot(e, "png", "TB")  # micrograd's order: draw_dot(root, format, rankdir)
+    assert positional.format == "png" and "rankdir=TB" in positional.source
+    with pytest.raises(ValueError, match="unknown format 'svgz2'"):
+        draw(e, format="svgz2")
+    with pytest.raises(ValueError, match="rankdir must be one of LR, TB"):
+        draw(e, rankdir="left")
+
+
+@pytest.mark.needs("dot")
+def test_render_writes_svg_by_default(expression, tmp_path):
+    path = draw(expression[-1]).render(tmp_path / "graph")
+    assert path.endswith(".svg")
+    nodes, _, _ = parse(open(path, encoding="utf-8").read())
+    assert box(expression[-1]) in nodes
+
+
+@pytest.mark.needs("dot")
+def test_rankdir_tb_runs_top_to_bottom(expression):
+    a, b, c, d, e = expression
+    y = {}
+    for g in ET.fromstring(to_svg(e, rankdir="TB")).iter(SVG + "g"):
+        if "node" in g.get("class", ""):
+            y[g.get("id")] = min(float(t.get("y")) for t in g.iter(SVG + "text"))
+    assert y[box(a)] < y[op(d)] < y[box(d)] < y[op(e)] < y[box(e)]  # SVG's y grows downwards
+
+
+NOT_COMPUTED = "Gradients not computed yet"
+
+
+@pytest.mark.needs("dot")
+def test_a_drawing_before_backward_says_the_gradients_are_not_computed():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    L = a * b + b
+    assert NOT_COMPUTED in parse(to_svg(L))[2]
+    L.backward()
+    assert NOT_COMPUTED not in parse(to_svg(L))[2]
+
+
+def test_which_drawings_say_the_gradients_are_not_computed():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    L = a * b
+    assert NOT_COMPUTED in draw(L).source
+    assert NOT_COMPUTED not in draw(L, grads={L: 1.0}).source  # stepping shows its own gradients
+    L.grad = 1.0  # the lecture's backpropagation by hand: a gradient is there
+    assert NOT_COMPUTED not in draw(L).source
+    tensor = pytest.importorskip("autodiff.tensor")
+    x = tensor.Tensor(np.ones((2, 2)))
+    cost = (x * x).sum()
+    assert NOT_COMPUTED in draw(cost).source
+    cost.backward()
+    assert NOT_COMPUTED not in draw(cost).source
+
+
+# --- large graphs: zoom levels that dot lays out in seconds ---
+
+
+def note_of(drawing):
+    return re.search(r'graph \[label="(.*?)" labelloc', drawing.source).group(1)
+
+
+def test_the_summary_suggests_only_limits_dot_lays_out_in_seconds(mnist_network_output):
+    from autodiff.render import FAST_SECONDS, _layout_seconds
+
+    note = note_of(draw(mnist_network_output))
+    suggested = [int(n) for n in re.findall(r"max_nodes=(\d+)", note)]
+    assert suggested and all(_layout_seconds(n) <= FAST_SECONDS for n in suggested)
+    full = len(topological_order(*mnist_network_output)) + 16 * 2 + 16 * 2 + 10
+    assert f"every node ({full:,}) would take dot more than 10 minutes" in note
+    assert "focus=node" in note
+    for n in suggested:  # each suggestion draws what it says, without cutting the graph short
+        finer = note_of(draw(mnist_network_output, max_nodes=n))
+        assert "nearest the root" not in finer and f"drawn as {n:,}." in finer
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 40), st.lists(st.integers(1, 12), min_size=1, max_size=3), st.integers(3, 300))
+def test_no_suggested_limit_is_slow_and_a_slow_one_warns(nin, sizes, max_nodes):
+    import warnings
+
+    from autodiff.render import FAST_SECONDS, _layout_seconds
+
+    out = MLP(nin, sizes, seed=2)([0.5] * nin)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        drawing = draw(out, max_nodes=max_nodes)
+    drawn = len(re.findall(r'^\t"[^"]+" \[label=', drawing.source, re.M))
+    assert bool(caught) == (_layout_seconds(drawn) > FAST_SECONDS)
+    for n in map(int, re.findall(r"max_nodes=(\d+)", drawing.source)):
+        assert _layout_seconds(n) <= FAST_SECONDS
+
+
+def focus_on_a_hidden_neuron(network_output):
+    """The 5th neuron of the second hidden layer: its activation, as the network computed it."""
+    nodes = topological_order(*network_output)
+    second_layer = [n for n in nodes if n.op == "relu" and any(c.op == "relu" for c in n._children[0]._children)]
+    return second_layer[4]
+
+
+@pytest.mark.needs("dot")
+def test_focus_draws_one_neurons_neighbourhood(mnist_network_output):
+    neuron = focus_on_a_hidden_neuron(mnist_network_output)
+    weighted_sum = neuron._children[0]
+    users = [n for n in topological_order(*mnist_network_output) if neuron in n._children]
+    assert len(users) == 10  # the output layer's weighted sums
+    nodes, edges, title = parse(to_svg(mnist_network_output, focus=neuron))
+    assert len(nodes) <= 200 and "within 2 steps of the focus" in title
+    assert {name for name, (classes, _, _) in nodes.items() if "highlight" in classes} == {box(neuron)}
+    for near in [neuron, weighted_sum, *weighted_sum._children, *users]:  # its inputs and its users, one by one
+        assert box(near) in nodes
+    i = weighted_sum._children.index(neuron._children[0]._children[0])  # its first weight
+    assert edges[f"{box(weighted_sum._children[i])}->{op(weighted_sum)}"] == [f"w{i}"]
+    assert values_drawn(nodes) == len(topological_order(*mnist_network_output))  # the rest is summarised, not lost
+
+
+def test_focus_must_be_in_the_graph(expression):
+    e = expression[-1]
+    with pytest.raises(ValueError, match="focus must be a node of the graph being drawn"):
+        draw(e, focus=Value(1.0))
+    with pytest.raises(ValueError, match="focus must be a node"):
+        draw(e, focus="a")
+    assert "Summarised" not in draw(e, focus=expression[0]).source  # a small graph is all near: drawn whole
