@@ -2,6 +2,7 @@
 import io
 import math
 import os
+import re
 import stat
 import tempfile
 import time
@@ -40,6 +41,7 @@ def atomic_write(path, write):
 
 
 TEMPORARY_SUFFIX = ".tmp"
+TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # mkstemp's names above: .NAME.XXXXXXXX.tmp
 
 
 def _interrupted(error):
@@ -61,7 +63,7 @@ def remove_stale_temporaries(directory, older_than=0.0):
     now = time.time()
     for entry in Path(directory).glob(f".*{TEMPORARY_SUFFIX}"):
         try:
-            if entry.is_file() and now - entry.stat().st_mtime >= older_than:
+            if TEMPORARY.match(entry.name) and entry.is_file() and now - entry.stat().st_mtime >= older_than:
                 entry.unlink()
                 removed.append(entry.name)
         except OSError:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import nn.data
+from autodiff.files import DamagedFileError
 from mnist_fixtures import idx_files, write_files
 from nn.fast import FastMLP
 from nn.optim import SGD, Adam
@@ -232,7 +233,7 @@ def test_resuming_without_a_checkpoint_says_so(data, tmp_path):
 @pytest.mark.parametrize("content", [b"", b"not a zip file", b"PK\x03\x04 truncated"])
 def test_a_damaged_checkpoint_is_named(data, tmp_path, content):
     (tmp_path / "bad.npz").write_bytes(content)
-    with pytest.raises(ValueError, match="bad.npz: not a readable checkpoint"):
+    with pytest.raises(DamagedFileError, match="bad.npz: not a readable .npz file"):
         run(data, tmp_path / "bad.npz", resume=True)
 
 
