@@ -13,6 +13,7 @@ Value and Tensor differ only in what a gradient is and how a contribution is mul
 the order of work and the bookkeeping live here, once.
 """
 from itertools import count
+from math import isfinite
 from operator import attrgetter
 
 creation_counter = count()  # every node takes the next number as its ._id when it is made
@@ -57,5 +58,68 @@ def backward(root, seed):
     Reverse topological order means a node's gradient is complete, all of its parents having
     contributed, before it is passed on.
     """
-    for node in start_backward(root, seed):
+    order = start_backward(root, seed)
+    for node in order:
         node._backward()
+    check_gradients(root, order)
+
+
+def check_gradients(root, order):
+    """Raise OverflowError if this pass made a gradient inf or nan, naming the op where it first appeared.
+
+    Looking at every gradient again would cost a third of the backward pass on Values, so for them
+    we bound instead: every contribution a node passes on is at most |its gradient| times the sum
+    of |its local derivatives|, so if the sum of those bounds over the graph is finite, so is every
+    gradient this pass added (leaves keep what they had before, checked in their own pass). inf
+    and nan absorb whatever they meet, so they always make the bound non-finite. A Tensor graph has
+    few nodes holding large arrays: there we sum every gradient. Only when the sum is not finite
+    do we walk the graph again, to find where it happened (an overflowing bound alone finds nothing).
+    """
+    if hasattr(root.grad, "shape"):  # Tensor
+        total = float(root.grad.sum()) + sum(float(child.grad.sum()) for node in order
+                                             for child in node._children if child.requires_grad)
+    else:
+        total = abs(root.grad)
+        for node in order:
+            total += abs(node.grad) * sum(map(abs, node._local_grads))
+    if not isfinite(total):
+        import numpy as np
+
+        with np.errstate(all="ignore"):  # the search recomputes the overflowing products: no warnings
+            _find_non_finite(root, order)
+
+
+def _find_non_finite(root, order):
+    """The error path of check_gradients: the first op, root first, whose gradient or contribution is not finite."""
+    import numpy as np
+
+    finite = lambda x: bool(np.isfinite(x).all())  # noqa: E731
+    for node in order:  # root first: a node's gradient is complete before it is passed on
+        if not finite(node.grad):  # every contribution into it was finite (else found above), their sum is not
+            raise OverflowError(f"backward: the gradient of {_name(node)} overflows the range of a float "
+                                "when the gradients flowing into it are summed")
+        for i, (child, local, contribution) in enumerate(node._chain_rule()):
+            if not finite(contribution):
+                how = "(a matrix product)" if callable(local) else _number(local)
+                raise OverflowError(
+                    f"backward: the gradient overflows at op {node.op!r} on ({', '.join(map(_name, node._children[:4]))}"
+                    f"{', ...' if len(node._children) > 4 else ''}): the local derivative {how} for "
+                    f"{_name(child)} times the gradient {_number(node.grad)} arriving at the op is not finite")
+    leaves = {child for node in order for child in node._children if not child._children}
+    for leaf in sorted(leaves, key=_creation_number):
+        if not finite(leaf.grad):
+            raise OverflowError(f"backward: the gradient of {_name(leaf)} overflows the range of a float "
+                                "when the gradients flowing into it are summed")
+
+
+def _name(node):
+    what = f"an input {node.label!r}" if node.label else ("an input" if not node._children else f"the {node.op!r} node")
+    data = node.data
+    return f"{what} of shape {data.shape}" if getattr(data, "ndim", 0) else f"{what} = {_number(data)}"
+
+
+def _number(x):
+    """A number or an array, briefly."""
+    if getattr(x, "ndim", 0):
+        return f"(an array of shape {x.shape}, largest {float(abs(x).max()):.3g})"
+    return f"{float(x):.4g}"
