@@ -75,9 +75,9 @@ def check_gradients(root, order):
     few nodes holding large arrays: there we sum every gradient. Only when the sum is not finite
     do we walk the graph again, to find where it happened (an overflowing bound alone finds nothing).
     """
-    if hasattr(root.grad, "shape"):  # Tensor
-        total = float(root.grad.sum()) + sum(float(child.grad.sum()) for node in order
-                                             for child in node._children if child.requires_grad)
+    if hasattr(root.grad, "shape"):  # Tensor: the leaves it learns, where every non-finite value ends up
+        total = float(root.grad.sum()) + sum([float(child.grad.sum()) for node in order for child in node._children
+                                              if child.requires_grad and not child._children])
     else:
         total = abs(root.grad)
         for node in order:

@@ -7,12 +7,18 @@ derivative, applied elementwise. Two things are new:
 - ops that mix elements (matmul, sum): their local derivative is not a number per element, so it
   is stored as the function that multiplies the upstream gradient by it (a vector-Jacobian product).
 The graph walk is graph.py's, shared with Value.
+
+A graph keeps references to the arrays it was computed from (a product's local derivatives are
+its operands), so changing one between forward and backward would give a stale gradient. So
+every array in a graph is read-only until backward() has run on it: an in-place change in
+between (t.data[...] = ..., t.data += ...) is refused by numpy ("assignment destination is
+read-only", "output array is read-only"). PyTorch refuses the same with a version counter.
 """
 import math
 
 import numpy as np
 
-from .graph import backward, creation_counter
+from .graph import backward, creation_counter, topological_order
 from .step import backward_steps
 
 
@@ -21,14 +27,42 @@ def _checked(data, dtype):
     if type(data) is float or type(data) is int:  # the common constant, quickly
         if not math.isfinite(data):
             raise ValueError(f"Tensor data must be finite, got {data}")
-        return np.array(data, dtype)
-    array = np.asarray(data)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor data must be real numbers, got {type(data).__name__} of dtype {array.dtype}")
-    array = array.astype(dtype, copy=False)
-    if not np.isfinite(array).all():
-        raise ValueError(f"Tensor data must be finite, got {array[~np.isfinite(array)].flat[0]} in it")
-    return array
+        array = np.asarray(data)
+    else:
+        array = np.asarray(data)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor data must be real numbers, got {type(data).__name__} of dtype {array.dtype}")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"Tensor data must be finite, got {array[~np.isfinite(array)].flat[0]} in it")
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"Tensor dtype must be a float type such as float32 or float64, got {np.dtype(dtype)}: "
+                        "gradients are fractions")
+    with np.errstate(over="ignore"):
+        cast = array.astype(dtype, copy=False)
+    if not np.isfinite(cast).all():
+        big = array.flat[np.flatnonzero(~np.isfinite(cast))[0]]
+        raise OverflowError(f"Tensor data {big:g} does not fit in {np.dtype(dtype)} "
+                            f"(largest {np.finfo(dtype).max:g})")
+    if not cast.flags.writeable:  # graphs make arrays read-only and writable again: only ever our own
+        cast = cast.copy()
+    return cast
+
+
+def _hold(data, children):
+    """Make the arrays a new node needs read-only until backward: see the top of this file."""
+    for array in (data, *[c.data for c in children]):
+        if type(array) is np.ndarray:  # not a numpy scalar, which no one can change
+            array.flags.writeable = False
+
+
+def _release(root):
+    """Make the arrays of root's graph writable again: backward() no longer needs them."""
+    for node in topological_order(root):  # creation order: an array before the views made of it
+        try:
+            if type(node.data) is np.ndarray:
+                node.data.flags.writeable = True
+        except ValueError:  # a view of an array that another graph still holds
+            pass
 
 
 def _unbroadcast(grad, shape):
@@ -55,6 +89,7 @@ def _node(data, children, local_grads, op):
     if not np.isfinite(data).all():
         shapes = ", ".join(str(c.shape) for c in children)
         raise OverflowError(f"{op}: the result on shapes {shapes} overflows the range of {data.dtype}")
+    _hold(data, children)
     t = _new(Tensor)
     t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
     t.requires_grad = any([c.requires_grad for c in children])
@@ -251,6 +286,8 @@ class Tensor:
         shape = self.shape
         axis = self._axes("mean", axis)
         count = self.data.size if axis is None else math.prod(shape[a] for a in axis)
+        if count == 0:
+            raise ValueError(f"mean: no elements to average over (shape {shape}, axis {axis})")
         spread = lambda g: _spread(g / count, axis, keepdims, shape)  # noqa: E731  each counted 1/count
         return _node(self.data.mean(axis=axis, keepdims=keepdims), (self,), (spread,), "mean")
 
@@ -285,6 +322,8 @@ class Tensor:
         if targets.shape != self.shape or self.data.ndim != 2:
             raise ValueError(f"squared-error: outputs {self.shape} and targets {targets.shape} do not fit "
                              "(expected two arrays of shape (batch, k))")
+        if len(targets) == 0:
+            raise ValueError("squared-error: the batch is empty (0 examples): there is no mean to take")
         difference = self.data - targets
         cost = np.asarray(np.einsum("ij,ij->", difference, difference) / len(difference))
         return _node(cost, (self,), (difference * (2.0 / len(difference)),), "squared-error")
@@ -300,6 +339,8 @@ class Tensor:
         if z.ndim != 2 or labels.shape != (z.shape[0],):
             raise ValueError(f"cross-entropy: logits {z.shape} and labels {labels.shape} do not fit "
                              "(expected (batch, k) and (batch,))")
+        if len(z) == 0:
+            raise ValueError("cross-entropy: the batch is empty (0 examples): there is no mean to take")
         if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= z.shape[1]:
             raise ValueError(f"cross-entropy: labels must be integers from 0 to {z.shape[1] - 1}")
         rows = np.arange(len(z))
@@ -330,11 +371,17 @@ class Tensor:
         self must hold one number (a cost). Gradients of leaves accumulate across calls, as in
         PyTorch: call zero_grad() between optimisation steps.
         """
-        backward(self, self._seed())
+        try:
+            backward(self, self._seed())
+        finally:
+            _release(self)
 
     def backward_steps(self):
         """The same backward pass, one node at a time: a generator of Steps (see step.py)."""
-        return backward_steps(self, self._seed())
+        try:
+            yield from backward_steps(self, self._seed())
+        finally:
+            _release(self)
 
     def _seed(self):
         """d(self)/d(self) = 1, for a self that holds one number."""

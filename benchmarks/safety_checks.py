@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import autodiff.graph  # noqa: E402
+import autodiff.tensor  # noqa: E402
 import nn  # noqa: E402
 from autodiff import Value  # noqa: E402
 from nn import data as mnist  # noqa: E402
@@ -124,6 +125,14 @@ def main(repeat):
                                          ([128, 10], "relu", "linear", "cross-entropy", 128)):
         side_by_side(f"fast epoch 784-{'-'.join(map(str, sizes))} {act}, 12k images (backward check)",
                      fast_epoch(sizes, act, out, cost, batch), gradients, repeat)
+    def no_holding():  # arrays stay writable: no in-place check
+        restore = [without(autodiff.tensor, "_hold", lambda data, children: None)(),
+                   without(autodiff.tensor, "_release", lambda root: None)()]
+        return lambda: [undo() for undo in restore]
+    for sizes, act, out, cost, batch in (([16, 16, 10], "sigmoid", "sigmoid", "squared", 100),
+                                         ([128, 10], "relu", "linear", "cross-entropy", 128)):
+        side_by_side(f"fast epoch 784-{'-'.join(map(str, sizes))} {act}, 12k images (read-only arrays)",
+                     fast_epoch(sizes, act, out, cost, batch), no_holding, repeat)
     data = mnist.load_mnist() if mnist.cache_file().exists() else None
     if data is not None:
         cache = mnist.cache_file()
