@@ -76,8 +76,11 @@ def check_gradients(root, order):
     do we walk the graph again, to find where it happened (an overflowing bound alone finds nothing).
     """
     if hasattr(root.grad, "shape"):  # Tensor: the leaves it learns, where every non-finite value ends up
-        total = float(root.grad.sum()) + sum([float(child.grad.sum()) for node in order for child in node._children
-                                              if child.requires_grad and not child._children])
+        import numpy as np
+
+        with np.errstate(over="ignore", invalid="ignore"):  # a sum of large finite numbers may overflow: no error
+            total = float(root.grad.sum()) + sum([float(child.grad.sum()) for node in order
+                                                  for child in node._children if child.requires_grad and not child._children])
     else:
         total = abs(root.grad)
         for node in order:

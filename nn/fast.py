@@ -125,13 +125,14 @@ def _checked_state(state, source):
     def refuse(problem):
         raise DamagedFileError(f"{source}: {problem}")
 
-    layers = sum(1 for key in state if key.startswith("w"))
+    indices = [int(key[1:]) for key in state if key[:1] in ("w", "b") and key[1:].isdigit() and len(key) < 8]
+    layers = max(indices, default=-1) + 1  # the layer count is the highest numbered array's
     if layers == 0:
         refuse("not a FastMLP (no layers)")
     expected = {"activation", "output"} | {f"{p}{i}" for i in range(layers) for p in "wb"}
     if set(state) != expected:
         missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
-        refuse("not a FastMLP of {} layers: {}".format(layers, "; ".join(
+        refuse("not a FastMLP: {}".format("; ".join(
             part for part in (missing and f"missing {', '.join(missing)}",
                               unexpected and f"unexpected {', '.join(unexpected)}") if part)))
     names = []
