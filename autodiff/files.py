@@ -1,10 +1,13 @@
 """Writing files so that a crash never leaves half of one, and reading them so that damage is never used."""
+import contextlib
 import io
 import math
 import os
 import re
+import signal
 import stat
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -20,10 +23,33 @@ def atomic_write(path, write):
     """Call write(binary_file) on a temporary file beside `path`, then rename it over `path`.
 
     A rename within a directory is atomic: readers see the old file or the new one, never a
-    half-written one, even if the program is killed in the middle.
+    half-written one, even if the program is killed in the middle. Ctrl-C waits for the write to
+    finish (np.savez, interrupted, leaves a zipfile that complains when it is collected).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    with _interrupts_deferred():
+        _write_then_rename(path, write)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C until the block is done, then raise it; only where Python's own handler is in place."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    received = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt
+
+
+def _write_then_rename(path, write):
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as file:

@@ -27,8 +27,9 @@ from pathlib import Path
 
 
 def interrupted_while_starting(signum, frame):
-    print("\ninterrupted while starting: nothing was written", file=sys.stderr)
-    raise SystemExit(130)
+    """Exit at once: raised inside an import, an exception would come out as numpy's ImportError."""
+    print("\ninterrupted while starting: nothing was written", file=sys.stderr, flush=True)
+    os._exit(130)  # nothing is open for writing yet
 
 
 if __name__ == "__main__":  # Ctrl-C during start-up (the imports take a second): exit 130, no traceback
