@@ -9,6 +9,7 @@ import argparse
 import os
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from nn import guard  # noqa: E402
 from nn.fast import FastMLP  # noqa: E402
 from nn.losses import squared_error  # noqa: E402
 from nn.optim import SGD  # noqa: E402
-from nn.train import COSTS  # noqa: E402
+from autodiff.files import read_npz  # noqa: E402
+from nn.train import COSTS, train_epoch  # noqa: E402
 
 
 def fastest(run, repeat, runs=3):
@@ -107,10 +109,28 @@ def fast_epoch(sizes, activation, output, cost, batch, n=12_000):
     return epoch
 
 
-def watched_epoch(sizes, batch, n=12_000):
-    """The training loop with guard.Watch around its cost, as nn.train runs it."""
-    epoch = fast_epoch(sizes, "sigmoid", "sigmoid", "squared", batch, n)
+def training_epoch(watched, n=12_000, batch=100):
+    """nn.train's epoch on random digits, its cost and batches watched by guard.Watch or not."""
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (n, 784), dtype=np.uint8), rng.integers(0, 10, n)
+    net = FastMLP(784, [16, 16, 10], "sigmoid", "sigmoid")
+    optimizer = SGD(net.parameters(), 3.0)
+    batches = [np.arange(i, i + batch) for i in range(0, n, batch)]
+    cost = COSTS["squared"]
+
+    def epoch():
+        if watched:
+            watch = guard.Watch(cost, optimizer, [])
+            with watch.epoch(1, net):
+                train_epoch(net, optimizer, watch.cost, images, labels, watch.batches(batches))
+        else:
+            train_epoch(net, optimizer, cost, images, labels, batches)
     return epoch
+
+
+def npz_load(path):
+    with np.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}
 
 
 def main(repeat):
@@ -133,6 +153,23 @@ def main(repeat):
                                          ([128, 10], "relu", "linear", "cross-entropy", 128)):
         side_by_side(f"fast epoch 784-{'-'.join(map(str, sizes))} {act}, 12k images (read-only arrays)",
                      fast_epoch(sizes, act, out, cost, batch), no_holding, repeat)
+    both = [training_epoch(True), training_epoch(False)]
+    state = {"watched": True}
+    side_by_side("training epoch 784-16-16-10, 12k images (divergence watch)",
+                 lambda: both[0 if state["watched"] else 1](),
+                 lambda: state.update(watched=False) or (lambda: state.update(watched=True)), repeat)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.npz"
+        FastMLP(784, [512, 10], dtype=np.float32).save(path)
+        reader = {"read": read_npz}
+        side_by_side("reading a 784-512-10 model (read_npz's checks vs np.load)", lambda: reader["read"](path),
+                     lambda: reader.update(read=npz_load) or (lambda: reader.update(read=read_npz)), repeat)
+        out = Path(folder) / "out"
+        start = time.perf_counter()
+        guard.own_output(out)
+        guard.release_output(out)
+        print(f"{'locking --out, removing stale temporaries (once a run)':<58}"
+              f"{(time.perf_counter() - start) * 1e3:>21.2f} ms")
     data = mnist.load_mnist() if mnist.cache_file().exists() else None
     if data is not None:
         cache = mnist.cache_file()

@@ -87,6 +87,8 @@ def fingerprint(data):
     train_images, train_labels, test_images, test_labels = data
     if len(train_images) == 0:
         raise ValueError("the training set is empty: there is nothing to learn from")
+    if len(test_images) == 0:
+        raise ValueError("the test set is empty: there is nothing to measure the accuracy on")
     if len(train_images) != len(train_labels) or len(test_images) != len(test_labels):
         raise ValueError(f"{len(train_images)} training images with {len(train_labels)} labels, "
                          f"{len(test_images)} test images with {len(test_labels)} labels: they must pair up")

@@ -288,6 +288,13 @@ def test_a_tensor_must_hold_floats():
         Tensor([1, 2], np.int64)
 
 
+@pytest.mark.parametrize("cost", ["squared", "cross-entropy"])
+def test_an_empty_batch_of_values_is_called_empty(cost):
+    from nn import losses
+    with pytest.raises(ValueError, match="the batch is empty"):
+        (losses.squared_error if cost == "squared" else losses.cross_entropy)([], [])
+
+
 @pytest.mark.parametrize("cost", ["squared", "cross-entropy", "mean"])
 def test_an_empty_batch_is_called_empty(cost):
     outputs = Tensor(np.zeros((0, 3)))
