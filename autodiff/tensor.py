@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .graph import backward, creation_counter, topological_order
+from .graph import backward, creation_counter
 from .step import backward_steps
 
 
@@ -48,21 +48,30 @@ def _checked(data, dtype):
     return cast
 
 
-def _hold(data, children):
-    """Make the arrays a new node needs read-only until backward: see the top of this file."""
-    for array in (data, *[c.data for c in children]):
+def _hold(data, children, local_grads):
+    """Make the arrays a new node's derivatives need read-only until backward: see the top of this file."""
+    for child in children:  # a product's local derivatives are its operands
+        array = child.data
         if type(array) is np.ndarray:  # not a numpy scalar, which no one can change
-            array.flags.writeable = False
+            array.setflags(write=False)
+    if local_grads[0] is data:  # exp's derivative is its own value
+        data.setflags(write=False)
 
 
 def _release(root):
     """Make the arrays of root's graph writable again: backward() no longer needs them."""
-    for node in topological_order(root):  # creation order: an array before the views made of it
-        try:
-            if type(node.data) is np.ndarray:
-                node.data.flags.writeable = True
-        except ValueError:  # a view of an array that another graph still holds
-            pass
+    seen, stack = {id(root)}, [root]
+    while stack:
+        node = stack.pop()
+        if type(node.data) is np.ndarray:
+            try:
+                node.data.setflags(write=True)
+            except ValueError:  # a view (reshape, .T) of an array still held: no one writes to those
+                pass
+        for child in node._children:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
 
 
 def _unbroadcast(grad, shape):
@@ -89,7 +98,7 @@ def _node(data, children, local_grads, op):
     if not np.isfinite(data).all():
         shapes = ", ".join(str(c.shape) for c in children)
         raise OverflowError(f"{op}: the result on shapes {shapes} overflows the range of {data.dtype}")
-    _hold(data, children)
+    _hold(data, children, local_grads)
     t = _new(Tensor)
     t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
     t.requires_grad = any([c.requires_grad for c in children])

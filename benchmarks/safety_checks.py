@@ -1,9 +1,11 @@
-"""What the safety checks of issue 10 cost: each workload timed with the check and without, side by side.
+"""What the safety checks of issue 10 cost, each as a fraction of the work it guards.
 
     python benchmarks/safety_checks.py [--repeat N]
 
-Each line times the same work twice in this process, alternating, the fastest of N samples each:
-once as shipped, once with one check replaced by a no-op. The ratio is the check's cost.
+For each check: the fastest of N timings of the check alone, on the state a real step leaves
+(the graph after backward, the arrays a step holds, a batch's cost), and the fastest of N timings
+of the whole step or epoch it belongs to. Timing the check alone is robust on a busy machine,
+where timing the whole workload with and without it twice differs by more than the check costs.
 """
 import argparse
 import os
@@ -19,167 +21,131 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import autodiff.graph  # noqa: E402
-import autodiff.tensor  # noqa: E402
 import nn  # noqa: E402
 from autodiff import Value  # noqa: E402
+from autodiff.files import read_npz  # noqa: E402
+from autodiff.graph import check_gradients, start_backward  # noqa: E402
+from autodiff.graph import topological_order  # noqa: E402
+from autodiff.tensor import _hold, _release  # noqa: E402
 from nn import data as mnist  # noqa: E402
 from nn import guard  # noqa: E402
 from nn.fast import FastMLP  # noqa: E402
-from nn.losses import squared_error  # noqa: E402
 from nn.optim import SGD  # noqa: E402
-from autodiff.files import read_npz  # noqa: E402
-from nn.train import COSTS, train_epoch  # noqa: E402
+from nn.train import COSTS  # noqa: E402
 
 
-def fastest(run, repeat, runs=3):
+def fastest(run, repeat):
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
-        for _ in range(runs):
-            run()
-        samples.append((time.perf_counter() - start) / runs)
+        run()
+        samples.append(time.perf_counter() - start)
     return min(samples)
 
 
-def side_by_side(name, run, disable, repeat):
-    """run() as shipped and with the check disabled (disable() returns a function that restores it)."""
-    run()  # warm up
-    on, off = [], []
-    for i in range(repeat):
-        for checked in (True, False) if i % 2 == 0 else (False, True):
-            restore = None if checked else disable()
-            (on if checked else off).append(fastest(run, 1))
-            if restore:
-                restore()
-    t_on, t_off = min(on), min(off)
-    print(f"{name:<58}{t_off * 1e3:>9.2f} ms{t_on * 1e3:>9.2f} ms{100 * (t_on / t_off - 1):>+8.1f}%")
+def report(name, check, whole):
+    print(f"{name:<62}{check * 1e6:>10.1f} us{whole * 1e3:>10.2f} ms{100 * check / whole:>8.1f}%")
 
 
-def without(module, name, replacement):
-    def disable():
-        original = getattr(module, name)
-        setattr(module, name, replacement)
-        return lambda: setattr(module, name, original)
-    return disable
+def backward_done(root, seed):
+    """The interior nodes after a real backward pass, for check_gradients to look at."""
+    order = start_backward(root, seed)
+    for node in order:
+        node._backward()
+    return order
 
 
-# --- workloads ---
-
-def scalar_mlp():
-    net = nn.MLP(784, [16, 16, 10])
+def scalar_workloads():
     rng = random.Random(0)
-    x = [rng.random() for _ in range(784)]
+    net, x = nn.MLP(784, [16, 16, 10]), [rng.random() for _ in range(784)]
+    target = [0.0] * 3 + [1.0] + [0.0] * 6
 
-    def step():
+    def mlp():
         net.zero_grad()
-        loss = sum((o - t) ** 2 for o, t in zip(net(x), [0.0] * 3 + [1.0] + [0.0] * 6))
-        loss.backward()
-    return step
+        return sum((o - t) ** 2 for o, t in zip(net(x), target))
 
-
-def scalar_chain():
-    rng = random.Random(0)
     cs = [rng.uniform(0.9, 1.1) for _ in range(5000)]
     ds = [rng.uniform(-1.0, 1.0) for _ in range(5000)]
 
-    def run():
-        x = Value(1.0)
+    def chain():
+        y = Value(1.0)
         for c, d in zip(cs, ds):
-            x = x * Value(c) + Value(d)
-        x.backward()
-    return run
+            y = y * Value(c) + Value(d)
+        return y
+    return [("scalar MLP(784, [16, 16, 10]) step, micrograd benchmark (a)", mlp),
+            ("scalar chain of 10,000 ops, micrograd benchmark (b)", chain)]
 
 
-def fast_epoch(sizes, activation, output, cost, batch, n=12_000):
+FAST = [([16, 16, 10], "sigmoid", "sigmoid", "squared", 100), ([128, 10], "relu", "linear", "cross-entropy", 128)]
+
+
+def fast_step(sizes, activation, output, cost, batch):
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (n, 784), dtype=np.uint8)
-    labels = rng.integers(0, 10, n)
+    x = rng.integers(0, 256, (batch, 784)).astype(np.float32) / 255
+    labels = rng.integers(0, 10, batch)
     net = FastMLP(784, sizes, activation, output, dtype=np.float32)
     optimizer = SGD(net.parameters(), 0.01)
     cost = COSTS[cost]
 
-    def epoch():
-        for start in range(0, n, batch):
-            x = images[start:start + batch].astype(np.float32) / 255
-            loss = cost(net(x), labels[start:start + batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    return epoch
-
-
-def training_epoch(watched, n=12_000, batch=100):
-    """nn.train's epoch on random digits, its cost and batches watched by guard.Watch or not."""
-    rng = np.random.default_rng(0)
-    images, labels = rng.integers(0, 256, (n, 784), dtype=np.uint8), rng.integers(0, 10, n)
-    net = FastMLP(784, [16, 16, 10], "sigmoid", "sigmoid")
-    optimizer = SGD(net.parameters(), 3.0)
-    batches = [np.arange(i, i + batch) for i in range(0, n, batch)]
-    cost = COSTS["squared"]
-
-    def epoch():
-        if watched:
-            watch = guard.Watch(cost, optimizer, [])
-            with watch.epoch(1, net):
-                train_epoch(net, optimizer, watch.cost, images, labels, watch.batches(batches))
-        else:
-            train_epoch(net, optimizer, cost, images, labels, batches)
-    return epoch
-
-
-def npz_load(path):
-    with np.load(path, allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}
+    def step():
+        loss = cost(net(x), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+    return step, net, optimizer, cost, x, labels
 
 
 def main(repeat):
-    print(f"each check on and off, the fastest of {repeat} samples; machine load {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores\n")
-    print(f"{'workload (check)':<58}{'off':>12}{'on':>12}{'cost':>9}")
-    no_check = lambda root, order: None  # noqa: E731
-    gradients = without(autodiff.graph, "check_gradients", no_check)
-    side_by_side("scalar MLP(784,[16,16,10]) step (backward check)", scalar_mlp(), gradients, repeat)
-    side_by_side("scalar chain of 10,000 ops (backward check)", scalar_chain(), gradients, repeat)
-    for sizes, act, out, cost, batch in (([16, 16, 10], "sigmoid", "sigmoid", "squared", 100),
-                                         ([128, 10], "relu", "linear", "cross-entropy", 128)):
-        side_by_side(f"fast epoch 784-{'-'.join(map(str, sizes))} {act}, 12k images (backward check)",
-                     fast_epoch(sizes, act, out, cost, batch), gradients, repeat)
-    def no_holding():  # arrays stay writable: no in-place check
-        restore = [without(autodiff.tensor, "_hold", lambda data, children: None)(),
-                   without(autodiff.tensor, "_release", lambda root: None)()]
-        return lambda: [undo() for undo in restore]
-    for sizes, act, out, cost, batch in (([16, 16, 10], "sigmoid", "sigmoid", "squared", 100),
-                                         ([128, 10], "relu", "linear", "cross-entropy", 128)):
-        side_by_side(f"fast epoch 784-{'-'.join(map(str, sizes))} {act}, 12k images (read-only arrays)",
-                     fast_epoch(sizes, act, out, cost, batch), no_holding, repeat)
-    both = [training_epoch(True), training_epoch(False)]
-    state = {"watched": True}
-    side_by_side("training epoch 784-16-16-10, 12k images (divergence watch)",
-                 lambda: both[0 if state["watched"] else 1](),
-                 lambda: state.update(watched=False) or (lambda: state.update(watched=True)), repeat)
+    print(f"the fastest of {repeat} timings each; machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+    print(f"{'check, on the work it guards':<62}{'check':>13}{'work':>13}{'cost':>9}")
+    for name, build in scalar_workloads():
+        whole = fastest(lambda: build().backward(), repeat)
+        root = build()
+        order = backward_done(root, 1.0)
+        report(f"backward's gradient check: {name}", fastest(lambda: check_gradients(root, order), repeat), whole)
+    for config in FAST:
+        step, net, optimizer, cost, x, labels = fast_step(*config)
+        whole = fastest(step, repeat)
+        name = f"784-{'-'.join(map(str, config[0]))} {config[1]}, batch {config[4]}"
+        loss = cost(net(x), labels)
+        order = backward_done(loss, np.ones_like(loss.data))
+        report(f"backward's gradient check: fast-path step {name}",
+               fastest(lambda: check_gradients(loss, order), repeat), whole)
+        nodes = topological_order(loss)
+        report(f"read-only arrays until backward: fast-path step {name}",
+               fastest(lambda: ([_hold(n.data, n._children, n._local_grads) for n in nodes if n._children],
+                                _release(loss)), repeat), whole)
+        watch = guard.Watch(cost, optimizer, [])
+        outputs = net(x)
+        raw, watched = fastest(lambda: cost(outputs, labels), repeat), fastest(lambda: watch.cost(outputs, labels), repeat)
+        report(f"divergence watch (per batch): fast-path step {name}", max(watched - raw, 0.0), whole)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.npz"
         FastMLP(784, [512, 10], dtype=np.float32).save(path)
-        reader = {"read": read_npz}
-        side_by_side("reading a 784-512-10 model (read_npz's checks vs np.load)", lambda: reader["read"](path),
-                     lambda: reader.update(read=npz_load) or (lambda: reader.update(read=read_npz)), repeat)
+
+        def npz_load():
+            with np.load(path, allow_pickle=False) as archive:
+                return {key: archive[key] for key in archive.files}
+        plain, checked = fastest(npz_load, repeat), fastest(lambda: read_npz(path), repeat)
+        report("read_npz's checks: loading a 784-512-10 model (vs np.load)", max(checked - plain, 0.0), plain)
         out = Path(folder) / "out"
         start = time.perf_counter()
         guard.own_output(out)
         guard.release_output(out)
-        print(f"{'locking --out, removing stale temporaries (once a run)':<58}"
-              f"{(time.perf_counter() - start) * 1e3:>21.2f} ms")
-    data = mnist.load_mnist() if mnist.cache_file().exists() else None
-    if data is not None:
+        print(f"{'locking --out, removing stale temporaries: once a run':<62}"
+              f"{(time.perf_counter() - start) * 1e6:>10.1f} us")
+    if mnist.cache_file().exists():
         cache = mnist.cache_file()
-        side_by_side("loading the MNIST cache (content hash)", lambda: mnist.checked_cache(cache),
-                     without(mnist, "content_hash", lambda arrays: mnist.MNIST_SHA256), max(3, repeat // 3))
-        print(f"{'fingerprint of the data for a checkpoint (once a run)':<58}"
-              f"{fastest(lambda: guard.fingerprint(data), 3) * 1e3:>21.2f} ms")
+        arrays = mnist.checked_cache(cache)
+        load = fastest(lambda: mnist.checked_cache(cache), 3)
+        report("MNIST cache content hash: on loading the cache", fastest(lambda: mnist.content_hash(arrays), 3), load)
+        data = mnist.load_mnist()
+        print(f"{'data fingerprint for the checkpoint: once a run':<62}"
+              f"{fastest(lambda: guard.fingerprint(data), 3) * 1e6:>10.1f} us")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--repeat", type=int, default=50)
     main(parser.parse_args().repeat)
