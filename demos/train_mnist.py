@@ -95,6 +95,8 @@ def parse(argv):
         parser.error("--lr must be positive")
     if args.seed < 0:
         parser.error(f"--seed must be 0 or more, got {args.seed}")
+    if args.metrics_json and Path(args.metrics_json).is_dir():
+        parser.error(f"--metrics-json {args.metrics_json} is a folder; name a file")
     try:  # a network too large for this machine's memory is refused here, with the estimate
         check_network("--hidden", 784, args.hidden + [10], args.activation, "linear", args.seed,
                       4 * np.dtype(args.dtype).itemsize + 8)

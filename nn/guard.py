@@ -54,8 +54,6 @@ class Watch:
         self.last_cost = value
         return loss
 
-    cost.__name__ = "cost"
-
     def batches(self, batches):
         """The batches, counted, so that an error can name the one it happened in."""
         for self.batch, batch in enumerate(batches, 1):

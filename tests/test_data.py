@@ -490,3 +490,12 @@ def test_fetched_data_that_is_not_mnist_is_refused_and_not_cached(tmp_path, arra
     with pytest.raises(MnistError, match="the fetched data is not MNIST"):
         load_mnist(cache_dir=tmp_path)
     assert not (tmp_path / "mnist.npz").exists()
+
+
+def test_temporary_files_of_killed_cache_writes_are_removed_once_old(tmp_path, arrays, counted_fetch):
+    old, fresh = tmp_path / ".mnist.npz.abcd1234.tmp", tmp_path / ".mnist.npz.efgh5678.tmp"
+    for path in (old, fresh):
+        path.write_bytes(b"half a cache")
+    os.utime(old, (0, 0))  # left by a run killed long ago; `fresh` may be another run's write in progress
+    load_mnist(cache_dir=tmp_path)
+    assert not old.exists() and fresh.exists()

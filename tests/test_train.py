@@ -543,6 +543,7 @@ def test_ctrl_c_inside_a_writer_is_a_keyboard_interrupt(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--seed", "-1"], "--seed must be 0 or more, got -1"),
+    (["--metrics-json", "."], "--metrics-json . is a folder"),
     (["--hidden", "1000000000"], r"--hidden: layer sizes \[784, 1000000000, 10\] make .* TiB of memory; "
                                  "this machine has"),
 ])
