@@ -147,7 +147,8 @@ def _checked_state(state, source):
     for i, (w, b) in enumerate(zip(weights, biases)):
         for name, array in ((f"w{i}", w), (f"b{i}", b)):
             if array.dtype not in DTYPES or array.dtype != dtype:
-                refuse(f"{name} is {array.dtype}, expected float32 or float64 like w0 ({dtype})")
+                refuse(f"{name} is {array.dtype}, expected float32 or float64"
+                       + (f" like w0 ({dtype})" if name != "w0" and dtype in DTYPES else ""))
             if not np.isfinite(array).all():
                 refuse(f"{name} holds {array[~np.isfinite(array)].flat[0]}: weights must be finite")
         nin = weights[i - 1].shape[0] if i else (w.shape[1] if w.ndim == 2 else -1)
