@@ -10,9 +10,10 @@ The graph walk is graph.py's, shared with Value.
 
 A graph keeps references to the arrays it was computed from (a product's local derivatives are
 its operands), so changing one between forward and backward would give a stale gradient. So
-every array in a graph is read-only until backward() has run on it: an in-place change in
-between (t.data[...] = ..., t.data += ...) is refused by numpy ("assignment destination is
-read-only", "output array is read-only"). PyTorch refuses the same with a version counter.
+the arrays of a graph's parameters and results are read-only until backward() has run on it:
+an in-place change in between (w.data[...] = ..., w.data -= ...) is refused by numpy
+("assignment destination is read-only"). PyTorch refuses the same with a version counter.
+Data you pass in (requires_grad=False) stays yours: it is not locked, nor checked.
 """
 import math
 
@@ -52,7 +53,7 @@ def _hold(data, children, local_grads):
     """Make the arrays a new node's derivatives need read-only until backward: see the top of this file."""
     for child in children:  # a product's local derivatives are its operands
         array = child.data
-        if type(array) is np.ndarray:  # not a numpy scalar, which no one can change
+        if child.requires_grad and type(array) is np.ndarray:  # not data you passed in, nor a numpy scalar
             array.setflags(write=False)
     if local_grads[0] is data:  # exp's derivative is its own value
         data.setflags(write=False)

@@ -263,6 +263,15 @@ def test_changing_an_array_a_graph_needs_before_backward_is_refused():
     assert x.grad.tolist() == [2.0]  # the new value, not a stale 1.0
 
 
+def test_data_passed_in_is_not_locked():
+    images = np.ones((2, 3))
+    net = Tensor(np.ones((4, 3)), label="w")
+    Tensor.weighted_sum(net, Tensor(images, requires_grad=False), Tensor(np.zeros(4)))  # forward only
+    images[0, 0] = 5.0  # the caller's array is still the caller's
+    with pytest.raises(ValueError, match="read-only"):
+        net.data[0, 0] = 5.0  # the parameter waits for a backward() that never came
+
+
 def test_a_values_derivatives_are_taken_when_it_is_computed():
     """Value's local derivatives are numbers recorded by the forward pass: a later change to .data
     cannot make backward disagree with the forward pass it belongs to (there is nothing to refuse)."""
