@@ -138,7 +138,7 @@ def read_npz(path):
             return arrays
     except DamagedFileError as error:
         raise DamagedFileError(f"{path}: {error}") from None
-    except (Exception, MemoryError) as error:  # damage raises many types: zlib, zipfile, struct, ...
+    except Exception as error:  # damage raises many types: zlib, zipfile, struct, tokenize, MemoryError, ...
         raise DamagedFileError(f"{path}: not a readable .npz file ({type(error).__name__}: {error})") from None
 
 
