@@ -473,17 +473,22 @@ def test_an_unusable_out_is_named_before_any_training(demo, tmp_path, monkeypatc
 
 # Ctrl-C at any moment (cause 7)
 
-def test_ctrl_c_during_start_up_exits_130_without_a_traceback(tmp_path):
-    """The demo's imports take a second; Ctrl-C then is answered with one line."""
-    code = (f"import sys, runpy; sys.argv = ['train_mnist.py', '--out', {str(tmp_path / 'out')!r}]; "
+def test_ctrl_c_during_start_up_exits_130_without_a_traceback(tmp_path, data):
+    """The demo's imports take a second; Ctrl-C then is answered with one line (and any later one too)."""
+    arrays = (data[0].reshape(-1, 28, 28), data[1], data[2].reshape(-1, 28, 28), data[3])
+    write_files(tmp_path / "idx", idx_files(arrays, gz=False))
+    argv = demo_args(tmp_path / "out", "--epochs", "50", "--data-dir", str(tmp_path / "idx"))
+    code = (f"import sys, runpy; sys.argv = ['train_mnist.py', *{argv!r}]; "
             f"print('starting', flush=True); runpy.run_path({str(DEMO)!r}, run_name='__main__')")
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(os.environ, SEEBACKPROP_CACHE=str(tmp_path / "cache"))
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
     assert process.stdout.readline().strip() == "starting"
-    time.sleep(0.2)  # inside the imports of numpy and matplotlib
+    time.sleep(0.2)  # inside the imports of numpy and matplotlib, on all but the fastest machines
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
-    assert "Traceback" not in err and "interrupted while starting" in err
+    assert "Traceback" not in err and "interrupted" in err
 
 
 def interrupt_on_call(monkeypatch, target, name, call):
