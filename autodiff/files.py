@@ -1,18 +1,56 @@
-"""Writing files so that a crash never leaves half of one."""
+"""Writing files so that a crash never leaves half of one, and reading them so that damage is never used."""
+import contextlib
+import io
+import math
 import os
+import re
+import signal
+import stat
 import tempfile
+import threading
+import time
+import zipfile
 from pathlib import Path
+
+import numpy as np
+
+
+class DamagedFileError(ValueError):
+    """A file we read is not what it should be. The message names the file and what is wrong with it."""
 
 
 def atomic_write(path, write):
     """Call write(binary_file) on a temporary file beside `path`, then rename it over `path`.
 
     A rename within a directory is atomic: readers see the old file or the new one, never a
-    half-written one, even if the program is killed in the middle.
+    half-written one, even if the program is killed in the middle. Ctrl-C waits for the write to
+    finish (np.savez, interrupted, leaves a zipfile that complains when it is collected).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with _interrupts_deferred():
+        _write_then_rename(path, write)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C until the block is done, then raise it; only where Python's own handler is in place."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    received = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt
+
+
+def _write_then_rename(path, write):
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as file:
             write(file)
@@ -20,13 +58,104 @@ def atomic_write(path, write):
             os.fsync(file.fileno())
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(temporary):
             os.unlink(temporary)
+        if _interrupted(error):  # Ctrl-C inside the writer can surface as the writer's own clean-up error
+            raise KeyboardInterrupt from None
         raise
+
+
+TEMPORARY_SUFFIX = ".tmp"
+TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # mkstemp's names above: .NAME.XXXXXXXX.tmp
+
+
+def _interrupted(error):
+    """Whether a KeyboardInterrupt caused this error (np.savez, interrupted, raises a zipfile ValueError)."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__context__
+    return False
+
+
+def remove_stale_temporaries(directory, older_than=0.0):
+    """Delete the temporary files that killed atomic_writes left in `directory`; their names.
+
+    Only call it where no other process is writing (a folder this run has locked), or with
+    `older_than` seconds long enough that no live write is that old.
+    """
+    removed = []
+    now = time.time()
+    for entry in Path(directory).glob(f".*{TEMPORARY_SUFFIX}"):
+        try:
+            if TEMPORARY.match(entry.name) and entry.is_file() and now - entry.stat().st_mtime >= older_than:
+                entry.unlink()
+                removed.append(entry.name)
+        except OSError:
+            pass  # gone already, or not ours to delete: leave it
+    return removed
 
 
 def _umask():
     mask = os.umask(0)  # the only way to read the umask is to set it
     os.umask(mask)
     return mask
+
+
+# --- reading .npz files --------------------------------------------------------------------------
+
+def check_regular_file(path):
+    """Raise unless `path` is a regular file: a FIFO or a device would hang or never end a read."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
+    if not stat.S_ISREG(mode):
+        raise DamagedFileError(f"{path}: not a regular file (a directory, FIFO or device)")
+
+
+def read_npz(path):
+    """{name: array} from a .npz file, every byte checked: regular file, zip CRCs, .npy headers, sizes.
+
+    np.load stops reading an array where its header says the data ends, so a flipped bit in a
+    header can shorten an array without ever reaching the zip's checksum. Here each member is read
+    whole (zipfile then checks its CRC), its header must account for exactly its bytes, and
+    pickled objects are refused. Any damage, whatever exception the libraries raise for it,
+    becomes a DamagedFileError naming the file.
+    """
+    check_regular_file(path)
+    try:
+        with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
+            arrays = {}
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise DamagedFileError(f"holds {info.filename!r}, which is not a .npy array")
+                name = info.filename[:-4]
+                if name in arrays:
+                    raise DamagedFileError(f"holds {name!r} twice")
+                arrays[name] = _parse_npy(archive.read(info), name)
+            return arrays
+    except DamagedFileError as error:
+        raise DamagedFileError(f"{path}: {error}") from None
+    except Exception as error:  # damage raises many types: zlib, zipfile, struct, tokenize, MemoryError, ...
+        raise DamagedFileError(f"{path}: not a readable .npz file ({type(error).__name__}: {error})") from None
+
+
+def _parse_npy(raw, name):
+    """The array in the bytes of one .npy file, checked to hold exactly what its header says."""
+    stream = io.BytesIO(raw)
+    version = np.lib.format.read_magic(stream)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if read_header is None:
+        raise DamagedFileError(f"{name}: unknown .npy format version {version}")
+    shape, fortran_order, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise DamagedFileError(f"{name}: holds Python objects (pickles), which we never load")
+    count = math.prod(shape)
+    if stream.tell() + count * dtype.itemsize != len(raw):
+        raise DamagedFileError(f"{name}: its header promises shape {shape} of {dtype}, "
+                               f"{count * dtype.itemsize} bytes, but {len(raw) - stream.tell()} follow")
+    array = np.frombuffer(raw, dtype, count, stream.tell())
+    return array.reshape(shape, order="F" if fortran_order else "C").copy()  # a writable array of its own

@@ -7,6 +7,13 @@ derivative, applied elementwise. Two things are new:
 - ops that mix elements (matmul, sum): their local derivative is not a number per element, so it
   is stored as the function that multiplies the upstream gradient by it (a vector-Jacobian product).
 The graph walk is graph.py's, shared with Value.
+
+A graph keeps references to the arrays it was computed from (a product's local derivatives are
+its operands), so changing one between forward and backward would give a stale gradient. So
+the arrays of a graph's parameters and results are read-only until backward() has run on it:
+an in-place change in between (w.data[...] = ..., w.data -= ...) is refused by numpy
+("assignment destination is read-only"). PyTorch refuses the same with a version counter.
+Data you pass in (requires_grad=False) stays yours: it is not locked, nor checked.
 """
 import math
 
@@ -21,14 +28,51 @@ def _checked(data, dtype):
     if type(data) is float or type(data) is int:  # the common constant, quickly
         if not math.isfinite(data):
             raise ValueError(f"Tensor data must be finite, got {data}")
-        return np.array(data, dtype)
-    array = np.asarray(data)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor data must be real numbers, got {type(data).__name__} of dtype {array.dtype}")
-    array = array.astype(dtype, copy=False)
-    if not np.isfinite(array).all():
-        raise ValueError(f"Tensor data must be finite, got {array[~np.isfinite(array)].flat[0]} in it")
-    return array
+        array = np.asarray(data)
+    else:
+        array = np.asarray(data)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor data must be real numbers, got {type(data).__name__} of dtype {array.dtype}")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"Tensor data must be finite, got {array[~np.isfinite(array)].flat[0]} in it")
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"Tensor dtype must be a float type such as float32 or float64, got {np.dtype(dtype)}: "
+                        "gradients are fractions")
+    with np.errstate(over="ignore"):
+        cast = array.astype(dtype, copy=False)
+    if not np.isfinite(cast).all():
+        big = array.flat[np.flatnonzero(~np.isfinite(cast))[0]]
+        raise OverflowError(f"Tensor data {big:g} does not fit in {np.dtype(dtype)} "
+                            f"(largest {np.finfo(dtype).max:g})")
+    if not cast.flags.writeable:  # graphs make arrays read-only and writable again: only ever our own
+        cast = cast.copy()
+    return cast
+
+
+def _hold(data, children, local_grads):
+    """Make the arrays a new node's derivatives need read-only until backward: see the top of this file."""
+    for child in children:  # a product's local derivatives are its operands
+        array = child.data
+        if child.requires_grad and type(array) is np.ndarray:  # not data you passed in, nor a numpy scalar
+            array.setflags(write=False)
+    if local_grads[0] is data:  # exp's derivative is its own value
+        data.setflags(write=False)
+
+
+def _release(root):
+    """Make the arrays of root's graph writable again: backward() no longer needs them."""
+    seen, stack = {id(root)}, [root]
+    while stack:
+        node = stack.pop()
+        if type(node.data) is np.ndarray:
+            try:
+                node.data.setflags(write=True)
+            except ValueError:  # a view (reshape, .T) of an array still held: no one writes to those
+                pass
+        for child in node._children:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
 
 
 def _unbroadcast(grad, shape):
@@ -55,6 +99,7 @@ def _node(data, children, local_grads, op):
     if not np.isfinite(data).all():
         shapes = ", ".join(str(c.shape) for c in children)
         raise OverflowError(f"{op}: the result on shapes {shapes} overflows the range of {data.dtype}")
+    _hold(data, children, local_grads)
     t = _new(Tensor)
     t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
     t.requires_grad = any([c.requires_grad for c in children])
@@ -251,6 +296,8 @@ class Tensor:
         shape = self.shape
         axis = self._axes("mean", axis)
         count = self.data.size if axis is None else math.prod(shape[a] for a in axis)
+        if count == 0:
+            raise ValueError(f"mean: no elements to average over (shape {shape}, axis {axis})")
         spread = lambda g: _spread(g / count, axis, keepdims, shape)  # noqa: E731  each counted 1/count
         return _node(self.data.mean(axis=axis, keepdims=keepdims), (self,), (spread,), "mean")
 
@@ -285,6 +332,8 @@ class Tensor:
         if targets.shape != self.shape or self.data.ndim != 2:
             raise ValueError(f"squared-error: outputs {self.shape} and targets {targets.shape} do not fit "
                              "(expected two arrays of shape (batch, k))")
+        if len(targets) == 0:
+            raise ValueError("squared-error: the batch is empty (0 examples): there is no mean to take")
         difference = self.data - targets
         cost = np.asarray(np.einsum("ij,ij->", difference, difference) / len(difference))
         return _node(cost, (self,), (difference * (2.0 / len(difference)),), "squared-error")
@@ -300,6 +349,8 @@ class Tensor:
         if z.ndim != 2 or labels.shape != (z.shape[0],):
             raise ValueError(f"cross-entropy: logits {z.shape} and labels {labels.shape} do not fit "
                              "(expected (batch, k) and (batch,))")
+        if len(z) == 0:
+            raise ValueError("cross-entropy: the batch is empty (0 examples): there is no mean to take")
         if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= z.shape[1]:
             raise ValueError(f"cross-entropy: labels must be integers from 0 to {z.shape[1] - 1}")
         rows = np.arange(len(z))
@@ -330,11 +381,17 @@ class Tensor:
         self must hold one number (a cost). Gradients of leaves accumulate across calls, as in
         PyTorch: call zero_grad() between optimisation steps.
         """
-        backward(self, self._seed())
+        try:
+            backward(self, self._seed())
+        finally:
+            _release(self)
 
     def backward_steps(self):
         """The same backward pass, one node at a time: a generator of Steps (see step.py)."""
-        return backward_steps(self, self._seed())
+        try:
+            yield from backward_steps(self, self._seed())
+        finally:
+            _release(self)
 
     def _seed(self):
         """d(self)/d(self) = 1, for a self that holds one number."""

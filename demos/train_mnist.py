@@ -20,8 +20,20 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
+import time
 from pathlib import Path
+
+
+def interrupted_while_starting(signum, frame):
+    """Exit at once: raised inside an import, an exception would come out as numpy's ImportError."""
+    print("\ninterrupted while starting: nothing was written", file=sys.stderr, flush=True)
+    os._exit(130)  # nothing is open for writing yet
+
+
+if __name__ == "__main__":  # Ctrl-C during start-up (the imports take a second): exit 130, no traceback
+    signal.signal(signal.SIGINT, interrupted_while_starting)
 
 # Batches of 100 images make small matrix products: a second BLAS thread gains little on them, and
 # when another program keeps a core busy, BLAS threads waiting for each other made training 4 to 11
@@ -42,7 +54,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from autodiff.files import atomic_write  # noqa: E402
 from nn import data as mnist  # noqa: E402
+from nn import guard  # noqa: E402
 from nn.fast import FastMLP  # noqa: E402
+from nn.mlp import check_network  # noqa: E402
 from nn.optim import SGD, Adam  # noqa: E402
 from nn.train import COSTS, predict, train  # noqa: E402
 
@@ -79,12 +93,22 @@ def parse(argv):
         parser.error("--hidden sizes must be at least 1")
     if args.lr is not None and not args.lr > 0:
         parser.error("--lr must be positive")
+    if args.seed < 0:
+        parser.error(f"--seed must be 0 or more, got {args.seed}")
+    if args.metrics_json and Path(args.metrics_json).is_dir():
+        parser.error(f"--metrics-json {args.metrics_json} is a folder; name a file")
+    try:  # a network too large for this machine's memory is refused here, with the estimate
+        check_network("--hidden", 784, args.hidden + [10], args.activation, "linear", args.seed,
+                      4 * np.dtype(args.dtype).itemsize + 8)
+    except ValueError as error:
+        parser.error(str(error))
     return args
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse(argv)
+    started = time.time()
     out = Path(args.out)
     checkpoint = out / "checkpoint.npz"
     output = "sigmoid" if args.cost == "squared" else "linear"
@@ -108,6 +132,8 @@ def main(argv=None):
             write_json(args.metrics_json, {"options": vars(args), "epochs": history})
 
     try:
+        guard.interrupts_as_keyboard_interrupt()  # from here on, Ctrl-C ends with the resume hint below
+        guard.own_output(out)  # refuses a second run on this --out; checks that it is writable, before training
         data = mnist.load_mnist(args.data_dir)
         if args.resume:
             print(f"resuming from {checkpoint}")
@@ -115,6 +141,7 @@ def main(argv=None):
                         checkpoint=checkpoint, resume=args.resume, on_epoch=after_epoch, progress=progress_bar)
         finish(net, history, data, out)
     except KeyboardInterrupt:
+        done = guard.saved_epochs(checkpoint, started, done)  # Ctrl-C can come after a save, before `done` knows
         again = [Path(sys.executable).name, os.path.relpath(__file__), *[a for a in argv if a != "--resume"]]
         if done or args.resume:
             after = f" after epoch {done}" if done else ""
@@ -127,6 +154,8 @@ def main(argv=None):
     except (mnist.MnistError, ValueError, OSError, OverflowError) as error:
         hint = " (try a smaller --lr)" if isinstance(error, OverflowError) else ""
         raise SystemExit(f"train_mnist: {error}{hint}") from None
+    finally:
+        guard.release_output(out)
     return history
 
 

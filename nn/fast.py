@@ -5,23 +5,37 @@ neuron j's weights, and a bias vector. The same seed draws the same numbers, and
 from_scalar() copy a network between the engines, so a network trained here can be stepped
 through one example in the scalar engine.
 """
-import zipfile
-
 import numpy as np
 
-from autodiff.files import atomic_write
+from autodiff.files import DamagedFileError, atomic_write, read_npz
 from autodiff.tensor import Tensor
 
-from .mlp import MLP, _activation, initial_weights
+from .mlp import ACTIVATIONS, MLP, _activation, check_network, initial_weights
 from .module import Module
+
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _float_dtype(dtype):
+    """dtype as float32 or float64, or an error: integer weights would truncate every step to 0."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"FastMLP: dtype must be float32 or float64, got {dtype!r}") from None
+    if dtype not in DTYPES:
+        raise TypeError(f"FastMLP: dtype must be float32 or float64, got {dtype}")
+    return dtype
 
 
 class FastMLP(Module):
     """MLP(nin, [sizes of the layers]) on Tensors: hidden layers use `activation`, the last `output`."""
 
     def __init__(self, nin, nouts, activation="relu", output="linear", seed=0, dtype=np.float64):
+        dtype = _float_dtype(dtype)
+        # per parameter: its data, its gradient, an optimizer's two running sums, and the float64 draw
+        sizes = check_network("FastMLP", nin, nouts, activation, output, seed, 4 * dtype.itemsize + 8)
+        nouts = sizes[1:]
         rng = np.random.default_rng(seed)
-        sizes = [nin] + list(nouts)
         self.activation, self.output = _activation(activation), _activation(output)
         self.weights = [Tensor(initial_weights(m, n, rng), dtype) for m, n in zip(sizes, sizes[1:])]
         self.biases = [Tensor(np.zeros(n), dtype) for n in nouts]
@@ -85,19 +99,9 @@ class FastMLP(Module):
 
     @classmethod
     def from_state(cls, state, source="the state"):
-        try:
-            n = sum(1 for key in state if key.startswith("w"))
-            weights = [np.asarray(state[f"w{i}"]) for i in range(n)]
-            biases = [np.asarray(state[f"b{i}"]) for i in range(n)]
-            activation, output = str(state["activation"]), str(state["output"])
-        except KeyError as missing:
-            raise ValueError(f"{source}: not a FastMLP (missing {missing})") from None
-        sizes = [weights[0].shape[1] if n else 0] + [w.shape[0] for w in weights]
-        for i, (w, b) in enumerate(zip(weights, biases)):
-            if w.shape != (sizes[i + 1], sizes[i]) or b.shape != (sizes[i + 1],):
-                raise ValueError(f"{source}: layer {i} has weights {w.shape} and bias {b.shape}, which do not fit")
-        if n == 0:
-            raise ValueError(f"{source}: not a FastMLP (no layers)")
+        """The network that state() described, after checking every array: a damaged file is named, never used."""
+        weights, biases, activation, output = _checked_state(state, source)
+        sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
         net = cls(sizes[0], sizes[1:], activation, output, dtype=weights[0].dtype)
         for t, array in zip(net.parameters(), [a for pair in zip(weights, biases) for a in pair]):
             t.data[...] = array
@@ -109,14 +113,46 @@ class FastMLP(Module):
 
     @classmethod
     def load(cls, path):
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                state = {key: archive[key] for key in archive.files}
-        except FileNotFoundError:
-            raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-            raise ValueError(f"{path}: not a readable .npz model file ({error})") from None
-        return cls.from_state(state, source=str(path))
+        """The network saved at path; a DamagedFileError (a ValueError) naming the file if it is not one."""
+        return cls.from_state(read_npz(path), source=str(path))
 
     def __repr__(self):
         return f"FastMLP({'-'.join(map(str, self.sizes))}, {self.activation}, output {self.output}, {self.dtype})"
+
+
+def _checked_state(state, source):
+    """(weights, biases, activation, output) from a state dict, or a DamagedFileError naming what is wrong."""
+    def refuse(problem):
+        raise DamagedFileError(f"{source}: {problem}")
+
+    indices = [int(key[1:]) for key in state if key[:1] in ("w", "b") and key[1:].isdigit() and len(key) < 8]
+    layers = max(indices, default=-1) + 1  # the layer count is the highest numbered array's
+    if layers == 0:
+        refuse("not a FastMLP (no layers)")
+    expected = {"activation", "output"} | {f"{p}{i}" for i in range(layers) for p in "wb"}
+    if set(state) != expected:
+        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+        refuse("not a FastMLP: {}".format("; ".join(
+            part for part in (missing and f"missing {', '.join(missing)}",
+                              unexpected and f"unexpected {', '.join(unexpected)}") if part)))
+    names = []
+    for key in ("activation", "output"):
+        value = np.asarray(state[key])
+        if value.dtype.kind != "U" or value.ndim != 0 or str(value) not in ACTIVATIONS:
+            refuse(f"{key} must be one of {', '.join(ACTIVATIONS)}, got {value!r}")
+        names.append(str(value))
+    weights = [np.asarray(state[f"w{i}"]) for i in range(layers)]
+    biases = [np.asarray(state[f"b{i}"]) for i in range(layers)]
+    dtype = weights[0].dtype
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        for name, array in ((f"w{i}", w), (f"b{i}", b)):
+            if array.dtype not in DTYPES or array.dtype != dtype:
+                refuse(f"{name} is {array.dtype}, expected float32 or float64"
+                       + (f" like w0 ({dtype})" if name != "w0" and dtype in DTYPES else ""))
+            if not np.isfinite(array).all():
+                refuse(f"{name} holds {array[~np.isfinite(array)].flat[0]}: weights must be finite")
+        nin = weights[i - 1].shape[0] if i else (w.shape[1] if w.ndim == 2 else -1)
+        if w.ndim != 2 or w.shape[1] != nin or b.shape != w.shape[:1] or w.shape[0] < 1 or nin < 1:
+            refuse(f"layer {i} has weights {w.shape} and bias {b.shape}, which do not fit "
+                   f"(expected ({'nout'}, {nin}) and (nout,))")
+    return weights, biases, *names

@@ -11,6 +11,7 @@ def squared_error(outputs, targets):
     """
     if isinstance(outputs, Tensor):
         return outputs.squared_error(targets)
+    _not_empty("squared error", outputs)
     per_example = [sum((o - t) ** 2 for o, t in zip(out, target)) for out, target in zip(outputs, targets)]
     return sum(per_example) * (1.0 / len(per_example))
 
@@ -25,8 +26,14 @@ def cross_entropy(logits, labels):
     """
     if isinstance(logits, Tensor):
         return logits.cross_entropy(labels)
+    _not_empty("cross-entropy", logits)
     per_example = []
     for out, label in zip(logits, labels):
         shifted = [z - max(v.data for v in out) for z in out]
         per_example.append(sum(s.exp() for s in shifted).log() - shifted[label])
     return sum(per_example) * (1.0 / len(per_example))
+
+
+def _not_empty(cost, batch):
+    if len(batch) == 0:
+        raise ValueError(f"{cost}: the batch is empty (0 examples): there is no mean to take")

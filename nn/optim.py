@@ -2,6 +2,8 @@
 
 They work on either engine: a parameter's .data and .grad are floats for Value, arrays for Tensor.
 """
+import numpy as np
+
 from . import module
 
 
@@ -34,7 +36,7 @@ class SGD(Optimizer):
         return {"velocity": self.velocity}
 
     def load_state(self, state):
-        self.velocity = list(state["velocity"])
+        self.velocity = _checked_sums(state, "velocity", self.params)
 
 
 class Adam(Optimizer):
@@ -60,4 +62,27 @@ class Adam(Optimizer):
         return {"mean": self.mean, "square": self.square, "steps": self.steps}
 
     def load_state(self, state):
-        self.mean, self.square, self.steps = list(state["mean"]), list(state["square"]), int(state["steps"])
+        mean, square = _checked_sums(state, "mean", self.params), _checked_sums(state, "square", self.params)
+        self.mean, self.square, self.steps = mean, square, _checked_count(state, "steps")  # all checked, then set
+
+
+def _checked_sums(state, name, params):
+    """state[name]: one running sum per parameter, each of its shape and finite; or a ValueError naming it."""
+    if name not in state:
+        raise ValueError(f"optimizer state: missing {name!r}")
+    sums = list(state[name])
+    if len(sums) != len(params):
+        raise ValueError(f"optimizer state: {name} has {len(sums)} arrays for {len(params)} parameters")
+    for i, (value, p) in enumerate(zip(sums, params)):
+        value = np.asarray(value)
+        if value.shape != np.shape(p.data) or value.dtype.kind != "f" or not np.isfinite(value).all():
+            raise ValueError(f"optimizer state: {name}.{i} is {value.dtype} of shape {value.shape}, expected "
+                             f"finite floats of shape {np.shape(p.data)} like parameter {i}")
+    return [value if np.ndim(value) else float(value) for value in sums]
+
+
+def _checked_count(state, name):
+    value = np.asarray(state.get(name, -1))
+    if value.ndim != 0 or value.dtype.kind not in "iu" or value < 0:
+        raise ValueError(f"optimizer state: {name} must be a whole number >= 0, got {state.get(name)!r}")
+    return int(value)

@@ -9,12 +9,12 @@ A step is the same four lines in every trainer: forward, cost, backward, step. A
 import json
 import os
 import time
-import zipfile
 
 import numpy as np
 
-from autodiff.files import atomic_write
+from autodiff.files import DamagedFileError, atomic_write, read_npz
 
+from . import guard
 from .data import one_hot, scaled, shuffled_batches
 from .fast import FastMLP
 from .losses import cross_entropy, squared_error
@@ -59,12 +59,15 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
     """
     train_images, train_labels, test_images, test_labels = data
     run = describe(net, optimizer, cost, batch_size, seed)
+    run["data"] = guard.fingerprint(data)  # resuming on other data is refused
     history = load_checkpoint(checkpoint, net, optimizer, run) if resume else []
+    watch = guard.Watch(cost, optimizer, history)  # divergence stops training, naming epoch and batch
     for epoch in range(len(history) + 1, epochs + 1):
         batches = shuffled_batches(len(train_images), batch_size, np.random.default_rng([seed, epoch]))
         start = time.perf_counter()
-        mean_cost = train_epoch(net, optimizer, cost, train_images, train_labels,
-                                progress(batches, epoch) if progress else batches)
+        with watch.epoch(epoch, net):
+            mean_cost = train_epoch(net, optimizer, watch.cost, train_images, train_labels,
+                                    watch.batches(progress(batches, epoch) if progress else batches))
         seconds = time.perf_counter() - start
         accuracy = float(np.mean(predict(net, test_images) == test_labels))
         history.append({"epoch": epoch, "seconds": seconds, "cost": mean_cost, "test_accuracy": accuracy})
@@ -99,24 +102,35 @@ def save_checkpoint(path, net, optimizer, run, history):
 
 
 def load_checkpoint(path, net, optimizer, run):
-    """Load a checkpoint into net and optimizer, after checking it comes from the same run; its history."""
+    """Load a checkpoint into net and optimizer, after checking it comes from the same run; its history.
+
+    Everything is checked before anything is loaded: a damaged checkpoint is named (DamagedFileError,
+    a ValueError) and leaves net and optimizer as they were.
+    """
     if path is None or not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path} to resume from")
+    stored = read_npz(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            stored = {key: archive[key] for key in archive.files}
         saved = json.loads(str(stored["run"]))
         saved_run, history = saved["run"], saved["history"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path}: not a readable checkpoint ({error})") from None
+        if not isinstance(saved_run, dict) or [figures["epoch"] for figures in history] != list(
+                range(1, len(history) + 1)):
+            raise ValueError("its run or history is malformed")
+    except (KeyError, ValueError, TypeError) as error:
+        raise DamagedFileError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
     differences = [f"{key} {saved_run.get(key)!r} there, {value!r} here"
                    for key, value in run.items() if saved_run.get(key) != value]
     if differences:
         raise ValueError(f"{path} is the checkpoint of a different run: " + "; ".join(differences))
     saved_net = FastMLP.from_state({key[4:]: v for key, v in stored.items() if key.startswith("net.")}, str(path))
+    if repr(saved_net) != repr(net):
+        raise DamagedFileError(f"{path}: holds {saved_net!r}, but the run is {net!r}")
+    try:
+        optimizer.load_state(_optimizer_state(stored))
+    except (ValueError, TypeError, KeyError) as error:
+        raise DamagedFileError(f"{path}: {error}") from None
     for parameter, saved_parameter in zip(net.parameters(), saved_net.parameters()):
         parameter.data[...] = saved_parameter.data
-    optimizer.load_state(_optimizer_state(stored))
     return history
 
 

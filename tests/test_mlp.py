@@ -381,3 +381,41 @@ def test_a_small_step_lowers_the_cost_by_lr_times_the_squared_gradient(cost):
     SGD(model.parameters(), lr=lr).step()
     drop = before.data - cost(model, X, labels).data
     assert math.isclose(drop, lr * squared_gradient, rel_tol=1e-3)
+
+
+# --- constructors refuse nonsense by name (issue 10, cause 9) ---
+
+from nn.fast import FastMLP  # noqa: E402
+
+
+@pytest.mark.parametrize("make", [MLP, FastMLP], ids=["MLP", "FastMLP"])
+@pytest.mark.parametrize("args, kwargs, error, named", [
+    ((2, []), {}, ValueError, "nouts must name at least one layer"),
+    ((2, [0]), {}, ValueError, r"nouts\[0\] must be at least 1, got 0"),
+    ((2, [3, -1]), {}, ValueError, r"nouts\[1\] must be at least 1"),
+    ((2, [3]), {"activation": "softmax"}, ValueError, "unknown activation 'softmax'"),  # unused by one layer, still checked
+    ((2, [3]), {"output": "softmax"}, ValueError, "unknown activation 'softmax'"),
+    ((0, [3]), {}, ValueError, "nin must be at least 1, got 0"),
+    (("2", [3]), {}, TypeError, "nin must be a whole number of neurons, got str '2'"),
+    ((2.0, [3]), {}, TypeError, "nin must be a whole number"),
+    ((True, [3]), {}, TypeError, "nin must be a whole number"),
+    ((2, 3), {}, TypeError, "nouts must be a list of layer sizes .* got int 3"),
+    ((2, "3"), {}, TypeError, "nouts must be a list of layer sizes"),
+    ((2, [3]), {"seed": -1}, ValueError, "seed must be a whole number >= 0"),
+    ((2, [3]), {"seed": 1.5}, ValueError, "seed must be a whole number >= 0"),
+    ((10**6, [10**6, 10]), {}, ValueError, r"make 1,000,011,000,010 parameters, about .* TiB of memory; this machine has"),
+])
+def test_constructors_refuse_nonsense_naming_the_argument(make, args, kwargs, error, named):
+    with pytest.raises(error, match=named):
+        make(*args, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_, np.complex128, np.float16, "text"])
+def test_fastmlp_takes_only_float32_or_float64(dtype):
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        FastMLP(2, [3], dtype=dtype)
+
+
+def test_good_arguments_of_every_kind_are_accepted():
+    assert MLP(np.int64(2), (3, np.int32(1)), seed=np.uint8(4)).layers[1].neurons[0].activation == "linear"
+    assert FastMLP(2, range(1, 3), seed=None, dtype="float32").sizes == [2, 1, 2]

@@ -1,5 +1,6 @@
 """The training loop and the MNIST demo, on small synthetic digits (no download, no real MNIST)."""
 import importlib.util
+import re
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 import nn.data
+from autodiff.files import DamagedFileError
 from mnist_fixtures import idx_files, write_files
 from nn.fast import FastMLP
 from nn.optim import SGD, Adam
@@ -232,7 +234,7 @@ def test_resuming_without_a_checkpoint_says_so(data, tmp_path):
 @pytest.mark.parametrize("content", [b"", b"not a zip file", b"PK\x03\x04 truncated"])
 def test_a_damaged_checkpoint_is_named(data, tmp_path, content):
     (tmp_path / "bad.npz").write_bytes(content)
-    with pytest.raises(ValueError, match="bad.npz: not a readable checkpoint"):
+    with pytest.raises(DamagedFileError, match="bad.npz: not a readable .npz file"):
         run(data, tmp_path / "bad.npz", resume=True)
 
 
@@ -314,3 +316,244 @@ def test_the_demo_runs_end_to_end_from_a_directory_of_idx_files(tmp_path, data):
     net = FastMLP.load(tmp_path / "out" / "model.npz")
     assert (net.sizes, net.activation, net.output) == ([784, 8, 10], "relu", "linear")
     assert np.mean(predict(net, test_images) == test_labels) >= 0.8
+
+
+# --- issue 10: nothing silent ----------------------------------------------------------------
+
+import signal  # noqa: E402
+import time  # noqa: E402
+import zipfile  # noqa: E402
+
+from nn import guard  # noqa: E402
+from nn.guard import Diverged  # noqa: E402
+
+
+# training stops when it diverges (cause 2)
+
+@pytest.mark.parametrize("cost, lr, what", [
+    ("cross-entropy", 1e4, r"epoch 1, batch 2: the cost rose to .* from 2.3"),  # logits explode
+    ("squared", 1e3, r"epoch 1, batch 19: the gradients vanished"),  # the video's sigmoids saturate at 0 or 1
+])
+def test_diverging_training_stops_naming_epoch_batch_and_learning_rate(data, cost, lr, what):
+    with pytest.raises(Diverged, match=f"training diverged in {what}.*smaller learning rate \\({lr:g} now\\)"):
+        run(data, epochs=3, optimizer="sgd", cost=cost, lr=lr)
+
+
+def test_divergence_keeps_the_last_good_checkpoint(data, tmp_path):
+    checkpoint, saved, calls = tmp_path / "run.npz", {}, []
+    net, opt = setup()
+
+    def cost_exploding_in_epoch_2(outputs, labels):
+        calls.append(1)
+        loss = COSTS["cross-entropy"](outputs, labels)
+        return loss * 1e3 if len(calls) == BATCHES_PER_EPOCH + 4 else loss
+
+    with pytest.raises(Diverged, match="epoch 2, batch 4: the cost rose .* the checkpoint, if any, still holds epoch 1"):
+        train(net, opt, cost_exploding_in_epoch_2, data, 3, 16, seed=3, checkpoint=checkpoint,
+              on_epoch=lambda history: saved.setdefault("bytes", checkpoint.read_bytes()))
+    assert checkpoint.read_bytes() == saved["bytes"]
+
+
+def test_an_overflow_in_training_names_the_epoch_and_batch(data, monkeypatch):
+    real_backward, calls = type(setup()[0].weights[0]).backward, []
+
+    def overflowing_backward(self):
+        calls.append(1)
+        if len(calls) == 7:
+            raise OverflowError("backward: the gradient overflows at op '*'")
+        real_backward(self)
+    monkeypatch.setattr(type(setup()[0].weights[0]), "backward", overflowing_backward)
+    with pytest.raises(Diverged, match=r"epoch 1, batch 7: backward: the gradient overflows at op '\*'"):
+        run(data, epochs=1)
+
+
+def test_the_demo_exits_non_zero_when_training_diverges(demo, tmp_path):
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(demo_args(tmp_path, "--lr", "1e4", "--activation", "relu", "--cost", "cross-entropy"))
+    assert stopped.value.code not in (0, None)
+    assert "training diverged in epoch 1, batch 2" in str(stopped.value.code)
+
+
+def test_an_empty_training_set_is_named(data):
+    empty = (data[0][:0], data[1][:0], data[2], data[3])
+    with pytest.raises(ValueError, match="the training set is empty"):
+        run(empty)
+
+
+# checkpoints are validated before anything is loaded (cause 4), and record their data (cause 5)
+
+def damaged_checkpoint(path, change):
+    with np.load(path) as archive:
+        stored = dict(archive)
+    change(stored)
+    np.savez(path, **stored)
+
+
+CHECKPOINT_DAMAGE = {
+    "the last layer missing": (lambda s: s.pop("net.w1"), "missing w1"),
+    "a momentum array missing": (lambda s: s.pop("optimizer.velocity.3"), "velocity has 3 arrays for 4 parameters"),
+    "a momentum array of the wrong shape": (lambda s: s.update({"optimizer.velocity.0": np.ones(3)}),
+                                            r"velocity.0 is float64 of shape \(3,\)"),
+    "NaN weights": (lambda s: s["net.w0"].__setitem__((0, 0), np.nan), "w0 holds nan"),
+    "integer weights": (lambda s: s.update({"net.b1": s["net.b1"].astype(np.int64)}), "b1 is int64"),
+    "a network of another shape": (lambda s: s.update({"net.w1": s["net.w1"][:, :5], "net.w0": s["net.w0"][:5],
+                                                       "net.b0": s["net.b0"][:5]}), r"holds FastMLP\(784-5-10"),
+    "a garbled history": (lambda s: s.update(run=np.array('{"run": {}, "history": [{"epoch": 2}]}')),
+                          "not a readable checkpoint"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(CHECKPOINT_DAMAGE))
+def test_a_damaged_checkpoint_is_named_and_changes_nothing(data, tmp_path, damage):
+    change, problem = CHECKPOINT_DAMAGE[damage]
+    path = tmp_path / "c.npz"
+    run(data, path, epochs=1)
+    damaged_checkpoint(path, change)
+    net, opt = setup()
+    before = [p.data.copy() for p in net.parameters()], [v.copy() for v in opt.velocity]
+    with pytest.raises(DamagedFileError, match=f"{path}: .*{problem}"):
+        load_checkpoint(path, net, opt, run_of(net, opt))
+    assert all(np.array_equal(p.data, b) for p, b in zip(net.parameters(), before[0]))
+    assert all(np.array_equal(v, b) for v, b in zip(opt.velocity, before[1]))
+
+
+def test_resuming_on_other_data_is_refused(data, tmp_path):
+    run(data, tmp_path / "c.npz", epochs=1)
+    other = (data[0][::-1].copy(), data[1][::-1].copy(), data[2], data[3])  # the same images, reordered
+    with pytest.raises(ValueError, match="checkpoint of a different run: data 'sha256:"):
+        run(other, tmp_path / "c.npz", epochs=2, resume=True)
+
+
+# a run owns its output folder (cause 6)
+
+def hold_the_lock(out):
+    """Another process holding --out, as a second training run would; it prints 'locked' when it does."""
+    code = f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); from nn import guard; " \
+           f"guard.own_output({str(out)!r}); print('locked', flush=True); time.sleep(120)"
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_two_runs_on_one_out_are_refused(demo, tmp_path):
+    out = tmp_path / "run"
+    holder = hold_the_lock(out)
+    try:
+        with pytest.raises(SystemExit, match=f"--out {out} is in use by another training run \\(process {holder.pid}\\)"):
+            demo.main(demo_args(out))
+        assert not (out / "checkpoint.npz").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    demo.main(demo_args(out, "--epochs", "1"))  # the lock died with its process
+    assert (out / "model.npz").exists()
+
+
+def test_a_killed_runs_temporary_files_are_removed_at_the_next_start(demo, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    stale = [out / ".checkpoint.npz.k3j_9xq2.tmp", out / ".model.npz.00000000.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    (out / ".notes.tmp").write_text("the user's own")  # not a name atomic_write makes: kept
+    demo.main(demo_args(out, "--epochs", "1"))
+    assert not any(path.exists() for path in stale)
+    assert (out / ".notes.tmp").exists()
+    assert "removed 2 temporary files" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where, problem", [("a-file", "is a file, not a folder"),
+                                            ("a-file/run", "cannot write there")])
+def test_an_unusable_out_is_named_before_any_training(demo, tmp_path, monkeypatch, where, problem):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setattr(nn.data, "load_mnist", lambda *args, **kwargs: pytest.fail("training started"))
+    with pytest.raises(SystemExit, match=f"--out {tmp_path / where}: {problem}"):
+        demo.main(demo_args(tmp_path / where))
+
+
+# Ctrl-C at any moment (cause 7)
+
+def test_ctrl_c_during_start_up_exits_130_without_a_traceback(tmp_path, data):
+    """The demo's imports take a second; Ctrl-C then is answered with one line (and any later one too)."""
+    arrays = (data[0].reshape(-1, 28, 28), data[1], data[2].reshape(-1, 28, 28), data[3])
+    write_files(tmp_path / "idx", idx_files(arrays, gz=False))
+    argv = demo_args(tmp_path / "out", "--epochs", "50", "--data-dir", str(tmp_path / "idx"))
+    code = (f"import sys, runpy; sys.argv = ['train_mnist.py', *{argv!r}]; "
+            f"print('starting', flush=True); runpy.run_path({str(DEMO)!r}, run_name='__main__')")
+    env = dict(os.environ, SEEBACKPROP_CACHE=str(tmp_path / "cache"))
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    assert process.stdout.readline().strip() == "starting"
+    time.sleep(0.2)  # inside the imports of numpy and matplotlib, on all but the fastest machines
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+
+
+def interrupt_on_call(monkeypatch, target, name, call):
+    """target.name, replaced: the real one, except on call number `call`, which is Ctrl-C instead."""
+    real, calls = getattr(target, name), []
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+    monkeypatch.setattr(target, name, wrapper)
+
+
+def test_ctrl_c_inside_savez_finishes_the_checkpoint_then_exits_130(demo, tmp_path, capsys, monkeypatch):
+    """A real SIGINT while np.savez writes the second checkpoint: it is finished, then the run stops."""
+    real_close, calls = zipfile._ZipWriteFile.close, []
+
+    def close_with_a_ctrl_c(self):
+        calls.append(1)
+        if len(calls) == 15:  # a checkpoint is 11 arrays (net 4 + 2 names, optimizer 4, the run)
+            os.kill(os.getpid(), signal.SIGINT)
+        real_close(self)
+    monkeypatch.setattr(zipfile._ZipWriteFile, "close", close_with_a_ctrl_c)
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(demo_args(tmp_path / "run"))
+    assert stopped.value.code == 130
+    err = capsys.readouterr().err
+    assert "checkpoint after epoch 2" in err and "--resume" in err and "Error" not in err
+    assert sorted(os.listdir(tmp_path / "run")) == [".lock", "checkpoint.npz"]  # no temporary file left
+    net, opt = setup(optimizer="sgd", hidden=8, seed=0)
+
+
+def test_ctrl_c_just_after_a_checkpoint_names_the_epoch_on_disk(demo, tmp_path, capsys, monkeypatch):
+    interrupt_on_call(monkeypatch, demo, "report", 2)  # after epoch 2's checkpoint, before it is counted
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(demo_args(tmp_path / "run"))
+    assert stopped.value.code == 130
+    assert "checkpoint after epoch 2" in capsys.readouterr().err
+    assert [figures["epoch"] for figures in demo.main(demo_args(tmp_path / "run", "--resume"))] == [1, 2, 3]
+
+
+def test_ctrl_c_inside_a_writer_is_a_keyboard_interrupt(tmp_path):
+    from autodiff.files import atomic_write
+
+    def interrupted_then_cleanup_fails(file):
+        try:
+            raise KeyboardInterrupt
+        finally:
+            raise ValueError("Can't close the ZIP file while there is an open writing handle on it")
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(tmp_path / "x.npz", interrupted_then_cleanup_fails)
+    assert os.listdir(tmp_path) == []
+
+
+# the edges of the command line (cause 8)
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "-1"], "--seed must be 0 or more, got -1"),
+    (["--metrics-json", "."], "--metrics-json . is a folder"),
+    (["--hidden", "1000000000"], r"--hidden: layer sizes \[784, 1000000000, 10\] make .* TiB of memory; "
+                                 "this machine has"),
+])
+def test_bad_command_lines_are_named_before_anything_runs(demo, tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(demo_args(tmp_path, *args))
+    assert stopped.value.code == 2
+    assert re.search(message, capsys.readouterr().err)

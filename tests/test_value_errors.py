@@ -186,3 +186,131 @@ def test_error_messages_are_one_line_of_plain_words():
     with pytest.raises(ValueError) as error:
         Value(-1.0).log()
     assert re.fullmatch(r"[^\n]{10,200}", str(error.value))
+
+
+# --- backward checks what it produces (issue 10, cause 1) ---
+
+from autodiff.tensor import Tensor  # noqa: E402
+
+huge = st.floats(1e150, 1e250) | st.floats(-1e250, -1e150)
+
+
+@given(x=st.floats(1e-300, 1e-250), a=huge, b=huge)  # every forward value finite, the gradient maybe not
+def test_a_gradient_that_overflows_is_an_error_naming_the_op_in_both_engines(x, a, b):
+    """d/dx ((x * a) * b) = a * b: either it is a finite float, or backward says where it overflowed."""
+    expected = a * b  # the reference: Python's own float product
+    for engine in ("Value", "Tensor"):
+        leaf = Value(x, label="x") if engine == "Value" else Tensor(np.full((2, 3), x), label="x")
+        y = (leaf * a) * b
+        y = y if engine == "Value" else y.sum()
+        if math.isfinite(expected):
+            y.backward()
+            assert np.all(leaf.grad == expected)
+        else:
+            with pytest.raises(OverflowError, match=r"backward: the gradient overflows at op '\*' on \(an input 'x'"):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # numpy's own word on the overflow
+                    y.backward()
+
+
+def test_two_paths_of_plus_and_minus_infinity_are_caught_not_nan():
+    x = Value(1e-200, label="x")
+    y = (x * 1e200) * 1e200 + (x * -1e200) * 1e200  # the forward pass is 0.0, every value finite
+    with pytest.raises(OverflowError, match=r"op '\*' on \(an input 'x' = 1e-200, an input = -?1e\+200\)"):
+        y.backward()
+
+
+def test_gradients_that_overflow_only_when_summed_name_the_leaf():
+    x = Value(1e-300, label="x")
+    y = x * 1e308 + x * 1e308  # each contribution is 1e308, their sum is not a float
+    with pytest.raises(OverflowError, match="gradient of an input 'x' = 1e-300 overflows .* summed"):
+        y.backward()
+
+
+def test_a_matrix_product_whose_gradient_overflows_is_named():
+    w = Tensor(np.full((3, 2), 1e200), label="w")
+    x = Tensor(np.full((4, 3), 1e-100), label="x")
+    y = (x @ w).sum() * 1e200  # forward: 3e100 per element, fine; d/dx = 1e200 * 2e200
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(OverflowError, match=r"backward: the gradient overflows at op '@'"):
+            y.backward()
+
+
+def test_large_but_finite_gradients_are_no_error():
+    x = Value(1e-300, label="x")
+    y = x * 1e307 + x * 1e307  # the sum of bounds is 2e307: fine
+    y.backward()
+    assert x.grad == 2e307
+
+
+# --- in-place changes between forward and backward (cause 10) ---
+
+
+def test_changing_an_array_a_graph_needs_before_backward_is_refused():
+    x, w = Tensor([1.0], label="x"), Tensor([1.0], label="w")
+    y = (x * w).sum()
+    for change in (lambda: w.data.__setitem__(..., 2.0), lambda: w.data.__iadd__(1.0),
+                   lambda: x.data.__imul__(3.0)):
+        with pytest.raises(ValueError, match="read-only"):
+            change()
+    y.backward()
+    assert x.grad.tolist() == [1.0] and w.grad.tolist() == [1.0]  # the gradient of what was computed
+    w.data[...] = 2.0  # after backward, the arrays are the user's again
+    z = (x * w).sum()
+    x.grad = np.zeros(1)
+    z.backward()
+    assert x.grad.tolist() == [2.0]  # the new value, not a stale 1.0
+
+
+def test_data_passed_in_is_not_locked():
+    images = np.ones((2, 3))
+    net = Tensor(np.ones((4, 3)), label="w")
+    Tensor.weighted_sum(net, Tensor(images, requires_grad=False), Tensor(np.zeros(4)))  # forward only
+    images[0, 0] = 5.0  # the caller's array is still the caller's
+    with pytest.raises(ValueError, match="read-only"):
+        net.data[0, 0] = 5.0  # the parameter waits for a backward() that never came
+
+
+def test_a_values_derivatives_are_taken_when_it_is_computed():
+    """Value's local derivatives are numbers recorded by the forward pass: a later change to .data
+    cannot make backward disagree with the forward pass it belongs to (there is nothing to refuse)."""
+    x, w = Value(1.0), Value(1.0)
+    y = x * w
+    w.data = 2.0
+    y.backward()
+    assert x.grad == 1.0 == y.data  # d(x * w)/dx for the w that made y
+
+
+# --- messages that tell the truth (cause 11) ---
+
+
+def test_a_float32_cast_that_overflows_says_so():
+    with pytest.raises(OverflowError, match="1e\\+39 does not fit in float32"):
+        Tensor([1.0, 1e39], np.float32)
+    with pytest.raises(ValueError, match="must be finite, got inf"):
+        Tensor([1.0, np.inf], np.float32)
+
+
+def test_a_tensor_must_hold_floats():
+    with pytest.raises(TypeError, match="Tensor dtype must be a float type .* got int64"):
+        Tensor([1, 2], np.int64)
+
+
+@pytest.mark.parametrize("cost", ["squared", "cross-entropy"])
+def test_an_empty_batch_of_values_is_called_empty(cost):
+    from nn import losses
+    with pytest.raises(ValueError, match="the batch is empty"):
+        (losses.squared_error if cost == "squared" else losses.cross_entropy)([], [])
+
+
+@pytest.mark.parametrize("cost", ["squared", "cross-entropy", "mean"])
+def test_an_empty_batch_is_called_empty(cost):
+    outputs = Tensor(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="empty|no elements"):
+        if cost == "squared":
+            outputs.squared_error(np.zeros((0, 3)))
+        elif cost == "cross-entropy":
+            outputs.cross_entropy(np.zeros(0, dtype=np.int64))
+        else:
+            outputs.mean()
