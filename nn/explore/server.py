@@ -28,6 +28,7 @@ from . import checks
 from .checks import BadRequest
 
 LARGEST_BODY = 1_000_000  # bytes: a 280x280 drawing as JSON is about 400 kB
+DISCARDED_AT_MOST = 16_000_000  # bytes of a too large body read (and dropped) before answering
 STATIC = Path(__file__).parent / "static"
 WEB = Path(autodiff.__file__).parent / "web"  # the vendored Graphviz and its drawing script
 TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -106,7 +107,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise BadRequest("a POST needs a Content-Length")
         if int(length) > LARGEST_BODY:
-            self.close_connection = True  # the body stays unread: this connection cannot be reused
+            self.close_connection = True
+            self.discard(int(length))  # so that the client, still sending, reads the answer rather than a reset
             raise BadRequest(f"request body too large: {length} bytes, at most {LARGEST_BODY}")
         raw = self.rfile.read(int(length))
         try:
@@ -116,6 +118,15 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict):
             raise BadRequest("the body must be a JSON object")
         return body
+
+    def discard(self, length, chunk=1 << 16):
+        """Read and drop a body too large to use, up to DISCARDED_AT_MOST bytes; past that, hang up."""
+        length = min(length, DISCARDED_AT_MOST)
+        while length > 0:
+            got = self.rfile.read(min(chunk, length))
+            if not got:
+                break
+            length -= len(got)
 
     def get_api(self, url):
         session = self.server.session
