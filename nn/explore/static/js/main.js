@@ -113,10 +113,23 @@ function nextStart() {
 
 // --- training and the network's weights ---
 
+// One request at a time asks for the costs since the last step this page has plotted.
+let stateRequest = null;
+function refreshState() {
+  stateRequest = stateRequest || (async () => {
+    try {
+      const since = page.steps;
+      applyState(await getJSON(`/api/state?since=${since}`), since);
+    } finally {
+      stateRequest = null;
+    }
+  })();
+  return stateRequest;
+}
+
 async function poll() {
   try {
-    const state = await getJSON(`/api/state?since=${page.steps}`);
-    applyState(state, page.steps);
+    await refreshState();
   } catch (error) {
     showError(error);
   }
@@ -125,11 +138,9 @@ async function poll() {
 
 function applyState(state, since) {
   const progress = state.training;
-  if (progress.steps < since) { // the network was switched or reset: start the plots again
-    since = 0;
-    progress.costs = [];
+  if (progress.steps < since) { // the network was switched or reset: fetch its costs from the start
     page.steps = 0;
-    getJSON("/api/state?since=0").then((fresh) => applyState(fresh, 0));
+    setTimeout(refreshState, 0);
     return;
   }
   const changed = progress.steps !== page.steps || since === 0;
@@ -162,10 +173,8 @@ async function showBatch() {
 
 async function trainAction(action) {
   try {
-    const state = await postJSON("/api/train", { action });
-    const since = action === "untrained" || action === "loaded" ? 0 : page.steps;
-    if (since === 0) page.steps = 0;
-    applyState(state, since);
+    await postJSON("/api/train", { action });
+    await refreshState(); // the plots then continue from what this page has seen, with nothing lost
   } catch (error) {
     showError(error);
   }
@@ -228,6 +237,7 @@ async function start() {
   applyState(state, 0);
   await pick({ index: 0 });
   setTimeout(poll, 500);
+  window.explorerTraining = training; // for the browser test and the benchmark: the costs the page plots
   document.body.dataset.ready = "true"; // for the browser test: the page is wired up
 }
 

@@ -82,14 +82,15 @@ export class TrainingView {
   }
 
   // The server's /api/batch answer: rows = chosen weights, columns = the examples of the batch.
-  showBatch(batch, columns = 6) {
-    const head = batch.labels.slice(0, columns).map((label, e) => `<th>example ${e + 1}<br>a "${label}"</th>`).join("");
+  showBatch(batch, columns = 4) {
+    const head = batch.labels.slice(0, columns).map((label, e) => `<th>ex. ${e + 1}: "${label}"</th>`).join("");
     const rows = batch.weights.map((name, i) => `<tr><th title="${name}">${name.split(":")[0]}</th>
       ${batch.table[i].slice(0, columns).map((v) => `<td>${signed(v)}</td>`).join("")}<td>…</td>
       <td><b>${signed(batch.average[i])}</b></td><td>${signed(batch.step[i])}</td></tr>`).join("");
     const ok = batch.max_difference < 1e-9;
     this.batch.innerHTML = `<table><tr><th>nudge to</th>${head}<th>… ${batch.labels.length - columns} more</th>
-      <th>average</th><th>the step's &minus;gradient</th></tr>${rows}</table>
+      <th>average</th><th>step</th></tr>${rows}</table>
+      <p class="hint">step: the nudge (&minus;gradient) the training step used, from backward() on the whole batch.</p>
       <p class="check ${ok ? "ok" : "bad"}">the average over the ${batch.labels.length} examples equals the
       mini-batch gradient the step used: largest difference ${fmt(batch.max_difference, 2)}</p>`;
   }
