@@ -5,7 +5,7 @@ network, no MNIST download. The numbers it sends must equal the scalar engine's 
 Tensor engine's, and the chain rule written out below in plain numpy (itself checked against
 finite differences); bad requests must get a 400 with a JSON message and leave the server serving.
 """
-import errno
+import base64
 import json
 import os
 import re
@@ -98,7 +98,7 @@ def test_example_equals_both_engines_and_numpy(server, model, index, target):
     ref = reference(weights, biases, x, target)
     scalar = by_engine(model.to_scalar(), x, np.eye(10)[target])
     close = lambda mine, theirs, tol=1e-12: np.testing.assert_allclose(mine, theirs, rtol=tol, atol=tol)  # noqa: E731
-    close(unpacked(got["image"], (784,)), x, 1e-7)  # float32 on the wire
+    close(unpacked(got["image"]), x, 1e-7)  # float32 on the wire
     for numbers in (ref, {"cost": scalar.cost, **{key: dict(enumerate(getattr(scalar, key))) for key in
                                                   ("a", "da", "dz", "dw", "db")}}):
         close(got["cost"], numbers["cost"])
@@ -107,25 +107,30 @@ def test_example_equals_both_engines_and_numpy(server, model, index, target):
             close(got["da"][l], numbers["da"][l])
             close(got["dz"][l], numbers["dz"][l])
             close(got["db"][l], numbers["db"][l])
-        close(got["dw"][2], numbers["dw"][2])
-        close(got["dw"][3], numbers["dw"][3])
-        close(unpacked(got["dw1"], (16, 784)), numbers["dw"][1], 1e-6)
-        close(unpacked(got["da"][0], (784,)), numbers["da"][0], 1e-6)
+        close(unpacked(got["dw"][2]), numbers["dw"][2])
+        close(unpacked(got["dw"][3]), numbers["dw"][3])
+        close(unpacked(got["dw1"]), numbers["dw"][1], 1e-6)
+        close(unpacked(got["da"][0]), numbers["da"][0], 1e-6)
     assert got["guess"] == int(np.argmax(ref["a"][3])) and got["target"] == target
     # each output's wish for the layer below, and their sum: ∂C/∂a of that layer
     for l in (2, 3):
-        wishes = np.array(got["wishes"][l])
+        wishes = unpacked(got["wishes"][l])
         close(wishes, ref["dz"][l][:, None] * weights[l - 1])
         close(wishes.sum(axis=0), ref["da"][l - 1])
     assert got["check"]["agree"] and got["check"]["max_difference"] < 1e-12
 
 
 def test_a_drawing_is_preprocessed_then_examined(client):
-    drawing = np.zeros((112, 112))
-    drawing[20:90, 50:60] = 1.0  # a "1" off to the side
-    status, got = client.post("/api/example", {"drawing": {"size": 112, "ink": drawing.ravel().tolist()}, "target": 1})
+    drawing = np.zeros((112, 112), dtype=np.uint8)
+    drawing[20:90, 50:60] = 255  # a "1" off to the side
+    drawing[20:90, 60] = 128  # with a grey edge
+    status, got = client.post("/api/example", {"drawing": {"size": 112, "ink": ink(drawing)}, "target": 1})
     assert status == 200
-    np.testing.assert_allclose(unpacked(got["image"], (784,)), to_mnist(drawing), atol=1e-7)
+    np.testing.assert_allclose(unpacked(got["image"]), to_mnist(drawing / 255), atol=1e-7)
+
+
+def ink(drawing):
+    return base64.b64encode(np.asarray(drawing, dtype=np.uint8).tobytes()).decode()
 
 
 # --- preprocessing: MNIST's steps, checked against what each step must do ---
@@ -238,8 +243,8 @@ def test_state_sends_the_weights(client, model):
     status, got = client.get("/api/state")
     assert status == 200 and got["sizes"] == [784, 16, 16, 10] and got["model"] == "loaded"
     weights, biases = matrices(model)
-    np.testing.assert_allclose(unpacked(got["w1"], (16, 784)), weights[0], rtol=1e-6)
-    np.testing.assert_array_equal(got["w"][2], weights[1])
+    np.testing.assert_allclose(unpacked(got["w1"]), weights[0], rtol=1e-6)
+    np.testing.assert_array_equal(unpacked(got["w"][2]), weights[1])
     np.testing.assert_array_equal(got["b"][3], biases[2])
 
 
@@ -259,7 +264,7 @@ def test_training_steps_are_the_demos_sgd(model):
         np.testing.assert_allclose(got["training"]["costs"], [np.mean([g["cost"] for g in grads])], rtol=1e-12)
         for l in (2, 3):
             mean = np.mean([g["dw"][l] for g in grads], axis=0)
-            np.testing.assert_allclose(got["w"][l], before[0][l - 1] - 3.0 * mean, rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(unpacked(got["w"][l]), before[0][l - 1] - 3.0 * mean, rtol=1e-10, atol=1e-12)
 
         status, table = client.get("/api/batch")
         assert status == 200 and table["indices"] == batch.tolist()
@@ -272,12 +277,12 @@ def test_training_steps_are_the_demos_sgd(model):
         status, got = client.post("/api/train", {"action": "untrained"})
         untrained = FastMLP(784, [16, 16, 10], "sigmoid", "sigmoid", seed=0)
         assert got["model"] == "untrained" and got["training"]["steps"] == 0
-        np.testing.assert_array_equal(got["w"][3], untrained.weights[2].data)
+        np.testing.assert_array_equal(unpacked(got["w"][3]), untrained.weights[2].data)
         accuracy = np.mean(np.argmax([reference(*matrices(untrained), x / 255, 0)["a"][3] for x in data[2]], axis=1)
                            == data[3])
         assert got["training"]["accuracy"] == [[0, pytest.approx(accuracy)]]  # epoch 0: before any training
         status, got = client.post("/api/train", {"action": "loaded"})
-        np.testing.assert_array_equal(got["w"][3], before[0][2])
+        np.testing.assert_array_equal(unpacked(got["w"][3]), before[0][2])
 
 
 def test_training_in_the_background_learns():
@@ -321,8 +326,12 @@ BAD = [
     ("/api/example", {"pixels": [0.5] * 784, "target": "3"}, "target"),
     ("/api/example", {"pixels": [0.5] * 784, "target": 2.0}, "target"),
     ("/api/example", {"pixels": [0.5] * 784}, "target"),
-    ("/api/example", {"drawing": {"size": 27, "ink": [0] * 729}, "target": 3}, "size"),
-    ("/api/example", {"drawing": {"size": 30, "ink": [0] * 899}, "target": 3}, "900"),
+    ("/api/example", {"drawing": {"size": 27, "ink": ink(np.zeros(729))}, "target": 3}, "size"),
+    ("/api/example", {"drawing": {"size": 281, "ink": ink(np.zeros(281 * 281))}, "target": 3}, "size"),
+    ("/api/example", {"drawing": {"size": 30, "ink": ink(np.zeros(899))}, "target": 3}, "900"),
+    ("/api/example", {"drawing": {"size": 30, "ink": "not base64!"}, "target": 3}, "base64"),
+    ("/api/example", {"drawing": {"size": 30, "ink": [0] * 900}, "target": 3}, "base64"),
+    ("/api/example", {"drawing": {"size": 30}, "target": 3}, "ink"),
     ("/api/example", {"drawing": [0] * 900, "target": 3}, "drawing"),
     ("/api/neuron", {**GOOD, "layer": 0, "neuron": 0}, "layer"),
     ("/api/neuron", {**GOOD, "layer": 4, "neuron": 0}, "layer"),

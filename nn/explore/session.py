@@ -4,18 +4,16 @@ The server checks each request's shape (checks.py) and calls one method here; ea
 the lock, asks the engines, and returns plain data for JSON. Several tabs share one session: they
 look at the same network as it learns.
 """
-import threading
-
 import numpy as np
 
 from ..data import scaled
 from ..fast import FastMLP
-from ..nudges import chosen_weights, nudges_per_example, weight_name
+from ..nudges import weight_name
 from ..train import predict
 from . import neuron as zoom
 from .checks import BadRequest
-from .training import Trainer
-from .wants import backward_pass, example, packed
+from .training import LEARNING_RATE, TakingTurns, Trainer
+from .wants import backward_pass, example, packed, per_example_nudges
 
 SETS = ("test", "train")
 DEFAULT_SIZES = [784, 16, 16, 10]  # the video's network
@@ -37,11 +35,22 @@ def check_model(net, source):
     return net
 
 
+def weights_to_follow(dw):
+    """For the mini-batch table: each layer's most sensitive weight, and a typical first-layer one
+    (the median |gradient| among those that move at all: a weight from a blank pixel never moves)."""
+    chosen = [(l, *np.unravel_index(np.argmax(np.abs(dw[l])), dw[l].shape)) for l in range(1, len(dw))]
+    first = np.abs(dw[1]).ravel()
+    moving = np.flatnonzero(first)
+    if moving.size:
+        chosen.append((1, *np.unravel_index(moving[np.argsort(first[moving])[len(moving) // 2]], dw[1].shape)))
+    return list(dict.fromkeys(tuple(int(i) for i in weight) for weight in chosen))
+
+
 class Session:
     def __init__(self, data, model=None):
         """data: (train images, train labels, test images, test labels) as nn.data.load_mnist returns them.
         model: a FastMLP to start from (checked with check_model), or None to start untrained."""
-        self.lock = threading.RLock()
+        self.lock = TakingTurns()
         self.data = {"train": data[:2], "test": data[2:]}
         sizes = model.sizes if model is not None else DEFAULT_SIZES
         self.untrained = FastMLP(sizes[0], sizes[1:], "sigmoid", "sigmoid", seed=0).state()
@@ -78,7 +87,7 @@ class Session:
                 "model": self.which, "has_loaded": self.loaded is not None, "sizes": self.net.sizes,
                 "training": self.trainer.progress(since),
                 "w1": packed(weights[0]),  # one 28x28 image per first-layer neuron: what it looks for
-                "w": [None, None] + [w.tolist() for w in weights[1:]],
+                "w": [None, None] + [packed(w, exact=True) for w in weights[1:]],
                 "b": [None] + [b.tolist() for b in biases],
                 "counts": {name: len(labels) for name, (_, labels) in self.data.items()},
             }
@@ -164,13 +173,15 @@ class Session:
             if last is None:
                 raise BadRequest("no training step yet: press Train or One step")
             images, labels = self.data["train"]
-            before = last["before"]
+            # The weights the last step started from (under the lock no other step has come since):
+            # plain SGD took LEARNING_RATE·gradient from each.
+            before = [p.data + LEARNING_RATE * g for p, g in zip(self.net.parameters(), last["gradient"])]
         weights, biases = before[0::2], before[1::2]
         gradient = [None] + last["gradient"][0::2]
-        chosen = chosen_weights(gradient)
+        chosen = weights_to_follow(gradient)
         xs = scaled(images[last["indices"]], np.float64)
         ys = np.eye(10)[labels[last["indices"]]]
-        table = nudges_per_example(weights, biases, xs, ys, chosen)
+        table = per_example_nudges(weights, biases, xs, ys, chosen)
         average = table.mean(axis=1)
         step_nudge = np.array([-gradient[l][j, k] for l, j, k in chosen])
         return {"weights": [weight_name(w) for w in chosen], "labels": labels[last["indices"]].tolist(),

@@ -18,8 +18,43 @@ LEARNING_RATE, BATCH_SIZE, SEED = 3.0, 100, 0  # demos/train_mnist.py's defaults
 COST = COSTS["squared"]
 
 
+class TakingTurns:
+    """The session's lock, which the training thread gives up between steps whenever a request waits.
+
+    A plain lock would let the trainer take it again straight after each step, before a waiting
+    request thread even wakes up: a page could wait for hundreds of milliseconds. Yielding after
+    every step instead (time.sleep(0)) made training a third slower on a busy machine, since the OS
+    then runs other processes. So requests say that they are waiting, and the trainer steps aside
+    only then. `with lock:` is a request's turn; `with lock.training():` the trainer's.
+    """
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._count = threading.Lock()
+        self.waiting = 0
+
+    def __enter__(self):
+        with self._count:
+            self.waiting += 1
+        self._lock.acquire()
+        with self._count:
+            self.waiting -= 1
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+    def training(self):
+        return self._lock
+
+    def let_requests_through(self):
+        while self.waiting:
+            time.sleep(0.0002)
+
+
 class Trainer:
     def __init__(self, net, data, lock):
+        """lock: a TakingTurns shared with the session."""
         self.net, self.lock = net, lock
         self.train_images, self.train_labels, self.test_images, self.test_labels = data
         self.thread = None
@@ -42,17 +77,18 @@ class Trainer:
 
     def step(self):
         """One mini-batch: forward, cost, backward, step. At the end of an epoch, score the test digits."""
-        with self.lock:
+        with self.lock.training():
             batch = self.batches[self.position]
-            before = [p.data.copy() for p in self.net.parameters()]  # for the page's mini-batch table
             loss = COST(self.net(scaled(self.train_images[batch], self.net.dtype)), self.train_labels[batch])
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
             self.costs.append(float(loss.data))
-            # zero_grad() gives each parameter a new gradient array: keeping these needs no copy
-            self.last_batch = {"indices": batch, "before": before,
-                               "gradient": [p.grad for p in self.net.parameters()], "cost": float(loss.data)}
+            # For the page's mini-batch table. zero_grad() gives each parameter a new gradient array:
+            # keeping these needs no copy; and plain SGD took lr·gradient, so the weights before the
+            # step are the weights after it plus that, to rounding (copying them slowed every step).
+            self.last_batch = {"indices": batch, "gradient": [p.grad for p in self.net.parameters()],
+                               "cost": float(loss.data)}
             self.position += 1
             if self.position == len(self.batches):
                 self.accuracy.append([self.epoch, self.test_accuracy()])
@@ -71,7 +107,7 @@ class Trainer:
     def _run(self):
         while self.running:
             self.step()
-            time.sleep(0)  # let a waiting request take the lock between steps: the page stays live
+            self.lock.let_requests_through()  # the page stays live
 
     def pause(self):
         self.running = False

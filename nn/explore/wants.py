@@ -14,18 +14,26 @@ import numpy as np
 
 from autodiff.tensor import Tensor
 
-from ..nudges import by_hand
+from ..nudges import by_hand, sigmoid
 
 
-def packed(array):
-    """A large array (a 28x28 image per neuron) as base64 little-endian float32: 4 bytes a number
-    instead of about 20 in JSON text, decoded by the page with one Float32Array."""
-    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
+def packed(array, exact=False):
+    """An array as {"shape": [...], "float32" or "float64": base64 of its little-endian numbers}.
+
+    JSON text costs about 20 bytes and a microsecond or two a number, each way; the page answers
+    every stroke, so arrays travel as bytes and the page reads them with one typed array. Images
+    (784 pixels, a neuron's 784 weights) go as float32, which the eye cannot tell apart; exact=True
+    keeps all of float64's digits, for the numbers the page prints.
+    """
+    array = np.asarray(array)
+    kind, dtype = ("float64", "<f8") if exact else ("float32", "<f4")
+    return {"shape": list(array.shape), kind: base64.b64encode(np.ascontiguousarray(array, dtype).tobytes()).decode()}
 
 
-def unpacked(text, shape):
-    """The inverse of packed(), for tests and benchmarks."""
-    return np.frombuffer(base64.b64decode(text), dtype="<f4").reshape(shape).astype(np.float64)
+def unpacked(value):
+    """The inverse of packed(), for tests and benchmarks: a float64 array."""
+    kind, dtype = ("float64", "<f8") if "float64" in value else ("float32", "<f4")
+    return np.frombuffer(base64.b64decode(value[kind]), dtype).reshape(value["shape"]).astype(np.float64)
 
 
 def backward_pass(weights, biases, x, y):
@@ -75,10 +83,10 @@ def example(weights, biases, x, target):
         "da": [packed(da[0])] + [layer.tolist() for layer in da[1:]],
         "dz": [None] + [layer.tolist() for layer in dz[1:]],
         "db": [None] + [layer.tolist() for layer in db[1:]],
-        # Layer 1's weights are one 28x28 image per neuron: packed. The others are small lists.
+        # Layer 1's weights are one 28x28 image per neuron; the others' matrices are printed: exact.
         "dw1": packed(dw[1]),
-        "dw": [None, None] + [layer.tolist() for layer in dw[2:]],
-        "wishes": [None, None] + [layer.tolist() for layer in wishes[2:]],
+        "dw": [None, None] + [packed(layer, exact=True) for layer in dw[2:]],
+        "wishes": [None, None] + [packed(layer, exact=True) for layer in wishes[2:]],
         "check": {
             "engine": "Tensor backward()",
             "reference": "numpy chain rule (nn.nudges.by_hand)",
@@ -88,3 +96,19 @@ def example(weights, biases, x, target):
         },
     }
 
+
+
+def per_example_nudges(weights, biases, xs, ys, chosen):
+    """The video's mini-batch table: row i, column e is what example e wants of chosen weight
+    (l, j, k), -∂C_e/∂w. The chain rule in numpy for the whole batch at once (nn.nudges does it an
+    example at a time), so that the page can ask for it every second while training runs."""
+    a = [xs]
+    for w, b in zip(weights, biases):
+        a.append(sigmoid(a[-1] @ w.T + b))
+    n = len(weights)
+    dz = [None] * (n + 1)
+    da = 2.0 * (a[n] - ys)
+    for l in range(n, 0, -1):
+        dz[l] = da * a[l] * (1.0 - a[l])
+        da = dz[l] @ weights[l - 1]
+    return np.array([-dz[l][:, j] * a[l - 1][:, k] for l, j, k in chosen])

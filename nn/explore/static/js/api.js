@@ -19,8 +19,16 @@ async function answer(response) {
   return value;
 }
 
-// Large arrays (a 28x28 image per neuron) travel as base64 float32, as wants.packed() writes them.
-export function unpack(text) {
-  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  return new Float32Array(bytes.buffer);
+// Arrays travel as {"shape", "float32" | "float64": base64 bytes}, as wants.packed() writes them.
+export function unpack(packed) {
+  const exact = packed.float64 !== undefined;
+  const bytes = Uint8Array.from(atob(exact ? packed.float64 : packed.float32), (c) => c.charCodeAt(0));
+  return exact ? new Float64Array(bytes.buffer) : new Float32Array(bytes.buffer);
+}
+
+// A packed matrix as a list of rows of numbers.
+export function rows(packed) {
+  const flat = unpack(packed);
+  const n = packed.shape[1];
+  return Array.from({ length: packed.shape[0] }, (_, j) => Array.from(flat.subarray(n * j, n * (j + 1))));
 }

@@ -1,7 +1,7 @@
 // The explorer's page: wires the views to the server. The page keeps only what is on screen (the
 // current input, the target, the chosen neuron); every number comes from the server's engines.
 
-import { getJSON, postJSON, unpack } from "./api.js";
+import { getJSON, postJSON, rows, unpack } from "./api.js";
 import { paint } from "./format.js";
 import { NetworkView } from "./network.js";
 import { DrawingPad, INK_SIDE } from "./pad.js";
@@ -37,7 +37,7 @@ function showError(error) {
 
 // --- one example: ask, then show; while a request is out, only the newest input waits ---
 
-let inFlight = false, again = false;
+let inFlight = false, again = false, wantsShownAt = 0;
 
 async function examine(started = performance.now()) {
   if (!page.input) return;
@@ -46,14 +46,24 @@ async function examine(started = performance.now()) {
   try {
     const example = await postJSON("/api/example", { ...page.input, target: page.target });
     const drawStart = performance.now();
+    example.dw = example.dw.map((matrix) => matrix && rows(matrix));
+    example.wishes = example.wishes.map((matrix) => matrix && rows(matrix));
     page.example = example;
     const image = unpack(example.image);
     paint($("received"), image);
     network.setExample(example, image);
-    wants.show(example, page.output);
+    const networkDrawn = performance.now();
+    // The network view follows every stroke and training 5 times a second; the tables below it
+    // follow at the end of a stroke, and once a second while training (enough to read, and it
+    // leaves the machine to training).
+    const drawing = pad.last !== null;
+    if (!drawing && (!page.running || drawStart - wantsShownAt > 1000)) {
+      wants.show(example, page.output);
+      wantsShownAt = drawStart;
+    }
     requestAnimationFrame(() => {
       const now = performance.now();
-      window.explorerTimings.push({ total: now - started, render: now - drawStart });
+      window.explorerTimings.push({ total: now - started, render: now - drawStart, network: networkDrawn - drawStart });
     });
   } catch (error) {
     showError(error);
@@ -153,7 +163,7 @@ function applyState(state, since) {
   $("step").disabled = progress.running;
   training.update(progress, since);
   if (changed) {
-    network.setWeights(state.w, unpack(state.w1));
+    network.setWeights(state.w.map((matrix) => matrix && rows(matrix)), unpack(state.w1));
     examine();
     if (!progress.running) zoomIn(true);
     if (progress.steps > 0) showBatch();
