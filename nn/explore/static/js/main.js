@@ -44,7 +44,9 @@ async function examine(started = performance.now()) {
   if (inFlight) { again = true; return; }
   inFlight = true;
   try {
+    const asked = [page.input, page.target];
     const example = await postJSON("/api/example", { ...page.input, target: page.target });
+    if (asked[0] !== page.input || asked[1] !== page.target) return; // stale: the newer input is asked for next
     const drawStart = performance.now();
     example.dw = example.dw.map((matrix) => matrix && rows(matrix));
     example.wishes = example.wishes.map((matrix) => matrix && rows(matrix));

@@ -9,7 +9,7 @@ const HEIGHT = 460;
 const IMAGE = { x: 12, size: 132 };
 const THUMB = { x: 172, size: 24 };
 const COLUMNS = [215, 420, 600]; // x of each layer of neurons after the input
-const ARROW_X = 690;
+const ARROW_X = 704;
 
 function make(tag, attributes, parent) {
   const node = document.createElementNS(SVG, tag);
@@ -75,7 +75,7 @@ export class NetworkView {
       label.textContent = String(j);
       return label;
     });
-    this.values = this.positions[last].map((y) => make("text", { x: COLUMNS[last] + 44, y: y + 5, "font-size": 13 }, svg));
+    this.values = this.positions[last].map((y) => make("text", { x: COLUMNS[last] + 42, y: y + 5, "font-size": 13 }, svg));
     this.arrows = this.positions[last].map(() => make("path", { "stroke-width": 4, fill: "none" }, svg));
     make("text", { x: ARROW_X - 40, y: 12, "font-size": 12 }, svg).textContent = "nudges";
   }
