@@ -32,7 +32,6 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nn.data import shuffled_batches  # noqa: E402
 from nn.explore.server import ExplorerServer, page_files  # noqa: E402
 from nn.explore.session import Session  # noqa: E402
 from nn.explore.training import BATCH_SIZE, COST, LEARNING_RATE, SEED  # noqa: E402

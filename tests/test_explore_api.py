@@ -7,7 +7,6 @@ finite differences); bad requests must get a 400 with a JSON message and leave t
 """
 import base64
 import json
-import os
 import re
 import signal
 import socket
@@ -306,6 +305,28 @@ def test_training_in_the_background_learns():
         _, later = client.get(f"/api/state?since={training['steps']}")
         assert later["training"]["costs"] == [] or later["training"]["steps"] > training["steps"]
         assert client.post("/api/train", {"action": "loaded"})[0] == 400  # nothing was loaded
+
+
+def test_several_tabs_at_once_while_training(model):
+    """Four clients asking at once while training runs: every answer whole, every check passing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pixels = (bar_data()[2][:4] / 255).tolist()
+    with running(session_with(model)) as server:
+        assert Client(server.url).post("/api/train", {"action": "start"})[0] == 200
+
+        def tab(i):
+            client = Client(server.url)
+            answers = [client.post("/api/example", {"pixels": pixels[i], "target": i}) for _ in range(15)]
+            answers += [client.get(f"/api/state?since={5 * i}") for _ in range(5)]
+            return answers
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = [a for tab_answers in pool.map(tab, range(4)) for a in tab_answers]
+        _, state = Client(server.url).get("/api/state")
+    assert all(status == 200 for status, _ in answers)
+    assert all(got["check"]["agree"] for _, got in answers if "check" in got)
+    assert state["training"]["steps"] > 0
 
 
 # --- bad requests: 400 with a JSON message, and the server keeps serving ---

@@ -73,10 +73,21 @@ def test_draw_pick_zoom_and_train(browser):
         assert page.input_value("#target") == str(data[3][5])
         page.screenshot(path=ARTIFACTS / "3-picked.png")
 
+        # hovering over a first-layer neuron shows its 784 weights; choosing one keeps them shown
+        assert page.is_hidden("#lens")
+        page.hover("#network .neuron[data-layer='1'][data-neuron='3']")
+        assert page.is_visible("#lens") and "Neuron 3 of layer 1" in page.inner_text("#lens p")
+        page.mouse.move(5, 5)
+        assert page.is_hidden("#lens")
+        page.click("#network .neuron[data-layer='1'][data-neuron='4']")
+        page.mouse.move(5, 5)
+        assert page.is_visible("#lens") and "Neuron 4 of layer 1" in page.inner_text("#lens p")
+        page.wait_for_function("document.getElementById('zoom-counter').textContent === 'step 1 / 2'")
+
         # zoom into an output neuron and step its graph
         page.click(f"#network .neuron[data-layer='3'][data-neuron='{data[3][5]}']")
+        page.wait_for_function("document.getElementById('zoom-counter').textContent === 'step 1 / 4'")
         page.wait_for_selector("#zoom-graph svg")
-        assert page.inner_text("#zoom-counter") == "step 1 / 4"
         assert page.locator("#zoom-graph svg g.highlight").count() == 1
         page.click("#zoom-next")
         page.wait_for_function("document.getElementById('zoom-counter').textContent === 'step 2 / 4'")
@@ -89,7 +100,11 @@ def test_draw_pick_zoom_and_train(browser):
         page.locator("#zoom-panel").scroll_into_view_if_needed()
         page.screenshot(path=ARTIFACTS / "4-neuron.png")
 
-        # train: the cost falls and the accuracy rises, in the page
+        # train: the cost falls and the accuracy rises, in the page and in a second tab
+        other = browser.new_page(viewport={"width": 1024, "height": 768})
+        other.on("pageerror", lambda error: errors.append(str(error)))
+        other.goto(server.url)
+        other.wait_for_selector("body[data-ready=true]", timeout=30_000)
         page.click("#train")
         page.wait_for_function("window.explorerTraining.accuracy.slice(-1)[0][1] > 0.9", timeout=60_000)
         page.click("#pause")
@@ -98,11 +113,16 @@ def test_draw_pick_zoom_and_train(browser):
         accuracy = page.evaluate("window.explorerTraining.accuracy")
         assert accuracy[0][0] == 0 and accuracy[0][1] < 0.3 and accuracy[-1][1] > 0.9
         assert sum(costs[-10:]) / 10 < sum(costs[:10]) / 10 / 2
+        other.wait_for_function("window.explorerTraining.accuracy.slice(-1)[0][1] > 0.9", timeout=30_000)
+        assert other.evaluate("window.explorerTraining.costs.length") == len(costs)  # the same run, seen from both
         page.wait_for_selector("#batch table")
         assert page.locator("#batch .check.ok").count() == 1
         page.locator("#training-panel").scroll_into_view_if_needed()
         page.screenshot(path=ARTIFACTS / "5-trained.png")
         page.screenshot(path=ARTIFACTS / "6-whole-page.png", full_page=True)
+        page.click("#reset")
+        page.wait_for_function("window.explorerTraining.costs.length === 0")
+        assert page.inner_text("#model-name") == "untrained"
 
     assert errors == []
     assert all(url.startswith(server.url) or url.startswith("data:") for url in requests), requests

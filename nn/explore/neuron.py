@@ -17,6 +17,7 @@ from autodiff.step import backward_steps
 from autodiff.walkthrough import factor, local_rule, names, number
 
 SHOWN_PER_ROLE = 4  # of a neuron's 784 weights, the text names the few that matter most
+DRAWN_NODES = 24  # more, and the drawing groups a neuron's weights and its inputs: readable on a projector
 
 
 def neuron_graph(layer, j, inputs, w, b, target=None):
@@ -70,7 +71,7 @@ def steps(layer, j, inputs, w, b, upstream=None, target=None):
         rule = local_rule(step.node.op)
         if rule:
             lines.append(f"  ({step.node.op}: {rule})")
-        source = draw(root, highlight=step.node, grads=known).source
+        source = draw(root, highlight=step.node, grads=known, max_nodes=DRAWN_NODES).source
         frames.append({"dot": source, "text": "\n".join(lines), "node": name[step.node]})
     numbers = {
         "z": parts["z"].data, "a": parts["a"].data,

@@ -158,6 +158,7 @@ function applyState(state, since) {
   const changed = progress.steps !== page.steps || since === 0;
   page.running = progress.running;
   page.steps = progress.steps;
+  page.model = state.model;
   $("model-name").textContent = state.model === "loaded" ? "trained model" : "untrained";
   $("use-loaded").disabled = !state.has_loaded;
   $("train").disabled = progress.running;
@@ -201,22 +202,25 @@ async function start() {
     onSelect: (layer, j) => {
       page.selected = [layer, j];
       network.select(layer, j);
+      network.onLens(null);
       if (layer === sizes.length - 1) {
         page.output = j;
         if (page.example) wants.show(page.example, j);
       }
       zoomIn();
     },
-    onLens: (j) => {
+    onLens: (hovered) => {
       const lens = $("lens");
+      const chosen = page.selected && page.selected[0] === 1 ? page.selected[1] : null;
+      const j = hovered ?? chosen; // hovering shows a neuron; a chosen first-layer neuron stays shown
       lens.hidden = j === null;
       if (j === null) return;
       const w1 = network.w1.subarray(784 * j, 784 * (j + 1));
       let scale = 0;
       for (const v of w1) scale = Math.max(scale, Math.abs(v));
       paint(lens.querySelector("canvas"), w1, { signedScale: scale });
-      lens.querySelector("p").textContent = `What neuron ${j} of layer 1 looks for: its 784 weights. ` +
-        "Blue pixels raise its activation, red ones lower it.";
+      lens.querySelector("p").textContent = `Neuron ${j} of layer 1 looks for this: its 784 weights. ` +
+        "Ink on blue raises its activation, on red lowers it.";
     },
   });
   wants = new WantsView($("wants"), {
@@ -245,6 +249,7 @@ async function start() {
   $("step").addEventListener("click", () => trainAction("step"));
   $("use-untrained").addEventListener("click", () => trainAction("untrained"));
   $("use-loaded").addEventListener("click", () => trainAction("loaded"));
+  $("reset").addEventListener("click", () => trainAction(page.model)); // the same network, from its start
 
   applyState(state, 0);
   await pick({ index: 0 });

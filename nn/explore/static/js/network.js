@@ -28,6 +28,7 @@ export class NetworkView {
   constructor(svg, sizes, { onSelect, onLens }) {
     this.svg = svg;
     this.sizes = sizes;
+    this.onLens = onLens;
     svg.replaceChildren();
     this.lines = make("g", {}, svg);
     this.positions = sizes.slice(1).map((n) => ys(n));

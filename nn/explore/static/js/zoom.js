@@ -14,7 +14,7 @@ export class ZoomView {
     this.loading = 0;
     this.prev.addEventListener("click", () => this.show(this.index - 1));
     this.next.addEventListener("click", () => this.show(this.index + 1));
-    this.text.parentElement.addEventListener("keydown", (event) => {
+    this.text.parentElement.addEventListener("keydown", (event) => { // the panel, once clicked
       if (event.key === "ArrowLeft") this.show(this.index - 1);
       if (event.key === "ArrowRight") this.show(this.index + 1);
     });
