@@ -105,8 +105,8 @@ class Session:
             raise BadRequest(f"layer must be 1 to {last}, got {layer}")
         if not 0 <= j < self.net.sizes[layer]:
             raise BadRequest(f"layer {layer} has neurons 0 to {self.net.sizes[layer] - 1}, got {j}")
-        with self.lock:
-            weights, biases = [w.copy() for w in self.matrices()[0]], [b.copy() for b in self.matrices()[1]]
+        with self.lock:  # a copy, so that training can go on while the scalar graph is built and drawn
+            weights, biases = ([m.copy() for m in matrices] for matrices in self.matrices())
         y = np.zeros(self.net.sizes[-1])
         y[target] = 1.0
         cost, a, da, dz, dw, db = backward_pass(weights, biases, pixels, y)
@@ -114,9 +114,9 @@ class Session:
                                      upstream=da[layer][j], target=y[j] if layer == last else None)
         layer_view = {"a": a[layer][j], "da": da[layer][j], "dz": dz[layer][j], "db": db[layer][j],
                       "dw": dw[layer][j].tolist(), "da_below": (weights[layer - 1][j] * dz[layer][j]).tolist()}
+        difference = max(float(np.max(np.abs(np.subtract(numbers[key], layer_view[key])))) for key in layer_view)
         return {"layer": layer, "neuron": j, "steps": frames, "scalar_engine": numbers, "layer_view": layer_view,
-                "max_difference": max(abs(float(np.max(np.abs(np.subtract(numbers[key], layer_view[key])))))
-                                      for key in layer_view)}
+                "max_difference": difference}
 
     # --- the digits ---
 
