@@ -6,6 +6,7 @@ graph, and trains until the accuracy rises; a screenshot of each stage is kept i
 runs/test-artifacts/explorer/. No console errors are allowed, and nothing is fetched from
 anywhere but the server.
 """
+import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,8 @@ def test_draw_pick_zoom_and_train(browser):
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.on("request", lambda request: requests.append(request.url))
+        polls = []  # when the page asked for the network's state
+        page.on("request", lambda request: polls.append(time.monotonic()) if "/api/state" in request.url else None)
         page.goto(server.url)
         page.wait_for_selector("body[data-ready=true]", timeout=30_000)
         page.wait_for_function("document.querySelectorAll('#outputs tr').length === 11")
@@ -106,13 +109,17 @@ def test_draw_pick_zoom_and_train(browser):
         other.goto(server.url)
         other.wait_for_selector("body[data-ready=true]", timeout=30_000)
         page.click("#train")
+        started = time.monotonic()
         page.wait_for_function("window.explorerTraining.accuracy.slice(-1)[0][1] > 0.9", timeout=60_000)
         page.click("#pause")
+        stopped = time.monotonic()
         page.wait_for_function("document.getElementById('pause').disabled")  # paused
         costs = page.evaluate("window.explorerTraining.costs")
         accuracy = page.evaluate("window.explorerTraining.accuracy")
         assert accuracy[0][0] == 0 and accuracy[0][1] < 0.3 and accuracy[-1][1] > 0.9
         assert sum(costs[-10:]) / 10 < sum(costs[:10]) / 10 / 2
+        # the page updates at least 4 times a second while training (the first poll may take 0.2 s to come)
+        assert sum(started <= t <= stopped for t in polls) >= 4 * (stopped - started - 0.25), (polls, started, stopped)
         other.wait_for_function("window.explorerTraining.accuracy.slice(-1)[0][1] > 0.9", timeout=30_000)
         assert other.evaluate("window.explorerTraining.costs.length") == len(costs)  # the same run, seen from both
         page.wait_for_selector("#batch table")

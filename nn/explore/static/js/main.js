@@ -140,12 +140,15 @@ function refreshState() {
 }
 
 async function poll() {
+  const started = performance.now();
   try {
     await refreshState();
   } catch (error) {
     showError(error);
   }
-  setTimeout(poll, page.running ? 200 : 1000); // at least 4 updates a second while training
+  // at least 4 updates a second while training: every 200 ms from the start of the last one
+  const period = page.running ? 200 : 1000;
+  setTimeout(poll, Math.max(0, period - (performance.now() - started)));
 }
 
 function applyState(state, since) {
