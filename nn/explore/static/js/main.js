@@ -21,8 +21,8 @@ const page = {
   steps: 0, // training steps seen so far
   example: null,
 };
-// Frame times, for benchmarks/explorer.py and the browser test: from the input changing to the
-// picture drawn (total), and the drawing alone (render), in milliseconds.
+// Frame times in milliseconds, for benchmarks/explorer.py: from asking the server to the next frame
+// painted (total), and from its answer to that frame (render).
 window.explorerTimings = [];
 
 let network, wants, zoom, training, pad, sizes;
@@ -39,8 +39,9 @@ function showError(error) {
 
 let inFlight = false, again = false, wantsShownAt = 0;
 
-async function examine(started = performance.now()) {
+async function examine() {
   if (!page.input) return;
+  const started = performance.now();
   if (inFlight) { again = true; return; }
   inFlight = true;
   try {
@@ -91,7 +92,7 @@ function refreshAll() {
 function drew(drawingPad) {
   if (drawingPad.blank) return;
   page.input = { drawing: { size: INK_SIDE, ink: drawingPad.ink() } };
-  if (page.label !== null) { // a drawing has no true label: aim at what it is taken for, until told otherwise
+  if (page.label !== null) { // a drawing has no true label: the target stays until the user chooses one
     page.label = null;
     wants.setTargets(null, page.target);
   }
@@ -125,9 +126,11 @@ function nextStart() {
 
 // --- training and the network's weights ---
 
-// One request at a time asks for the costs since the last step this page has plotted.
+// One request at a time asks for the costs since the last step this page has plotted. After an
+// action (fresh), one that was already on its way may hold the old state: ask again after it.
 let stateRequest = null;
-function refreshState() {
+function refreshState(fresh = false) {
+  if (fresh && stateRequest) return stateRequest.then(() => refreshState());
   stateRequest = stateRequest || (async () => {
     try {
       const since = page.steps;
@@ -190,7 +193,7 @@ async function showBatch() {
 async function trainAction(action) {
   try {
     await postJSON("/api/train", { action });
-    await refreshState(); // the plots then continue from what this page has seen, with nothing lost
+    await refreshState(true); // the plots then continue from what this page has seen, with nothing lost
   } catch (error) {
     showError(error);
   }
