@@ -130,6 +130,17 @@ def test_draw_pick_zoom_and_train(browser):
         page.click("#reset")
         page.wait_for_function("window.explorerTraining.costs.length === 0")
         assert page.inner_text("#model-name") == "untrained"
+        page.click("#step")  # one mini-batch
+        page.wait_for_function("window.explorerTraining.costs.length === 1")
+
+        # one it gets wrong: the guess marked in the network is not the label
+        page.click("#wrong")
+        page.wait_for_function("!document.getElementById('picked').textContent.startsWith('test digit 5 ')")
+        page.wait_for_function("document.querySelector('#outputs tr.target td').textContent === "
+                               "document.getElementById('target').value")
+        label = int(page.input_value("#target"))
+        guess = int(page.text_content("#network text.guess >> nth=0"))
+        assert guess != label and f'a "{label}"' in page.inner_text("#picked")
 
     assert errors == []
     assert all(url.startswith(server.url) or url.startswith("data:") for url in requests), requests
