@@ -95,12 +95,14 @@ export class WantsView {
       const cells = (values, s, cls = "") => values.map((v) =>
         `<div class="${cls}" style="background:${signedColour(v, s)}" title="${signed(v)}"></div>`).join("");
       const who = l === L ? "output" : `neuron`;
+      const header = `<div class="heatrow"><span class="name">k:</span><div class="heat index" style="${columns}">` +
+        sum.map((_, k) => `<div>${k}</div>`).join("") + "</div></div>";
       const rows = wishes.map((row, j) =>
         `<div class="heatrow"><span class="name">${who} ${j}</span><div class="heat" style="${columns}">${cells(row, scale)}</div></div>`);
       parts.push(`
         <h3>${l === L ? "Every output's wishes" : "One layer further back: every neuron's wishes"} for layer ${l - 1}
           (each row: &minus;&part;C/&part;z<sub>j</sub> &middot; w<sub>j,k</sub>, largest ${fmt(scale)}), then their sum</h3>
-        ${rows.join("")}
+        ${header}${rows.join("")}
         <div class="heatrow"><span class="name"><b>sum</b></span><div class="heat" style="${columns}">${cells(sum, sumScale, "sum")}</div></div>
         <p class="hint">The sum is &minus;&part;C/&part;a of layer ${l - 1} (largest ${fmt(sumScale)}): what this example
           wants of that layer, which it passes back in turn. That is backpropagation.</p>`);
