@@ -7,6 +7,7 @@ import argparse
 import errno
 import os
 import sys
+import threading
 import webbrowser
 from pathlib import Path
 
@@ -59,6 +60,14 @@ def start_server(session, host, port):
         raise SystemExit(f"explore: cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
+def has_display():
+    """Whether a graphical browser can open here. Without a display (over ssh, in a container),
+    Python's webbrowser would start a text browser in this very terminal, on top of the server."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
 def main(argv=None, data=None):
     """data: the four MNIST arrays, for tests; by default nn.data.load_mnist."""
     args = parse(sys.argv[1:] if argv is None else argv)
@@ -72,8 +81,8 @@ def main(argv=None, data=None):
     server = start_server(session, args.host, args.port)
     print(f"The explorer: {'-'.join(map(str, session.net.sizes))} network, {how}.")
     print(f"Open {server.url} (Ctrl-C stops it)", flush=True)
-    if not args.no_browser:
-        webbrowser.open(server.url)
+    if not args.no_browser and has_display():
+        threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
