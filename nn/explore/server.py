@@ -91,6 +91,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, path, compute):
         """Run an API call: its JSON, or a 400 for a bad request, or a 500 (logged) for a bug."""
+        with self.server.session.lock.serving():  # training gives way meanwhile
+            self._answer(path, compute)
+
+    def _answer(self, path, compute):
         try:
             self.reply_json(compute())
         except BadRequest as error:

@@ -5,6 +5,7 @@ the video's squared-error cost, plain SGD at rate 3.0, shuffled batches of 100, 
 drawn from (seed, epoch). But a step at a time, so that the page can pause, take one step, and
 watch: every step takes the session's lock, so a page reading the network never sees half a step.
 """
+import contextlib
 import threading
 import time
 
@@ -19,37 +20,45 @@ COST = COSTS["squared"]
 
 
 class TakingTurns:
-    """The session's lock, which the training thread gives up between steps whenever a request waits.
+    """The session's lock, which the training thread gives up between steps while a request is served.
 
     A plain lock would let the trainer take it again straight after each step, before a waiting
     request thread even wakes up: a page could wait for hundreds of milliseconds. Yielding after
     every step instead (time.sleep(0)) made training a third slower on a busy machine, since the OS
-    then runs other processes. So requests say that they are waiting, and the trainer steps aside
-    only then. `with lock:` is a request's turn; `with lock.training():` the trainer's.
+    then runs other processes. So requests say that they are being served (`with lock.serving():`,
+    around the whole request, reading and answering included, which also need Python's lock) or
+    that they wait for the network (`with lock:`), and the trainer steps aside only then, between
+    two steps (`with lock.training():`).
     """
 
     def __init__(self):
         self._lock = threading.RLock()
         self._count = threading.Lock()
-        self.waiting = 0
+        self.busy = 0  # requests being served or waiting for the lock
+
+    def _add(self, n):
+        with self._count:
+            self.busy += n
 
     def __enter__(self):
-        with self._count:
-            self.waiting += 1
+        self._add(1)
         self._lock.acquire()
-        with self._count:
-            self.waiting -= 1
+        self._add(-1)
         return self
 
     def __exit__(self, *exc):
         self._lock.release()
 
+    @contextlib.contextmanager
+    def serving(self):
+        self._add(1)
+        try:
+            yield
+        finally:
+            self._add(-1)
+
     def training(self):
         return self._lock
-
-    def let_requests_through(self):
-        while self.waiting:
-            time.sleep(0.0002)
 
 
 class Trainer:
@@ -90,10 +99,15 @@ class Trainer:
             self.last_batch = {"indices": batch, "gradient": [p.grad for p in self.net.parameters()],
                                "cost": float(loss.data)}
             self.position += 1
-            if self.position == len(self.batches):
-                self.accuracy.append([self.epoch, self.test_accuracy()])
-                self.epoch += 1
-                self.batches, self.position = self._batches(self.epoch), 0
+            if self.position < len(self.batches):
+                return
+        # The end of an epoch: score the test digits outside the lock, so that the page need not
+        # wait for it (only this thread changes the weights, and requests only read them).
+        accuracy = self.test_accuracy()
+        with self.lock.training():
+            self.accuracy.append([self.epoch, accuracy])
+            self.epoch += 1
+            self.batches, self.position = self._batches(self.epoch), 0
 
     # --- the background thread ---
 
@@ -107,7 +121,8 @@ class Trainer:
     def _run(self):
         while self.running:
             self.step()
-            self.lock.let_requests_through()  # the page stays live
+            while self.lock.busy and self.running:  # let the page's requests through (pause() is one)
+                time.sleep(0.0002)
 
     def pause(self):
         self.running = False

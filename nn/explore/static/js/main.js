@@ -172,7 +172,7 @@ function applyState(state, since) {
   $("step").disabled = progress.running;
   training.update(progress, since);
   if (changed) {
-    network.setWeights(state.w.map((matrix) => matrix && rows(matrix)), unpack(state.w1));
+    network.setWeights(state.w.map((matrix) => matrix && rows(matrix)), unpack(state.w1), progress.running);
     examine();
     if (!progress.running) zoomIn(true);
     if (progress.steps > 0) showBatch();

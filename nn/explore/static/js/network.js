@@ -81,8 +81,9 @@ export class NetworkView {
     make("text", { x: ARROW_X - 40, y: 12, "font-size": 12 }, svg).textContent = "nudges";
   }
 
-  // w[layer] as nested lists (rows = neurons of that layer), w1 as 16*784 floats.
-  setWeights(w, w1) {
+  // w[layer] as nested lists (rows = neurons of that layer), w1 as 16*784 floats. The thumbnails
+  // of the first layer's weights change slowly: while training (quick), they follow once a second.
+  setWeights(w, w1, quick = false) {
     for (let l = 2; l < w.length; l++) {
       const scale = largest(w[l].flat());
       w[l].forEach((row, j) => row.forEach((value, k) => {
@@ -94,6 +95,9 @@ export class NetworkView {
       }));
     }
     this.w1 = w1;
+    const now = performance.now();
+    if (quick && now - (this.thumbsAt || 0) < 1000) return;
+    this.thumbsAt = now;
     this.thumbs.forEach((image, j) => {
       const weights = w1.subarray(784 * j, 784 * (j + 1));
       paint(this.thumbCanvas, weights, { signedScale: largest(weights) });
