@@ -78,7 +78,7 @@ export class NetworkView {
     });
     this.values = this.positions[last].map((y) => make("text", { x: COLUMNS[last] + 42, y: y + 5, "font-size": 13 }, svg));
     this.arrows = this.positions[last].map(() => make("path", { "stroke-width": 4, fill: "none" }, svg));
-    make("text", { x: ARROW_X - 40, y: 12, "font-size": 12 }, svg).textContent = "nudges";
+    make("text", { x: 716, y: 13, "font-size": 12, "text-anchor": "end" }, svg).textContent = "nudges";
   }
 
   // w[layer] as nested lists (rows = neurons of that layer), w1 as 16*784 floats. The thumbnails
