@@ -14,8 +14,8 @@ export function signed(x, digits = 3) {
   return (x > 0 ? "+" : "\u2212") + fmt(Math.abs(x), digits);
 }
 
-export const POSITIVE = [37, 99, 235];
-export const NEGATIVE = [220, 38, 38];
+const POSITIVE = [37, 99, 235];
+const NEGATIVE = [220, 38, 38];
 
 // A colour for a signed value, as bright as its share of `scale`: blue up, red down.
 export function signedColour(value, scale, background = [255, 255, 255]) {
@@ -58,11 +58,4 @@ export function bar(value, scale) {
   const side = value >= 0 ? `left:50%;width:${share}%` : `right:50%;width:${share}%`;
   const colour = value >= 0 ? "var(--pos)" : "var(--neg)";
   return `<div class="barbox"><span style="${side};background:${colour}"></span></div>`;
-}
-
-export function el(tag, attributes = {}, text = "") {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
-  if (text) node.textContent = text;
-  return node;
 }
