@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test e2e bench
+.PHONY: demo test e2e bench explore
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(BIN)/activate: pyproject.toml
 
 demo: $(BIN)/activate
 	$(BIN)/python demos/train_mnist.py
+
+# The explorer: the network in the browser (runs/mnist/model.npz if `make demo` wrote it).
+explore: $(BIN)/activate
+	$(BIN)/python -m nn.explore
 
 test: $(BIN)/activate
 	$(BIN)/python -m pytest

@@ -1,0 +1,60 @@
+"""Make docs/explorer.png, the README's picture of the explorer: the trained network on a test digit it misreads.
+
+    python demos/explorer_screenshot.py     # needs runs/mnist/model.npz (make demo), MNIST, chromium, playwright
+
+It starts the explorer's server in this process, opens the page in Debian's chromium at 1024 px
+wide (a projector's width), picks the first test digit the network gets wrong, chooses the output
+it should have lit, and saves the window.
+"""
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autodiff.files import atomic_write  # noqa: E402
+from nn import data as mnist  # noqa: E402
+from nn.explore.__main__ import DEFAULT_MODEL  # noqa: E402
+from nn.explore.server import ExplorerServer  # noqa: E402
+from nn.explore.session import Session, check_model  # noqa: E402
+from nn.fast import FastMLP  # noqa: E402
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OUT = ROOT / "docs" / "explorer.png"
+
+
+def main():
+    from playwright.sync_api import sync_playwright
+
+    model = ROOT / DEFAULT_MODEL
+    if not model.exists():
+        sys.exit(f"{model} not found: run `make demo` first")
+    chromium = shutil.which("chromium") or sys.exit("needs Debian's chromium (apt-get install chromium)")
+    session = Session(mnist.load_mnist(), check_model(FastMLP.load(model), str(model)))
+    server = ExplorerServer(session, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1024, "height": 820})
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+        page.click("#wrong")
+        page.wait_for_function("document.getElementById('picked').textContent.startsWith('test digit') "
+                               "&& !document.getElementById('picked').textContent.startsWith('test digit 0 ')")
+        label = page.input_value("#target")
+        page.wait_for_function(f"document.querySelector('#outputs tr.target td').textContent === '{label}'")
+        page.click(f"#network .neuron[data-layer='3'][data-neuron='{label}']")
+        page.wait_for_selector("#zoom-graph svg")
+        page.wait_for_timeout(500)
+        png = page.screenshot()
+        browser.close()
+    server.shutdown()
+    atomic_write(OUT, lambda file: file.write(png))
+    print(f"wrote {OUT.relative_to(ROOT)} ({len(png) / 1e3:.0f} kB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""python -m nn.explore: start the explorer's server and open the page in a browser.
+
+    python -m nn.explore                      # runs/mnist/model.npz if `make demo` made one, else untrained
+    python -m nn.explore --model other.npz --port 8001 --no-browser
+"""
+import argparse
+import errno
+import os
+import sys
+import threading
+import webbrowser
+from pathlib import Path
+
+# As in demos/train_mnist.py: one BLAS thread trains these small matrices fastest on a shared machine.
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+from .. import data as mnist  # noqa: E402
+from ..fast import FastMLP  # noqa: E402
+from .server import ExplorerServer  # noqa: E402
+from .session import Session, check_model  # noqa: E402
+
+DEFAULT_MODEL = Path("runs/mnist/model.npz")
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog="python -m nn.explore", description="3Blue1Brown's network, live in the browser.")
+    parser.add_argument("--model", type=Path, help=f"a .npz model (default: {DEFAULT_MODEL} if it exists, else untrained)")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free one (default: 8000)")
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
+    parser.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
+    parser.add_argument("--data-dir", help="a directory of the four MNIST IDX files (default: cache, then download)")
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port must be 0 to 65535, got {args.port}")
+    return args
+
+
+def load_model(path):
+    """The model to start from, or None to start untrained; a clear error naming a file that will not do."""
+    if path is None:
+        path = DEFAULT_MODEL if DEFAULT_MODEL.exists() else None
+        if path is None:
+            return None, "untrained (no runs/mnist/model.npz yet: train it in the page, or run `make demo`)"
+    try:
+        return check_model(FastMLP.load(path), str(path)), f"loaded from {path}"
+    except FileNotFoundError:
+        raise SystemExit(f"explore: {path}: no such model file") from None
+    except ValueError as error:
+        raise SystemExit(f"explore: {error}") from None
+
+
+def start_server(session, host, port):
+    try:
+        return ExplorerServer(session, host, port)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise SystemExit(f"explore: port {port} is in use (another explorer?): choose another with "
+                             f"--port {port + 1 if port else 8001}, or --port 0 for any free one") from None
+        raise SystemExit(f"explore: cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+def has_display():
+    """Whether a graphical browser can open here. Without a display (over ssh, in a container),
+    Python's webbrowser would start a text browser in this very terminal, on top of the server."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def main(argv=None, data=None):
+    """data: the four MNIST arrays, for tests; by default nn.data.load_mnist."""
+    args = parse(sys.argv[1:] if argv is None else argv)
+    model, how = load_model(args.model)
+    if data is None:
+        try:
+            data = mnist.load_mnist(args.data_dir)
+        except (mnist.MnistError, OSError) as error:
+            raise SystemExit(f"explore: cannot load MNIST: {error}") from None
+    session = Session(data, model)
+    server = start_server(session, args.host, args.port)
+    print(f"The explorer: {'-'.join(map(str, session.net.sizes))} network, {how}.")
+    print(f"Open {server.url} (Ctrl-C stops it)", flush=True)
+    if not args.no_browser and has_display():
+        threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+    finally:
+        session.trainer.pause()
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

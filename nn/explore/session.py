@@ -1,0 +1,190 @@
+"""What the server holds: the network, the digits and the trainer, behind one lock.
+
+The server checks each request's shape (checks.py) and calls one method here; each method takes
+the lock, asks the engines, and returns plain data for JSON. Several tabs share one session: they
+look at the same network as it learns.
+"""
+import numpy as np
+
+from ..data import scaled
+from ..fast import FastMLP
+from ..nudges import weight_name
+from ..train import predict
+from . import neuron as zoom
+from .checks import BadRequest
+from .training import LEARNING_RATE, TakingTurns, Trainer
+from .wants import backward_pass, example, packed, per_example_nudges
+
+SETS = ("test", "train")
+DEFAULT_SIZES = [784, 16, 16, 10]  # the video's network
+LARGEST_HIDDEN = 64  # more circles than this do not fit the picture
+
+
+def check_model(net, source):
+    """The explorer draws sigmoid networks reading 784 pixels into 10 outputs: refuse others by name."""
+    problems = []
+    if (net.activation, net.output) != ("sigmoid", "sigmoid"):
+        problems.append(f"its activations are {net.activation} and {net.output}, not sigmoid")
+    if net.sizes[0] != 784 or net.sizes[-1] != 10:
+        problems.append(f"it reads {net.sizes[0]} inputs into {net.sizes[-1]} outputs, not 784 into 10")
+    if len(net.sizes) < 3 or max(net.sizes[1:-1]) > LARGEST_HIDDEN:
+        problems.append(f"the explorer draws 1 to a few hidden layers of up to {LARGEST_HIDDEN} neurons")
+    if problems:
+        raise ValueError(f"{source}: the explorer cannot show the network {'-'.join(map(str, net.sizes))}: "
+                         + "; ".join(problems) + " (train one with `make demo`)")
+    return net
+
+
+def weights_to_follow(dw):
+    """For the mini-batch table: each layer's most sensitive weight, and a typical first-layer one
+    (the median |gradient| among those that move at all: a weight from a blank pixel never moves)."""
+    chosen = [(l, *np.unravel_index(np.argmax(np.abs(dw[l])), dw[l].shape)) for l in range(1, len(dw))]
+    first = np.abs(dw[1]).ravel()
+    moving = np.flatnonzero(first)
+    if moving.size:
+        chosen.append((1, *np.unravel_index(moving[np.argsort(first[moving])[len(moving) // 2]], dw[1].shape)))
+    return list(dict.fromkeys(tuple(int(i) for i in weight) for weight in chosen))
+
+
+class Session:
+    def __init__(self, data, model=None):
+        """data: (train images, train labels, test images, test labels) as nn.data.load_mnist returns them.
+        model: a FastMLP to start from (checked with check_model), or None to start untrained."""
+        self.lock = TakingTurns()
+        self.data = {"train": data[:2], "test": data[2:]}
+        sizes = model.sizes if model is not None else DEFAULT_SIZES
+        self.untrained = FastMLP(sizes[0], sizes[1:], "sigmoid", "sigmoid", seed=0).state()
+        self.loaded = model.state() if model is not None else None
+        self.net = FastMLP(sizes[0], sizes[1:], "sigmoid", "sigmoid", seed=0)
+        self.which = "untrained"
+        self.trainer = Trainer(self.net, data, self.lock)
+        if model is not None:
+            self.switch("loaded")
+
+    # --- the network ---
+
+    def matrices(self):
+        return [w.data for w in self.net.weights], [b.data for b in self.net.biases]
+
+    def switch(self, which):
+        """Start again from the untrained network or from the loaded model."""
+        if which == "loaded" and self.loaded is None:
+            raise BadRequest("no model was loaded: start with --model PATH, or train this one")
+        self.trainer.pause()
+        with self.lock:
+            state = self.loaded if which == "loaded" else self.untrained
+            for i, (w, b) in enumerate(zip(self.net.weights, self.net.biases)):
+                w.data[...] = state[f"w{i}"]
+                b.data[...] = state[f"b{i}"]
+            self.which = which
+            self.trainer.restart()
+
+    def state(self, since=0):
+        """The network's weights and the training's progress, for the picture and the plots."""
+        with self.lock:
+            weights, biases = self.matrices()
+            return {
+                "model": self.which, "has_loaded": self.loaded is not None, "sizes": self.net.sizes,
+                "training": self.trainer.progress(since),
+                "w1": packed(weights[0]),  # one 28x28 image per first-layer neuron: what it looks for
+                "w": [None, None] + [packed(w, exact=True) for w in weights[1:]],
+                "b": [None] + [b.tolist() for b in biases],
+                "counts": {name: len(labels) for name, (_, labels) in self.data.items()},
+            }
+
+    # --- one example ---
+
+    def example(self, pixels, target):
+        with self.lock:
+            return example(*self.matrices(), pixels, target)
+
+    def neuron(self, pixels, target, layer, j):
+        """Neuron j of `layer` zoomed in: its graph's backward pass, step by step, with the layer view's numbers."""
+        last = len(self.net.weights)
+        if not 1 <= layer <= last:
+            raise BadRequest(f"layer must be 1 to {last}, got {layer}")
+        if not 0 <= j < self.net.sizes[layer]:
+            raise BadRequest(f"layer {layer} has neurons 0 to {self.net.sizes[layer] - 1}, got {j}")
+        with self.lock:  # a copy, so that training can go on while the scalar graph is built and drawn
+            weights, biases = ([m.copy() for m in matrices] for matrices in self.matrices())
+        y = np.zeros(self.net.sizes[-1])
+        y[target] = 1.0
+        cost, a, da, dz, dw, db = backward_pass(weights, biases, pixels, y)
+        frames, numbers = zoom.steps(layer, j, a[layer - 1], weights[layer - 1][j], biases[layer - 1][j],
+                                     upstream=da[layer][j], target=y[j] if layer == last else None)
+        layer_view = {"a": a[layer][j], "da": da[layer][j], "dz": dz[layer][j], "db": db[layer][j],
+                      "dw": dw[layer][j].tolist(), "da_below": (weights[layer - 1][j] * dz[layer][j]).tolist()}
+        difference = max(float(np.max(np.abs(np.subtract(numbers[key], layer_view[key])))) for key in layer_view)
+        return {"layer": layer, "neuron": j, "steps": frames, "scalar_engine": numbers, "layer_view": layer_view,
+                "max_difference": difference}
+
+    # --- the digits ---
+
+    def digit(self, which, index=None, label=None, wrong=False, start=0):
+        """An example of the test or training set: by index, or the next one from `start` with this
+        label, or that the network gets wrong, or both. Its pixels in [0, 1] and its label."""
+        images, labels = self.data[which]
+        n = len(labels)
+        if n == 0:
+            raise BadRequest(f"the {which} set is empty")
+        if index is not None:
+            if not 0 <= index < n:
+                raise BadRequest(f"index must be 0 to {n - 1} in the {which} set, got {index}")
+        else:
+            if not 0 <= start < n:
+                raise BadRequest(f"start must be 0 to {n - 1} in the {which} set, got {start}")
+            order = np.roll(np.arange(n), -start)  # from start on, then round from the beginning
+            keep = np.ones(n, dtype=bool)
+            if label is not None:
+                keep &= labels[order] == label
+            if wrong:
+                with self.lock:
+                    keep &= predict(self.net, images[order]) != labels[order]
+            found = order[keep]
+            if found.size == 0:
+                what = " ".join(filter(None, [f"{label}" if label is not None else "example",
+                                              "that the network gets wrong" if wrong else ""]))
+                raise BadRequest(f"the {which} set holds no {what}")
+            index = int(found[0])
+        return {"set": which, "index": index, "label": int(labels[index]), "count": n,
+                "pixels": scaled(images[index], np.float64).tolist()}
+
+    # --- training ---
+
+    def train(self, action):
+        since = len(self.trainer.costs)
+        if action == "start":
+            self.trainer.start()
+        elif action == "pause":
+            self.trainer.pause()
+        elif action == "step":
+            if self.trainer.running:
+                raise BadRequest("training is running: pause it to take one step at a time")
+            self.trainer.step()
+        elif action in ("untrained", "loaded"):
+            self.switch(action)
+        return self.state(since=0 if action in ("untrained", "loaded") else since)
+
+    def batch(self):
+        """The video's mini-batch table for the last step: what each example wants of a few weights, their
+        average, and the gradient the step used, which the average must equal."""
+        with self.lock:
+            last = self.trainer.last_batch
+            if last is None:
+                raise BadRequest("no training step yet: press Train or One step")
+            images, labels = self.data["train"]
+            # The weights the last step started from (under the lock no other step has come since):
+            # plain SGD took LEARNING_RATE·gradient from each.
+            before = [p.data + LEARNING_RATE * g for p, g in zip(self.net.parameters(), last["gradient"])]
+        weights, biases = before[0::2], before[1::2]
+        gradient = [None] + last["gradient"][0::2]
+        chosen = weights_to_follow(gradient)
+        xs = scaled(images[last["indices"]], np.float64)
+        ys = np.eye(10)[labels[last["indices"]]]
+        table = per_example_nudges(weights, biases, xs, ys, chosen)
+        average = table.mean(axis=1)
+        step_nudge = np.array([-gradient[l][j, k] for l, j, k in chosen])
+        return {"weights": [weight_name(w) for w in chosen], "labels": labels[last["indices"]].tolist(),
+                "indices": last["indices"].tolist(), "table": table.tolist(), "average": average.tolist(),
+                "step": step_nudge.tolist(), "max_difference": float(np.max(np.abs(average - step_nudge))),
+                "cost": last["cost"]}

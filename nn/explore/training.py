@@ -1,0 +1,139 @@
+"""The demo's training (demos/train_mnist.py's defaults), a mini-batch at a time, in a background thread.
+
+The same four lines as nn.train.train_epoch (forward, cost, backward, step) with the same settings:
+the video's squared-error cost, plain SGD at rate 3.0, shuffled batches of 100, each epoch's order
+drawn from (seed, epoch). But a step at a time, so that the page can pause, take one step, and
+watch: every step takes the session's lock, so a page reading the network never sees half a step.
+"""
+import contextlib
+import threading
+import time
+
+import numpy as np
+
+from ..data import scaled, shuffled_batches
+from ..optim import SGD
+from ..train import COSTS, predict
+
+LEARNING_RATE, BATCH_SIZE, SEED = 3.0, 100, 0  # demos/train_mnist.py's defaults
+COST = COSTS["squared"]
+
+
+class TakingTurns:
+    """The session's lock, which the training thread gives up between steps while a request is served.
+
+    A plain lock would let the trainer take it again straight after each step, before a waiting
+    request thread even wakes up: a page could wait for hundreds of milliseconds. Yielding after
+    every step instead (time.sleep(0)) made training a third slower on a busy machine, since the OS
+    then runs other processes. So requests say that they are being served (`with lock.serving():`,
+    around the whole request, reading and answering included, which also need Python's lock) or
+    that they wait for the network (`with lock:`), and the trainer steps aside only then, between
+    two steps (`with lock.training():`).
+    """
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._count = threading.Lock()
+        self.busy = 0  # requests being served or waiting for the lock
+
+    def _add(self, n):
+        with self._count:
+            self.busy += n
+
+    def __enter__(self):
+        self._add(1)
+        self._lock.acquire()
+        self._add(-1)
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+    @contextlib.contextmanager
+    def serving(self):
+        self._add(1)
+        try:
+            yield
+        finally:
+            self._add(-1)
+
+    def training(self):
+        return self._lock
+
+
+class Trainer:
+    def __init__(self, net, data, lock):
+        """lock: a TakingTurns shared with the session."""
+        self.net, self.lock = net, lock
+        self.train_images, self.train_labels, self.test_images, self.test_labels = data
+        self.thread = None
+        self.running = False
+        self.restart()
+
+    def restart(self):
+        """From epoch 0 with the network as it is now: a fresh optimizer, no history. Call with the lock held."""
+        self.optimizer = SGD(self.net.parameters(), lr=LEARNING_RATE)
+        self.epoch, self.batches, self.position = 1, self._batches(1), 0
+        self.costs = []  # one per step: the mean cost of its mini-batch
+        self.accuracy = [[0, self.test_accuracy()]]  # [epoch, share of the test digits right], from epoch 0
+        self.last_batch = None
+
+    def _batches(self, epoch):
+        return shuffled_batches(len(self.train_images), BATCH_SIZE, np.random.default_rng([SEED, epoch]))
+
+    def test_accuracy(self):
+        return float(np.mean(predict(self.net, self.test_images) == self.test_labels))
+
+    def step(self):
+        """One mini-batch: forward, cost, backward, step. At the end of an epoch, score the test digits."""
+        with self.lock.training():
+            batch = self.batches[self.position]
+            loss = COST(self.net(scaled(self.train_images[batch], self.net.dtype)), self.train_labels[batch])
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            self.costs.append(float(loss.data))
+            # For the page's mini-batch table. zero_grad() gives each parameter a new gradient array:
+            # keeping these needs no copy; and plain SGD took lr·gradient, so the weights before the
+            # step are the weights after it plus that, to rounding (copying them slowed every step).
+            self.last_batch = {"indices": batch, "gradient": [p.grad for p in self.net.parameters()],
+                               "cost": float(loss.data)}
+            self.position += 1
+            if self.position < len(self.batches):
+                return
+        # The end of an epoch: score the test digits outside the lock, so that the page need not
+        # wait for it (only this thread changes the weights, and requests only read them).
+        accuracy = self.test_accuracy()
+        with self.lock.training():
+            self.accuracy.append([self.epoch, accuracy])
+            self.epoch += 1
+            self.batches, self.position = self._batches(self.epoch), 0
+
+    # --- the background thread ---
+
+    def start(self):
+        if self.running:
+            return
+        self.running = True
+        self.thread = threading.Thread(target=self._run, name="explorer-training", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            self.step()
+            while self.lock.busy and self.running:  # let the page's requests through (pause() is one)
+                time.sleep(0.0002)
+
+    def pause(self):
+        self.running = False
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join()
+        self.thread = None
+
+    def progress(self, since=0):
+        """What the page plots: the costs from step `since` on, the accuracy per epoch, where training is."""
+        return {"running": self.running, "epoch": self.epoch, "batch": self.position,
+                "batches_per_epoch": len(self.batches), "steps": len(self.costs),
+                "costs": self.costs[since:], "accuracy": self.accuracy,
+                "settings": f"SGD at rate {LEARNING_RATE:g}, batches of {BATCH_SIZE}, squared-error cost, "
+                            f"{len(self.train_images):,} training digits"}

@@ -1,0 +1,147 @@
+"""The explorer's page in a real headless browser (Debian's chromium, driven by playwright).
+
+The server runs in this process on a free port with small fake digits (explore_fixtures.py). The
+test draws a stroke with mouse events, picks a test digit, zooms into a neuron and steps its
+graph, and trains until the accuracy rises; a screenshot of each stage is kept in
+runs/test-artifacts/explorer/. No console errors are allowed, and nothing is fetched from
+anywhere but the server.
+"""
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import missing, require_program
+from explore_fixtures import bar_data, running, session_with
+from test_walkthrough_browser import CHROMIUM_ARGS
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "runs" / "test-artifacts" / "explorer"
+
+
+@pytest.fixture
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("the python package playwright is not installed")
+    chromium = require_program("chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_draw_pick_zoom_and_train(browser):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    data = bar_data()
+    with running(session_with(data=data)) as server:
+        page = browser.new_page(viewport={"width": 1024, "height": 768})
+        errors, requests = [], []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("request", lambda request: requests.append(request.url))
+        polls = []  # when the page asked for the network's state
+        page.on("request", lambda request: polls.append(time.monotonic()) if "/api/state" in request.url else None)
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        page.wait_for_function("document.querySelectorAll('#outputs tr').length === 11")
+        assert page.inner_text("#model-name") == "untrained"
+        page.screenshot(path=ARTIFACTS / "1-loaded.png")
+
+        # draw a stroke: the guess and the nudges appear for the drawing
+        timings = page.evaluate("window.explorerTimings.length")
+        box = page.locator("#pad").bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
+        page.mouse.down()
+        for i in range(1, 11):
+            page.mouse.move(box["x"] + box["width"] * (0.5 - 0.01 * i), box["y"] + box["height"] * (0.2 + 0.06 * i))
+        page.mouse.up()
+        page.wait_for_function(f"window.explorerTimings.length > {timings}")
+        assert page.inner_text("#picked").startswith("your drawing")
+        page.wait_for_function("document.querySelector('#network text.guess') !== null")
+        received = page.evaluate("""() => {
+            const data = document.getElementById('received').getContext('2d').getImageData(0, 0, 28, 28).data;
+            let lit = 0; for (let i = 0; i < data.length; i += 4) if (data[i] > 0) lit++; return lit; }""")
+        assert 20 < received < 400  # a stroke, fitted into the 20x20 box
+        nudges = page.eval_on_selector_all("#outputs tr td:last-child", "cells => cells.map(c => c.textContent)")
+        assert len(nudges) == 10 and all(n and "0.0000" not in n for n in nudges)
+        assert "agree" in page.inner_text("#check") and page.locator("#check.ok").count() == 1
+        page.screenshot(path=ARTIFACTS / "2-drawn.png")
+
+        # pick a test digit by index
+        page.fill("#index", "5")
+        page.click("#go")
+        page.wait_for_function("document.getElementById('picked').textContent.startsWith('test digit 5 ')")
+        assert f'a "{data[3][5]}"' in page.inner_text("#picked")
+        assert page.input_value("#target") == str(data[3][5])
+        page.screenshot(path=ARTIFACTS / "3-picked.png")
+
+        # hovering over a first-layer neuron shows its 784 weights; choosing one keeps them shown
+        assert page.is_hidden("#lens")
+        page.hover("#network .neuron[data-layer='1'][data-neuron='3']")
+        assert page.is_visible("#lens") and "Neuron 3 of layer 1" in page.inner_text("#lens p")
+        page.mouse.move(5, 5)
+        assert page.is_hidden("#lens")
+        page.click("#network .neuron[data-layer='1'][data-neuron='4']")
+        page.mouse.move(5, 5)
+        assert page.is_visible("#lens") and "Neuron 4 of layer 1" in page.inner_text("#lens p")
+        page.wait_for_function("document.getElementById('zoom-counter').textContent === 'step 1 / 2'")
+
+        # zoom into an output neuron and step its graph
+        page.click(f"#network .neuron[data-layer='3'][data-neuron='{data[3][5]}']")
+        page.wait_for_function("document.getElementById('zoom-counter').textContent === 'step 1 / 4'")
+        page.wait_for_selector("#zoom-graph svg")
+        assert page.locator("#zoom-graph svg g.highlight").count() == 1
+        page.click("#zoom-next")
+        page.wait_for_function("document.getElementById('zoom-counter').textContent === 'step 2 / 4'")
+        assert page.inner_text("#zoom-text").startswith("Step 2 / 4:")
+        page.click("#zoom-next")
+        page.click("#zoom-next")
+        page.wait_for_function("document.getElementById('zoom-text').textContent.startsWith('Step 4 / 4')")
+        assert "w·x+b" in page.inner_text("#zoom-text") and page.is_disabled("#zoom-next")
+        assert page.locator("#zoom-check.ok").count() == 1
+        page.locator("#zoom-panel").scroll_into_view_if_needed()
+        page.screenshot(path=ARTIFACTS / "4-neuron.png")
+
+        # train: the cost falls and the accuracy rises, in the page and in a second tab
+        other = browser.new_page(viewport={"width": 1024, "height": 768})
+        other.on("pageerror", lambda error: errors.append(str(error)))
+        other.goto(server.url)
+        other.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        page.click("#train")
+        started = time.monotonic()
+        page.wait_for_function("window.explorerTraining.accuracy.slice(-1)[0][1] > 0.9", timeout=60_000)
+        page.click("#pause")
+        stopped = time.monotonic()
+        page.wait_for_function("document.getElementById('pause').disabled")  # paused
+        costs = page.evaluate("window.explorerTraining.costs")
+        accuracy = page.evaluate("window.explorerTraining.accuracy")
+        assert accuracy[0][0] == 0 and accuracy[0][1] < 0.3 and accuracy[-1][1] > 0.9
+        assert sum(costs[-10:]) / 10 < sum(costs[:10]) / 10 / 2
+        assert sum(started <= t <= stopped for t in polls) >= 2  # it kept polling (the rate: benchmarks/explorer.py)
+        # the other tab saw the same run: the same costs, once its next poll has come
+        other.wait_for_function(f"window.explorerTraining.costs.length === {len(costs)}", timeout=30_000)
+        assert other.evaluate("window.explorerTraining.costs") == costs
+        assert other.evaluate("window.explorerTraining.accuracy") == accuracy
+        page.wait_for_selector("#batch table")
+        assert page.locator("#batch .check.ok").count() == 1
+        page.locator("#training-panel").scroll_into_view_if_needed()
+        page.screenshot(path=ARTIFACTS / "5-trained.png")
+        page.screenshot(path=ARTIFACTS / "6-whole-page.png", full_page=True)
+        page.click("#reset")
+        page.wait_for_function("window.explorerTraining.costs.length === 0")
+        assert page.inner_text("#model-name") == "untrained"
+        page.click("#step")  # one mini-batch
+        page.wait_for_function("window.explorerTraining.costs.length === 1")
+
+        # one it gets wrong: the guess marked in the network is not the label
+        page.click("#wrong")
+        page.wait_for_function("!document.getElementById('picked').textContent.startsWith('test digit 5 ')")
+        page.wait_for_function("document.querySelector('#outputs tr.target td').textContent === "
+                               "document.getElementById('target').value")
+        label = int(page.input_value("#target"))
+        guess = int(page.text_content("#network text.guess >> nth=0"))
+        assert guess != label and f'a "{label}"' in page.inner_text("#picked")
+
+    assert errors == []
+    assert all(url.startswith(server.url) or url.startswith("data:") for url in requests), requests
