@@ -74,8 +74,10 @@ class Session:
         with self.lock:
             state = self.loaded if which == "loaded" else self.untrained
             for i, (w, b) in enumerate(zip(self.net.weights, self.net.biases)):
-                w.data[...] = state[f"w{i}"]
-                b.data[...] = state[f"b{i}"]
+                # new arrays, not writes into the old ones: a graph of an earlier forward pass holds
+                # those read-only until its backward (autodiff/tensor.py), and may keep them
+                w.data = np.array(state[f"w{i}"], dtype=w.data.dtype)
+                b.data = np.array(state[f"b{i}"], dtype=b.data.dtype)
             self.which = which
             self.trainer.restart()
 
