@@ -171,13 +171,27 @@ class Value:
 
         Its local derivatives are the video's: each weight's is its input ("neurons that fire
         together wire together"), each input's is its weight, the bias's is 1.
+
+        Inputs that are plain numbers (an image's pixels), or Constants, are data: they stay the
+        node's children, so drawings and steps show them as the neuron's inputs, but they receive
+        no gradient, as a Tensor's children with requires_grad=False do not. In a first layer that
+        halves the backward pass: no one uses the gradient of a pixel. Inputs that mix Values and
+        numbers are all Values, the numbers constant leaves, as in 2 * v.
         """
         if len(weights) != len(inputs):
             raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
+        if type(inputs) is not Constants:
+            if not any(isinstance(x, Value) for x in inputs):
+                inputs = Constants(inputs)
+            elif not all(isinstance(x, Value) for x in inputs):
+                inputs = [_operand(x) for x in inputs]
         ws = [w.data for w in weights]
-        xs = [x.data for x in inputs]
+        xs = inputs.values if type(inputs) is Constants else [x.data for x in inputs]
         total = sum(map(mul, ws, xs)) + bias.data
-        return _node(total, (*weights, *inputs, bias), (*xs, *ws, 1.0), "w·x+b")
+        node = _node(total, (*weights, *inputs, bias), (*xs, *ws, 1.0), "w·x+b")
+        if type(inputs) is Constants:
+            node.__class__ = _WeightedSumOfData  # the same node, whose backward leaves out the data
+        return node
 
     # --- backpropagation ---
 
@@ -215,6 +229,41 @@ class Value:
     def __repr__(self):
         label = f"label={self.label!r}, " if self.label else ""
         return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
+
+
+class Constants(tuple):
+    """Plain numbers given as a neuron's inputs: the leaves that show them, and their values.
+
+    weighted_sum gives them no gradient. A layer makes them once for all of its neurons, which
+    then share the leaves, as they share the inputs.
+    """
+
+    def __new__(cls, numbers):
+        leaves = super().__new__(cls, [Value(x) for x in numbers])
+        leaves.values = [leaf.data for leaf in leaves]  # checked floats, for the sums
+        return leaves
+
+
+class _WeightedSumOfData(Value):
+    """w·x + b whose inputs x are Constants: only the weights and the bias learn.
+
+    The inputs remain children with their local derivatives (the weights), so a drawing or a step
+    shows them; the chain rule just does not go down to them.
+    """
+
+    __slots__ = ()
+
+    def _chain_rule(self):
+        g, children = self.grad, self._children
+        n = (len(children) - 1) // 2
+        learning = zip((*children[:n], children[-1]), (*self._local_grads[:n], 1.0))  # the weights, the bias
+        return [(child, d, d * g) for child, d in learning]
+
+    def _backward(self):
+        g, children = self.grad, self._children
+        for weight, x in zip(children[: (len(children) - 1) // 2], self._local_grads):
+            weight.grad += x * g  # ∂z/∂w = x
+        children[-1].grad += g  # the bias: ∂z/∂b = 1
 
 
 _new = object.__new__

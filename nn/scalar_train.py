@@ -1,0 +1,106 @@
+"""Training with the scalar engine: a graph of Values per example, gradients summed over a mini-batch.
+
+The fast path pushes a whole mini-batch through matrix ops at once. Here, as in micrograd and in
+the video, each example gets its own graph: forward, its cost, backward(). The weights' and
+biases' gradients add up over the examples of a batch (leaf gradients accumulate), and divided
+by the batch size they are the gradient of the batch's mean cost, the one the fast path computes.
+Then the optimizer steps the Values.
+
+A batch can be shared out among processes, one per core by default: each holds a copy of the
+network and of the training set, given once when it starts; for each batch it receives the
+weights and the indices of its examples, and sends back the sum of their gradients.
+"""
+import multiprocessing
+import os
+import signal
+from contextlib import nullcontext
+
+import numpy as np
+
+from .data import scaled
+from .mlp import MLP
+
+
+def summed_gradients(net, cost, images, labels):
+    """Add each example's gradient into the parameters' .grad, one graph per example; the sum of the costs.
+
+    images: rows of pixels 0..255, which become plain numbers: data, not Values to learn.
+    cost(outputs, labels): as for the fast path, on a list of examples' outputs (here, one).
+    """
+    total = 0.0
+    for pixels, label in zip(scaled(images, np.float64).tolist(), labels.tolist()):
+        output = net(pixels)
+        loss = cost([output if isinstance(output, list) else [output]], [label])
+        loss.backward()
+        total += loss.data
+    return total
+
+
+def train_epoch(net, optimizer, cost, images, labels, batches, workers=None):
+    """One step per mini-batch (an array of indices), as train.train_epoch; the mean cost over the epoch.
+
+    workers: how many processes share each batch; None for one per core, 1 for this process alone.
+    """
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number of processes, at least 1; got {workers!r}")
+    params = net.parameters()
+    total = 0.0
+    with Workers(net, cost, images, labels, workers) if workers > 1 else nullcontext() as team:
+        for batch in batches:
+            optimizer.zero_grad()
+            if team is None:  # this process alone, on the network itself
+                total += summed_gradients(net, cost, images[batch], labels[batch])
+            else:
+                total += team.add_gradients(params, batch)
+            for p in params:
+                p.grad /= len(batch)  # the sum's gradient over the batch size: the mean cost's gradient
+            optimizer.step()
+    return total / len(images)
+
+
+class Workers:
+    """Processes that share out each mini-batch, each with its own copy of the network and the data."""
+
+    def __init__(self, net, cost, images, labels, processes):
+        first, last = net.layers[0].neurons[0], net.layers[-1].neurons[0]
+        layout = (len(first.w), [len(layer.neurons) for layer in net.layers], first.activation, last.activation)
+        # Under fork (Linux) the workers inherit the images; elsewhere they are pickled once per worker.
+        self.processes = processes
+        self.pool = multiprocessing.Pool(processes, _start_worker, (layout, cost, images, labels))
+
+    def add_gradients(self, params, batch):
+        """Set each parameter's .grad to the sum of its gradients over the batch; the sum of the costs."""
+        weights = np.array([p.data for p in params])
+        shares = [share for share in np.array_split(batch, self.processes) if len(share)]
+        results = self.pool.starmap(_gradients_of_share, [(weights, share) for share in shares])
+        for p, g in zip(params, sum(grads for grads, _ in results).tolist()):
+            p.grad = g
+        return sum(cost for _, cost in results)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *error):
+        self.pool.terminate()  # whether the epoch ended or failed: the workers hold nothing to keep
+        self.pool.join()
+
+
+_copy = {}  # in a worker: its network, its parameters, the cost and the training set, given at its start
+
+
+def _start_worker(layout, cost, images, labels):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the main process, which stops the workers
+    nin, sizes, activation, output = layout
+    net = MLP(nin, sizes, activation, output)
+    _copy.update(net=net, params=net.parameters(), cost=cost, images=images, labels=labels)
+
+
+def _gradients_of_share(weights, indices):
+    """This worker's part of a batch: (the sum of its examples' gradients as an array, the sum of their costs)."""
+    params = _copy["params"]
+    for p, w in zip(params, weights.tolist()):
+        p.data, p.grad = w, 0.0
+    total = summed_gradients(_copy["net"], _copy["cost"], _copy["images"][indices], _copy["labels"][indices])
+    return np.array([p.grad for p in params]), total
