@@ -185,13 +185,16 @@ class Value:
                 inputs = Constants(inputs)
             elif not all(isinstance(x, Value) for x in inputs):
                 inputs = [_operand(x) for x in inputs]
-        ws = [w.data for w in weights]
-        xs = inputs.values if type(inputs) is Constants else [x.data for x in inputs]
-        total = sum(map(mul, ws, xs)) + bias.data
-        node = _node(total, (*weights, *inputs, bias), (*xs, *ws, 1.0), "w·x+b")
         if type(inputs) is Constants:
-            node.__class__ = _WeightedSumOfData  # the same node, whose backward leaves out the data
-        return node
+            xs = inputs.values
+            total = sum([weights[i].data * xs[i] for i in inputs.nonzero]) + bias.data  # x = 0 adds nothing
+            node = _node(total, (*weights, *inputs, bias), inputs, "w·x+b")
+            node.__class__ = _WeightedSumOfData  # the same node, whose chain rule leaves out the data
+            return node
+        ws = [w.data for w in weights]
+        xs = [x.data for x in inputs]
+        total = sum(map(mul, ws, xs)) + bias.data
+        return _node(total, (*weights, *inputs, bias), (*xs, *ws, 1.0), "w·x+b")
 
     # --- backpropagation ---
 
@@ -241,28 +244,31 @@ class Constants(tuple):
     def __new__(cls, numbers):
         leaves = super().__new__(cls, [Value(x) for x in numbers])
         leaves.values = [leaf.data for leaf in leaves]  # checked floats, for the sums
+        leaves.nonzero = [i for i, x in enumerate(leaves.values) if x]  # the inputs that move their weights
         return leaves
 
 
 class _WeightedSumOfData(Value):
-    """w·x + b whose inputs x are Constants: only the weights and the bias learn.
+    """w·x + b whose inputs x are Constants: only the weights and the bias get gradients.
 
-    The inputs remain children with their local derivatives (the weights), so a drawing or a step
-    shows them; the chain rule just does not go down to them.
+    Its children are the weights, the inputs and the bias, as for any weighted sum, so a drawing
+    shows the inputs. Its _local_grads are the Constants, whose values are the weights' local
+    derivatives (∂z/∂wᵢ = xᵢ; the bias's is 1). Stepping shows every weight's share; backward()
+    skips the weights whose input is 0, whose share is 0: most of an MNIST digit is dark pixels.
     """
 
     __slots__ = ()
 
     def _chain_rule(self):
-        g, children = self.grad, self._children
-        n = (len(children) - 1) // 2
-        learning = zip((*children[:n], children[-1]), (*self._local_grads[:n], 1.0))  # the weights, the bias
+        g, children, xs = self.grad, self._children, self._local_grads.values
+        learning = zip((*children[: len(xs)], children[-1]), (*xs, 1.0))  # the weights, then the bias
         return [(child, d, d * g) for child, d in learning]
 
     def _backward(self):
-        g, children = self.grad, self._children
-        for weight, x in zip(children[: (len(children) - 1) // 2], self._local_grads):
-            weight.grad += x * g  # ∂z/∂w = x
+        g, children, inputs = self.grad, self._children, self._local_grads
+        xs = inputs.values
+        for i in inputs.nonzero:
+            children[i].grad += xs[i] * g  # weight i: ∂z/∂wᵢ = xᵢ
         children[-1].grad += g  # the bias: ∂z/∂b = 1
 
 
