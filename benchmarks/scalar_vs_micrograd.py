@@ -26,6 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for autodiff and nn
 
+# (c) runs the fast path beside the scalar engine: one BLAS thread, as demos/train_mnist.py gives it
+# (on a busy machine, BLAS threads waiting for each other make its small products many times slower)
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
 try:
     import micrograd.engine
     import micrograd.nn

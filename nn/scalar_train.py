@@ -49,13 +49,13 @@ def train_epoch(net, optimizer, cost, images, labels, batches, workers=None):
     total = 0.0
     with Workers(net, cost, images, labels, workers) if workers > 1 else nullcontext() as team:
         for batch in batches:
-            optimizer.zero_grad()
             if team is None:  # this process alone, on the network itself
+                optimizer.zero_grad()
                 total += summed_gradients(net, cost, images[batch], labels[batch])
+                for p in params:
+                    p.grad /= len(batch)  # the sum's gradient over the batch size: the mean cost's gradient
             else:
-                total += team.add_gradients(params, batch)
-            for p in params:
-                p.grad /= len(batch)  # the sum's gradient over the batch size: the mean cost's gradient
+                total += team.set_mean_gradients(params, batch)
             optimizer.step()
     return total / len(images)
 
@@ -70,12 +70,13 @@ class Workers:
         self.processes = processes
         self.pool = multiprocessing.Pool(processes, _start_worker, (layout, cost, images, labels))
 
-    def add_gradients(self, params, batch):
-        """Set each parameter's .grad to the sum of its gradients over the batch; the sum of the costs."""
+    def set_mean_gradients(self, params, batch):
+        """Set each parameter's .grad to its gradient of the batch's mean cost; the sum of the costs."""
         weights = np.array([p.data for p in params])
         shares = [share for share in np.array_split(batch, self.processes) if len(share)]
         results = self.pool.starmap(_gradients_of_share, [(weights, share) for share in shares])
-        for p, g in zip(params, sum(grads for grads, _ in results).tolist()):
+        mean = sum(grads for grads, _ in results) / len(batch)
+        for p, g in zip(params, mean.tolist()):
             p.grad = g
         return sum(cost for _, cost in results)
 

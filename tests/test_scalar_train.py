@@ -20,7 +20,7 @@ CONFIGS = {
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(7)
-    return synthetic_digits(120, rng) + synthetic_digits(30, rng)
+    return synthetic_digits(80, rng) + synthetic_digits(20, rng)
 
 
 def twins(config, sizes=(16, 16, 10), seed=5):
@@ -36,15 +36,14 @@ def largest_difference(fast, scalar):
     return max(np.abs(a.data - b.data).max() for a, b in zip(fast.parameters(), as_arrays.parameters()))
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("config, workers", [("video", 1), ("video", 2), ("momentum", 1), ("adam", 2)])
 def test_an_epoch_of_values_ends_with_the_fast_paths_weights(data, config, workers):
     fast, fast_optimizer, scalar, scalar_optimizer = twins(config)
     start = FastMLP.from_scalar(scalar)
     cost = COSTS[CONFIGS[config][2]]
     fast_history = train(fast, fast_optimizer, cost, data, epochs=1, batch_size=20, seed=1)
     scalar_history = train(scalar, scalar_optimizer, cost, data, epochs=1, batch_size=20, seed=1, workers=workers)
-    assert largest_difference(start, scalar) > 1e-3  # it learned: 6 steps moved the weights
+    assert largest_difference(start, scalar) > 1e-3  # it learned: 4 steps moved the weights
     assert largest_difference(fast, scalar) <= 1e-9
     assert scalar_history[0]["cost"] == pytest.approx(fast_history[0]["cost"], rel=1e-12)
     assert scalar_history[0]["test_accuracy"] == fast_history[0]["test_accuracy"]
@@ -84,7 +83,8 @@ def test_workers_must_be_a_whole_number_of_processes(data, workers):
 
 def scalar_run(data, checkpoint, epochs, resume=False, config="momentum"):
     _, _, scalar, optimizer = twins(config, sizes=(6, 10))
-    history = train(scalar, optimizer, COSTS[CONFIGS[config][2]], data, epochs, batch_size=30, seed=2,
+    data = (data[0][:40], data[1][:40], data[2], data[3])
+    history = train(scalar, optimizer, COSTS[CONFIGS[config][2]], data, epochs, batch_size=10, seed=2,
                     checkpoint=checkpoint, resume=resume, workers=1)
     return scalar, history
 
@@ -131,16 +131,17 @@ def demo(monkeypatch, data):
     return module
 
 
-def test_the_demo_trains_with_values_as_the_fast_path_does(demo, tmp_path, capsys):
-    args = ["--hidden", "6", "--epochs", "2", "--batch-size", "30"]
-    fast = demo.main([*args, "--out", str(tmp_path / "fast")])
-    scalar = demo.main([*args, "--out", str(tmp_path / "scalar"), "--engine", "scalar", "--workers", "2"])
+def test_the_demo_trains_and_resumes_with_values_as_the_fast_path_does(demo, tmp_path, capsys):
+    args = ["--hidden", "6", "--batch-size", "20"]
+    fast = demo.main([*args, "--epochs", "2", "--out", str(tmp_path / "fast")])
+    scalar = [*args, "--out", str(tmp_path / "scalar"), "--engine", "scalar"]
+    demo.main([*scalar, "--epochs", "1", "--workers", "2"])
     assert "2 processes" in capsys.readouterr().out
-    assert [h["cost"] for h in scalar] == pytest.approx([h["cost"] for h in fast], rel=1e-9)
+    resumed = demo.main([*scalar, "--epochs", "2", "--workers", "1", "--resume"])
+    assert [h["epoch"] for h in resumed] == [1, 2]
+    assert [h["cost"] for h in resumed] == pytest.approx([h["cost"] for h in fast], rel=1e-9)
     models = [FastMLP.load(tmp_path / name / "model.npz") for name in ("fast", "scalar")]
     assert max(np.abs(a.data - b.data).max() for a, b in zip(*(m.parameters() for m in models))) <= 1e-9
-    resumed = demo.main([*args, "--epochs", "3", "--out", str(tmp_path / "scalar"), "--engine", "scalar", "--resume"])
-    assert [h["epoch"] for h in resumed] == [1, 2, 3]
 
 
 @pytest.mark.parametrize("args, message", [
