@@ -10,10 +10,11 @@ A batch can be shared out among processes, one per core by default: each holds a
 network and of the training set, given once when it starts; for each batch it receives the
 weights and the indices of its examples, and sends back the sum of their gradients.
 """
-import multiprocessing
 import os
 import signal
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
+from itertools import repeat
 
 import numpy as np
 
@@ -67,14 +68,15 @@ class Workers:
         first, last = net.layers[0].neurons[0], net.layers[-1].neurons[0]
         layout = (len(first.w), [len(layer.neurons) for layer in net.layers], first.activation, last.activation)
         # Under fork (Linux) the workers inherit the images; elsewhere they are pickled once per worker.
+        # A worker that dies (killed, out of memory) raises BrokenProcessPool here, rather than a hang.
         self.processes = processes
-        self.pool = multiprocessing.Pool(processes, _start_worker, (layout, cost, images, labels))
+        self.pool = ProcessPoolExecutor(processes, initializer=_start_worker, initargs=(layout, cost, images, labels))
 
     def set_mean_gradients(self, params, batch):
         """Set each parameter's .grad to its gradient of the batch's mean cost; the sum of the costs."""
         weights = np.array([p.data for p in params])
         shares = [share for share in np.array_split(batch, self.processes) if len(share)]
-        results = self.pool.starmap(_gradients_of_share, [(weights, share) for share in shares])
+        results = list(self.pool.map(_gradients_of_share, repeat(weights), shares))
         mean = sum(grads for grads, _ in results) / len(batch)
         for p, g in zip(params, mean.tolist()):
             p.grad = g
@@ -84,8 +86,7 @@ class Workers:
         return self
 
     def __exit__(self, *error):
-        self.pool.terminate()  # whether the epoch ended or failed: the workers hold nothing to keep
-        self.pool.join()
+        self.pool.shutdown(cancel_futures=True)  # whether the epoch ended or failed: the workers hold nothing to keep
 
 
 _copy = {}  # in a worker: its network, its parameters, the cost and the training set, given at its start

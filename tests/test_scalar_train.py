@@ -1,4 +1,6 @@
 """The scalar engine trains: a graph of Values per example gives the fast path's weights and checkpoints."""
+import multiprocessing
+
 import numpy as np
 import pytest
 
@@ -70,6 +72,35 @@ def test_a_batch_smaller_than_the_workers_leaves_none_idle_with_nothing_to_do(da
     train(fast, fast_optimizer, COSTS["squared"], small, epochs=1, batch_size=2)
     train(scalar, scalar_optimizer, COSTS["squared"], small, epochs=1, batch_size=2, workers=3)
     assert largest_difference(fast, scalar) <= 1e-12
+
+
+def refusing_cost(outputs, labels):
+    raise ValueError("this cost refuses every example")
+
+
+def test_an_error_in_a_worker_reaches_the_caller_with_its_message(data):
+    _, _, scalar, optimizer = twins("video", sizes=(4, 10))
+    with pytest.raises(ValueError, match="this cost refuses every example"):
+        train(scalar, optimizer, refusing_cost, data, epochs=1, batch_size=20, workers=2)
+    assert multiprocessing.active_children() == []  # the workers are gone
+
+
+def test_ctrl_c_stops_the_workers_and_keeps_the_last_checkpoint(data, tmp_path):
+    _, _, scalar, optimizer = twins("video", sizes=(4, 10))
+    checkpoint, step, steps = tmp_path / "run.npz", optimizer.step, []
+
+    def step_then_ctrl_c():
+        steps.append(1)
+        if len(steps) == 6:  # in epoch 2: 4 steps an epoch
+            raise KeyboardInterrupt
+        step()
+
+    optimizer.step = step_then_ctrl_c
+    with pytest.raises(KeyboardInterrupt):
+        train(scalar, optimizer, COSTS["squared"], data, epochs=3, batch_size=20, checkpoint=checkpoint, workers=2)
+    assert multiprocessing.active_children() == []
+    with np.load(checkpoint) as archive:
+        assert '"epoch": 1' in str(archive["run"]) and '"epoch": 2' not in str(archive["run"])
 
 
 @pytest.mark.parametrize("workers", [0, -1, 1.5, True])
