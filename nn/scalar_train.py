@@ -18,6 +18,8 @@ from itertools import repeat
 
 import numpy as np
 
+from autodiff.value import Constants
+
 from .data import scaled
 from .mlp import MLP
 
@@ -25,12 +27,12 @@ from .mlp import MLP
 def summed_gradients(net, cost, images, labels):
     """Add each example's gradient into the parameters' .grad, one graph per example; the sum of the costs.
 
-    images: rows of pixels 0..255, which become plain numbers: data, not Values to learn.
+    images: rows of pixels 0..255, which become Constants: data, not Values to learn.
     cost(outputs, labels): as for the fast path, on a list of examples' outputs (here, one).
     """
     total = 0.0
     for pixels, label in zip(scaled(images, np.float64).tolist(), labels.tolist()):
-        output = net(pixels)
+        output = net(Constants(pixels))  # what the first layer makes of plain numbers, without looking for Values
         loss = cost([output if isinstance(output, list) else [output]], [label])
         loss.backward()
         total += loss.data
