@@ -174,9 +174,9 @@ class Value:
 
         Inputs that are plain numbers (an image's pixels), or Constants, are data: they stay the
         node's children, so drawings and steps show them as the neuron's inputs, but they receive
-        no gradient, as a Tensor's children with requires_grad=False do not. In a first layer that
-        halves the backward pass: no one uses the gradient of a pixel. Inputs that mix Values and
-        numbers are all Values, the numbers constant leaves, as in 2 * v.
+        no gradient, as a Tensor's children with requires_grad=False do not: no one uses the
+        gradient of a pixel, and it was half of a first layer's backward pass. Inputs that mix
+        Values and numbers are all Values, the numbers constant leaves, as in 2 * v.
         """
         if len(weights) != len(inputs):
             raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
