@@ -242,7 +242,7 @@ class Constants(tuple):
     """
 
     def __new__(cls, numbers):
-        leaves = super().__new__(cls, [Value(x) for x in numbers])
+        leaves = super().__new__(cls, map(Value, numbers))
         leaves.values = [leaf.data for leaf in leaves]  # checked floats, for the sums
         leaves.nonzero = [i for i, x in enumerate(leaves.values) if x]  # the inputs that move their weights
         return leaves
