@@ -62,7 +62,7 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
         one per core).
 
     data: (train images, train labels, test images, test labels), images as uint8 rows.
-    cost(outputs, labels): a Tensor; see COSTS.
+    cost(outputs, labels): a Tensor, or a list of examples' outputs as Values; see COSTS.
     checkpoint: a .npz path, written after every epoch; resume=True continues from it.
     on_epoch(history): called after each epoch (and its checkpoint), e.g. to print the figures.
     progress(batches, epoch): wraps an epoch's batches, e.g. in a progress bar.
