@@ -30,9 +30,12 @@ def summed_gradients(net, cost, images, labels):
     images: rows of pixels 0..255, which become Constants: data, not Values to learn.
     cost(outputs, labels): as for the fast path, on a list of examples' outputs (here, one).
     """
-    total = 0.0
+    total, inputs = 0.0, None
     for pixels, label in zip(scaled(images, np.float64).tolist(), labels.tolist()):
-        output = net(Constants(pixels))  # what the first layer makes of plain numbers, without looking for Values
+        # the pixels as Constants, what the first layer makes of plain numbers; the same leaves for
+        # every example, refilled: the previous example's graph is gone by then
+        inputs = Constants(pixels) if inputs is None else inputs.refill(pixels)
+        output = net(inputs)
         loss = cost([output if isinstance(output, list) else [output]], [label])
         loss.backward()
         total += loss.data

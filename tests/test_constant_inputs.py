@@ -114,3 +114,29 @@ def test_a_drawing_shows_the_data_as_the_neurons_inputs():
     for name, leaf in (("a0", x[0]), ("a1", x[1])):
         assert f'"node-{leaf._id}" -> "op-{z._id}" [label={name}]' in source
     assert "data 0.9000" in source and "data 0.3000" in source
+
+
+def test_refilled_constants_give_what_new_ones_give():
+    weights, bias = [Value(0.5), Value(-1.0), Value(2.0)], Value(0.2)
+    inputs = Constants([1.0, 2.0, 3.0])
+    Value.weighted_sum(weights, inputs, bias).sigmoid().backward()
+    fresh_weights = [Value(w.data) for w in weights]
+    refilled = Value.weighted_sum(weights, inputs.refill([0.0, -1.5, 4]), bias).sigmoid()
+    fresh = Value.weighted_sum(fresh_weights, Constants([0.0, -1.5, 4]), Value(0.2)).sigmoid()
+    assert refilled.data == fresh.data
+    for w in weights:
+        w.grad = 0.0
+    refilled.backward()
+    fresh.backward()
+    assert [w.grad for w in weights] == [w.grad for w in fresh_weights]
+    assert inputs.nonzero == [1, 2] and inputs.values == [0.0, -1.5, 4.0]
+
+
+@pytest.mark.parametrize("numbers, error, message", [
+    ([1.0, 2.0], ValueError, "2 numbers for 3 inputs"),
+    ([1.0, math.nan, 2.0], ValueError, "must be finite"),
+    ([1.0, "2", 3.0], TypeError, "must be a real number"),
+])
+def test_refilling_checks_the_numbers(numbers, error, message):
+    with pytest.raises(error, match=message):
+        Constants([1.0, 2.0, 3.0]).refill(numbers)
