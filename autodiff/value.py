@@ -182,9 +182,26 @@ class Value:
 
         Its local derivatives are the video's: each weight's is its input ("neurons that fire
         together wire together"), each input's is its weight, the bias's is 1.
+
+        Inputs that are plain numbers (an image's pixels), or Constants, are data: they stay the
+        node's children, so drawings and steps show them as the neuron's inputs, but they receive
+        no gradient, as a Tensor's children with requires_grad=False do not: no one uses the
+        gradient of a pixel, and it was half of a first layer's backward pass. Inputs that mix
+        Values and numbers are all Values, the numbers constant leaves, as in 2 * v.
         """
         if len(weights) != len(inputs):
             raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
+        if type(inputs) is not Constants:
+            if not any(isinstance(x, Value) for x in inputs):
+                inputs = Constants(inputs)
+            elif not all(isinstance(x, Value) for x in inputs):
+                inputs = [_operand(x) for x in inputs]
+        if type(inputs) is Constants:
+            xs = inputs.values
+            total = sum([weights[i].data * xs[i] for i in inputs.nonzero]) + bias.data  # x = 0 adds nothing
+            node = _node(total, (*weights, *inputs, bias), inputs, "w·x+b")
+            node.__class__ = _WeightedSumOfData  # the same node, whose chain rule leaves out the data
+            return node
         ws = [w.data for w in weights]
         xs = [x.data for x in inputs]
         total = sum(map(mul, ws, xs)) + bias.data
@@ -306,6 +323,56 @@ def _children_of(children, who):
         if not isinstance(child, Value):
             raise TypeError(f"{who}: every child must be a Value, got {type(child).__name__}: {child!r:.80}")
     return children
+
+
+class Constants(tuple):
+    """Plain numbers given as a neuron's inputs: the leaves that show them, and their values.
+
+    weighted_sum gives them no gradient. A layer makes them once for all of its neurons, which
+    then share the leaves, as they share the inputs.
+    """
+
+    def __new__(cls, numbers):
+        leaves = super().__new__(cls, map(Value, numbers))
+        leaves.values = [leaf.data for leaf in leaves]  # checked floats, for the sums
+        leaves.nonzero = [i for i, x in enumerate(leaves.values) if x]  # the inputs that move their weights
+        return leaves
+
+    def refill(self, numbers):
+        """The same leaves, holding new numbers: cheaper than new leaves, for a training loop that drops
+        each example's graph before the next (a graph kept from before would see the new numbers)."""
+        if len(numbers) != len(self):
+            raise ValueError(f"refill: {len(numbers)} numbers for {len(self)} inputs")
+        values = [x if type(x) is float and _isfinite(x) else _checked(x) for x in numbers]
+        for leaf, x in zip(self, values):
+            leaf.data = x
+        self.values = values
+        self.nonzero = [i for i, x in enumerate(values) if x]
+        return self
+
+
+class _WeightedSumOfData(Value):
+    """w·x + b whose inputs x are Constants: only the weights and the bias get gradients.
+
+    Its children are the weights, the inputs and the bias, as for any weighted sum, so a drawing
+    shows the inputs. Its _local_grads are the Constants, whose values are the weights' local
+    derivatives (∂z/∂wᵢ = xᵢ; the bias's is 1). Stepping shows every weight's share; backward()
+    skips the weights whose input is 0, whose share is 0: most of an MNIST digit is dark pixels.
+    """
+
+    __slots__ = ()
+
+    def _chain_rule(self):
+        g, children, xs = self.grad, self._children, self._local_grads.values
+        learning = zip((*children[: len(xs)], children[-1]), (*xs, 1.0))  # the weights, then the bias
+        return [(child, d, d * g) for child, d in learning]
+
+    def _backward(self):
+        g, children, inputs = self.grad, self._children, self._local_grads
+        xs = inputs.values
+        for i in inputs.nonzero:
+            children[i].grad += xs[i] * g  # weight i: ∂z/∂wᵢ = xᵢ
+        children[-1].grad += g  # the bias: ∂z/∂b = 1
 
 
 _new = object.__new__

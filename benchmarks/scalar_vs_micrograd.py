@@ -6,11 +6,18 @@ Two workloads, each written once and run by both engines:
 Before timing, both engines run each workload once on identical numbers and must agree on the
 result and on every gradient, so that we know they did the same work.
 
-Run from anywhere: python benchmarks/scalar_vs_micrograd.py [--repeat N]
+Then (c) one epoch of the real MNIST training set (60,000 digits) with our scalar engine, a graph
+per digit (nn.train.train on an MLP of Values), beside the fast path's epoch on the same batches:
+its time, and its test accuracy against the fast path's after one epoch. micrograd is not run on
+it (about ten hours at its speed in (a)); the ratio printed is its time per example from (a),
+times 60,000, over our epoch.
+
+Run from anywhere: python benchmarks/scalar_vs_micrograd.py [--repeat N] [--workers N ...] [--no-epoch]
 """
 import argparse
 import gc
 import math
+import os
 import random
 import sys
 import threading
@@ -19,14 +26,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for autodiff and nn
 
+# (c) runs the fast path beside the scalar engine: one BLAS thread, as demos/train_mnist.py gives it
+# (on a busy machine, BLAS threads waiting for each other make its small products many times slower)
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
 try:
     import micrograd.engine
     import micrograd.nn
 except ImportError:
     sys.exit("micrograd is not installed: pip install -r benchmarks/requirements.txt")
 
+import numpy as np
+
 import autodiff
 import nn
+from nn.data import load_mnist
+from nn.fast import FastMLP
+from nn.optim import SGD
+from nn.train import COSTS, train
 
 SIZES = [16, 16, 10]
 CHAIN_OPS = 10_000
@@ -130,9 +148,43 @@ def seconds(run, runs=5):
     return elapsed / runs
 
 
-def main(repeat):
+def cpu_seconds():
+    """CPU time of this process and of its children that have exited (the workers of an epoch)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def mnist_epoch(workers, micrograd_seconds_per_example):
+    """(c): one epoch of MNIST in the scalar engine, beside the fast path's, from the same weights and batches."""
+    data = load_mnist()
+    n = len(data[0])
+    fast = FastMLP(784, SIZES, "sigmoid", "sigmoid")
+    fast_history = train(fast, SGD(fast.parameters(), 3.0), COSTS["squared"], data, epochs=1)
+    print(f"\n(c) one MNIST epoch, 784-{'-'.join(map(str, SIZES))} sigmoid, squared error, SGD 3.0, batches of 100")
+    print(f"    fast path: {fast_history[0]['seconds']:.1f} s, test accuracy {fast_history[0]['test_accuracy']:.2%}")
+    for count in workers:
+        scalar = nn.MLP(784, SIZES, "sigmoid", "sigmoid")
+        start = cpu_seconds()
+        history = train(scalar, SGD(scalar.parameters(), 3.0), COSTS["squared"], data, epochs=1, workers=count)
+        seconds, accuracy = history[0]["seconds"], history[0]["test_accuracy"]
+        weights = FastMLP.from_scalar(scalar).parameters()
+        difference = max(np.abs(a.data - b.data).max() for a, b in zip(weights, fast.parameters()))
+        cpu = cpu_seconds() - start  # this process's and the workers' (counted once they have exited)
+        ratio = micrograd_seconds_per_example * n / seconds
+        verdict = "PASS" if seconds <= 60 and accuracy >= fast_history[0]["test_accuracy"] else "BELOW TARGET"
+        print(f"    scalar engine, {count} process{'es' if count > 1 else ''}: {seconds:.1f} s "
+              f"({seconds / n * 1e3 * count:.2f} ms per example per process), test accuracy {accuracy:.2%}, "
+              f"weights within {difference:.1e} of the fast path's; micrograd's (a) time x {n:,}: "
+              f"{ratio:,.0f}x ours   target <= 60 s and the fast path's accuracy: {verdict}")
+        print(f"      CPU time, all processes: {cpu / n * 1e3:.2f} ms per example, {cpu:.1f} s in all "
+              f"(a busy machine stretches it least: on free cores the epoch would take about "
+              f"{cpu / min(count, os.cpu_count() or 1):.0f} s)")
+
+
+def main(repeat, workers=(), epoch=True):
     print(f"micrograd 0.1.0 vs ours, the fastest of {repeat} interleaved samples each (noise only ever adds time)\n")
     print(f"{'workload':<32}{'micrograd':>10}{'ours':>10}{'speed-up':>10}   target")
+    per_example = {}  # micrograd's seconds per run, by workload
     # one workload at a time, so that (a)'s networks are gone, not slowing the collector, in (b)
     for workload in (mlp_workload, chain_workload):
         name, target, theirs, ours = workload()
@@ -145,20 +197,27 @@ def main(repeat):
             for run in (theirs, ours) if i % 2 == 0 else (ours, theirs):
                 times[run].append(seconds(run))
         t_theirs, t_ours = min(times[theirs]), min(times[ours])
+        per_example[name[:3]] = t_theirs
         ratio = t_theirs / t_ours
         verdict = "PASS" if ratio >= target else "BELOW TARGET"
         columns = f"{t_theirs:>8.3f} s{t_ours:>8.3f} s{ratio:>9.1f}x"
         print(f"{name:<32}{columns}   >= {target:g}x {verdict}")
     print("\nBoth engines computed the same outputs and gradients (checked before timing).")
+    if epoch:
+        mnist_epoch(workers, per_example["(a)"])
     return 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15, help="timed runs per engine and workload")
-    repeat = parser.parse_args().repeat
-    if repeat < 1:
-        parser.error("--repeat must be at least 1")
+    parser.add_argument("--workers", type=int, nargs="+", default=[os.cpu_count() or 1], metavar="N",
+                        help="(c): run the epoch with each of these numbers of processes (default: one per core)")
+    parser.add_argument("--no-epoch", action="store_true", help="skip (c), which needs MNIST (fetched once)")
+    args = parser.parse_args()
+    repeat = args.repeat
+    if repeat < 1 or min(args.workers) < 1:
+        parser.error("--repeat and --workers must be at least 1")
     # micrograd's backward sorts the graph recursively, one Python call per node along the longest
     # path: about 830 deep for (a), just under the default limit of 1,000, and 10,000 for (b). So
     # we raise the limit. Python 3.10 also spends some 300 bytes of C stack a call, 3 MB for (b),
@@ -167,7 +226,7 @@ if __name__ == "__main__":
     sys.setrecursionlimit(10 * CHAIN_OPS)
     threading.stack_size(64 * 2**20)
     status = []
-    worker = threading.Thread(target=lambda: status.append(main(repeat)))
+    worker = threading.Thread(target=lambda: status.append(main(repeat, args.workers, not args.no_epoch)))
     worker.start()
     worker.join()
     sys.exit(status[0] if status else 1)  # no status: main raised, and the thread printed why

@@ -5,6 +5,7 @@ sigmoid outputs, the squared-error cost, plain stochastic gradient descent on ba
 
     python demos/train_mnist.py            # the video's network: 94.6% of the test digits, in 10 s
     python demos/train_mnist.py --resume   # continue a run that was interrupted (Ctrl-C)
+    python demos/train_mnist.py --engine scalar --epochs 1   # the same network as Values, a graph per digit
 
 A wider network, with the cost and optimizer of common practice: 98.4% after 25 to 40 s of training:
 
@@ -57,6 +58,7 @@ from nn import data as mnist  # noqa: E402
 from nn import guard  # noqa: E402
 from nn.fast import FastMLP  # noqa: E402
 from nn.mlp import check_network  # noqa: E402
+from nn.mlp import MLP  # noqa: E402
 from nn.optim import SGD, Adam  # noqa: E402
 from nn.train import COSTS, predict, train  # noqa: E402
 
@@ -81,6 +83,10 @@ def parse(argv):
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0, help="of the initial weights and the shuffling")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float64")
+    parser.add_argument("--engine", choices=["fast", "scalar"], default="fast",
+                        help="fast: a mini-batch at a time on arrays; scalar: a graph of Values per example")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="with --engine scalar: processes that share each mini-batch (default: one per core)")
     parser.add_argument("--data-dir", help="a directory of the four MNIST IDX files (default: cache, then download)")
     parser.add_argument("--out", default="runs/mnist", help="where the checkpoint, the model and the pictures go")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
@@ -102,6 +108,10 @@ def parse(argv):
                       4 * np.dtype(args.dtype).itemsize + 8)
     except ValueError as error:
         parser.error(str(error))
+    if args.engine == "scalar" and args.dtype != "float64":
+        parser.error("--engine scalar computes with Python floats: float64 only")
+    if args.workers is not None and (args.engine != "scalar" or args.workers < 1):
+        parser.error("--workers is for --engine scalar, and must be at least 1")
     return args
 
 
@@ -112,10 +122,16 @@ def main(argv=None):
     out = Path(args.out)
     checkpoint = out / "checkpoint.npz"
     output = "sigmoid" if args.cost == "squared" else "linear"
-    net = FastMLP(784, args.hidden + [10], args.activation, output, seed=args.seed, dtype=np.dtype(args.dtype))
+    if args.engine == "scalar":
+        net = MLP(784, args.hidden + [10], args.activation, output, seed=args.seed)  # the same weights
+    else:
+        net = FastMLP(784, args.hidden + [10], args.activation, output, seed=args.seed, dtype=np.dtype(args.dtype))
     make_optimizer, default_lr = OPTIMIZERS[args.optimizer]
     optimizer = make_optimizer(net.parameters(), default_lr if args.lr is None else args.lr)
     print(f"{net}, {args.cost} cost, {args.optimizer} lr {optimizer.lr:g}, batches of {args.batch_size}")
+    if args.engine == "scalar":
+        workers = args.workers or os.cpu_count() or 1
+        print(f"scalar engine: one graph of Values per example, {workers} process{'es' if workers > 1 else ''}")
 
     done = 0  # epochs complete, and saved in the checkpoint
 
@@ -138,7 +154,8 @@ def main(argv=None):
         if args.resume:
             print(f"resuming from {checkpoint}")
         history = train(net, optimizer, COSTS[args.cost], data, args.epochs, args.batch_size, args.seed,
-                        checkpoint=checkpoint, resume=args.resume, on_epoch=after_epoch, progress=progress_bar)
+                        checkpoint=checkpoint, resume=args.resume, on_epoch=after_epoch, progress=progress_bar,
+                        workers=args.workers)
         finish(net, history, data, out)
     except KeyboardInterrupt:
         done = guard.saved_epochs(checkpoint, started, done)  # Ctrl-C can come after a save, before `done` knows

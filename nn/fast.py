@@ -88,6 +88,21 @@ class FastMLP(Module):
                 neuron.b.data = float(b.data[j])
         return mlp
 
+    # --- conversion to and from PyTorch (optional: see interop.py) ---
+
+    def to_torch(self):
+        """This network as a torch.nn.Sequential: the same weights, the same activations."""
+        from .interop import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module):
+        """A torch.nn.Sequential of Linear layers and activations as a FastMLP; an error names what does not fit."""
+        from .interop import from_torch
+
+        return from_torch(module, cls)
+
     # --- saving and loading ---
 
     def state(self):

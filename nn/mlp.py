@@ -11,6 +11,7 @@ from numbers import Integral
 import numpy as np
 
 from autodiff import Value
+from autodiff.value import Constants
 
 from .module import Module
 
@@ -80,8 +81,13 @@ def _bytes(n):
 VALUE_BYTES = 200  # a weight as a Value in its neuron: 206 bytes measured with tracemalloc on MLP(784, [16, 16, 10])
 
 
-def _values(x):
-    """Inputs as Values: numbers become constant leaves (and are checked, like any Value)."""
+def _inputs(x):
+    """A layer's inputs, converted once for all its neurons: plain numbers (pixels) become Constants,
+    data that gets no gradient; Values stay Values, and numbers among them become Values too."""
+    if type(x) is Constants:
+        return x
+    if not any(isinstance(xi, Value) for xi in x):
+        return Constants(x)
     return [xi if isinstance(xi, Value) else Value(xi) for xi in x]
 
 
@@ -103,10 +109,10 @@ class Neuron(Module):
         self.b = Value(0.0)
 
     def __call__(self, x):
-        return self._fire(_values(x))
+        return self._fire(_inputs(x))
 
     def _fire(self, x):
-        """The neuron on inputs that are already Values: a layer converts its inputs once for all its neurons."""
+        """The neuron on inputs already converted (_inputs): a layer converts them once for all its neurons."""
         return ACTIVATIONS[self.activation](Value.weighted_sum(self.w, x, self.b))
 
     def parameters(self):
@@ -125,7 +131,7 @@ class Layer(Module):
     def __call__(self, x):
         if isinstance(x, Value):  # the single output of a one-neuron layer, as micrograd returns it
             x = [x]
-        x = _values(x)
+        x = _inputs(x)
         out = [n._fire(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
@@ -160,5 +166,19 @@ class MLP(Module):
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
 
+    def state(self):
+        """The weights as arrays, laid out as FastMLP.state(): one file format for both engines."""
+        return _fast(self).state()
+
+    def save(self, path):
+        """Write the network as FastMLP.save does (atomically); FastMLP.load(path).to_scalar() reads it back."""
+        _fast(self).save(path)
+
     def __repr__(self):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+def _fast(mlp):
+    from .fast import FastMLP  # not at the top: fast.py imports this module
+
+    return FastMLP.from_scalar(mlp)

@@ -14,14 +14,17 @@ import numpy as np
 
 from autodiff.files import DamagedFileError, atomic_write, read_npz
 
-from . import guard
+from . import guard, scalar_train
 from .data import one_hot, scaled, shuffled_batches
 from .fast import FastMLP
 from .losses import cross_entropy, squared_error
+from .mlp import MLP
 
 
 def squared_error_cost(outputs, labels):
     """The video's cost on labels: the output of the right digit should be 1, every other output 0."""
+    if isinstance(outputs, list):  # the scalar engine: a list of examples' outputs, Values
+        return squared_error(outputs, one_hot(labels, len(outputs[0])).tolist())
     return squared_error(outputs, one_hot(labels, outputs.shape[1]))
 
 
@@ -30,6 +33,8 @@ COSTS = {"squared": squared_error_cost, "cross-entropy": cross_entropy}
 
 def predict(net, images, batch_size=10_000):
     """The network's guess for each image: its most active output. Arrays in, so nothing requires a gradient."""
+    if isinstance(net, MLP):  # Values: read by the fast path's forward, with the same weights (and outputs)
+        net = FastMLP.from_scalar(net)
     guesses = [net(scaled(images[i:i + batch_size], net.dtype)).data.argmax(axis=1)
                for i in range(0, len(images), batch_size)]
     return np.concatenate(guesses)
@@ -48,11 +53,15 @@ def train_epoch(net, optimizer, cost, images, labels, batches):
 
 
 def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
-          checkpoint=None, resume=False, on_epoch=None, progress=None):
+          checkpoint=None, resume=False, on_epoch=None, progress=None, workers=None):
     """Train until `epochs` epochs are done (counting those of a resumed checkpoint); the figures per epoch.
 
+    net: a FastMLP, trained a mini-batch at a time; or an MLP of Values, trained a graph per
+        example (see scalar_train.py), each batch shared out among `workers` processes (default:
+        one per core).
+
     data: (train images, train labels, test images, test labels), images as uint8 rows.
-    cost(outputs, labels): a Tensor; see COSTS.
+    cost(outputs, labels): a Tensor, or a list of examples' outputs as Values; see COSTS.
     checkpoint: a .npz path, written after every epoch; resume=True continues from it.
     on_epoch(history): called after each epoch (and its checkpoint), e.g. to print the figures.
     progress(batches, epoch): wraps an epoch's batches, e.g. in a progress bar.
@@ -66,8 +75,12 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
         batches = shuffled_batches(len(train_images), batch_size, np.random.default_rng([seed, epoch]))
         start = time.perf_counter()
         with watch.epoch(epoch, net):
-            mean_cost = train_epoch(net, optimizer, watch.cost, train_images, train_labels,
-                                    watch.batches(progress(batches, epoch) if progress else batches))
+            batches = watch.batches(progress(batches, epoch) if progress else batches)
+            if isinstance(net, MLP):  # the scalar engine
+                mean_cost = scalar_train.train_epoch(net, optimizer, watch.cost, train_images, train_labels,
+                                                     batches, workers)
+            else:
+                mean_cost = train_epoch(net, optimizer, watch.cost, train_images, train_labels, batches)
         seconds = time.perf_counter() - start
         accuracy = float(np.mean(predict(net, test_images) == test_labels))
         history.append({"epoch": epoch, "seconds": seconds, "cost": mean_cost, "test_accuracy": accuracy})
@@ -93,7 +106,9 @@ def save_checkpoint(path, net, optimizer, run, history):
     """One .npz: net.*, optimizer.* arrays and a JSON string of the run and its history; written atomically."""
     arrays = {f"net.{key}": value for key, value in net.state().items()}
     for name, value in optimizer.state().items():
-        if isinstance(value, list):  # one array per parameter
+        if isinstance(value, list) and value and isinstance(value[0], float):  # one number per Value: one array
+            arrays[f"optimizer.{name}"] = np.array(value)
+        elif isinstance(value, list):  # one array per parameter
             arrays.update({f"optimizer.{name}.{i}": array for i, array in enumerate(value)})
         else:
             arrays[f"optimizer.{name}"] = np.array(value)
@@ -123,14 +138,18 @@ def load_checkpoint(path, net, optimizer, run):
     if differences:
         raise ValueError(f"{path} is the checkpoint of a different run: " + "; ".join(differences))
     saved_net = FastMLP.from_state({key[4:]: v for key, v in stored.items() if key.startswith("net.")}, str(path))
-    if repr(saved_net) != repr(net):
+    saved_as_run = saved_net.to_scalar() if isinstance(net, MLP) else saved_net  # the scalar engine: as Values
+    if repr(saved_as_run) != repr(net):
         raise DamagedFileError(f"{path}: holds {saved_net!r}, but the run is {net!r}")
     try:
         optimizer.load_state(_optimizer_state(stored))
     except (ValueError, TypeError, KeyError) as error:
         raise DamagedFileError(f"{path}: {error}") from None
-    for parameter, saved_parameter in zip(net.parameters(), saved_net.parameters()):
-        parameter.data[...] = saved_parameter.data
+    for parameter, saved_parameter in zip(net.parameters(), saved_as_run.parameters()):
+        if isinstance(net, MLP):
+            parameter.data = saved_parameter.data
+        else:
+            parameter.data[...] = saved_parameter.data
     return history
 
 
@@ -143,6 +162,6 @@ def _optimizer_state(stored):
             if index:
                 lists.setdefault(name, {})[int(index)] = array
             else:
-                state[name] = array.item()
+                state[name] = array.item() if array.ndim == 0 else array.tolist()  # tolist: a Value's numbers
     state.update({name: [arrays[i] for i in sorted(arrays)] for name, arrays in lists.items()})
     return state
