@@ -190,8 +190,8 @@ class Value:
         total = sum(map(mul, ws, xs)) + bias.data
         return _node(total, (*weights, *inputs, bias), (*xs, *ws, 1.0), "w·x+b")
 
-    @classmethod
-    def from_op(cls, data, children, local_grads, op):
+    @staticmethod
+    def from_op(data, children, local_grads, op):
         """A new op's result, made as the built-in ops make theirs: the forward value, and one local
         derivative d(result)/d(child) per child. backward() and stepping treat it like any op.
 

@@ -143,7 +143,7 @@ def test_micrograds_constructor():
     "make, message",
     [
         (lambda a: Value(1.0, label=3), "label must be a string, got int"),
-        (lambda a: Value(1.0, label=a), "label must be a string, got _?ClosureValue|label must be a string, got Value"),
+        (lambda a: Value(1.0, label=a), "label must be a string, got Value"),
         (lambda a: Value(1.0, (a, 2.0), "+"), "every child must be a Value, got float"),
         (lambda a: Value(1.0, a, "neg"), "children must be a tuple of Values, got Value"),
         (lambda a: Value(1.0, (a,), 3), "_op must be a string"),
