@@ -55,7 +55,7 @@ def _finite(op, operands, *derivatives):
     return derivatives
 
 
-_NO_CHILDREN = ()
+_NO_CHILDREN, _NO_NAME = (), ""  # the defaults, told apart from what a user passes by identity: quickly
 
 
 class Value:
@@ -63,7 +63,7 @@ class Value:
 
     __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "_closure")
 
-    def __init__(self, data, _children=_NO_CHILDREN, _op="", label=""):
+    def __init__(self, data, _children=_NO_CHILDREN, _op=_NO_NAME, label=_NO_NAME):
         """micrograd's constructor: Value(2.0, label="a"), or Value(data, (a, b), "+") inside a new op.
 
         A Value made with children takes its local derivatives from a `_backward` closure that you
@@ -74,9 +74,9 @@ class Value:
         self._children = ()  # the Values this one was computed from
         self._local_grads = ()  # d(self)/d(child), one number per child
         self.op = ""  # the name of the op that made this Value; "" for a leaf
-        self.label = label  # a name to show when rendering
+        self.label = ""  # a name to show when rendering
         self._id = _next_id()  # creation order, which graph.py uses as a topological order
-        if _children is not _NO_CHILDREN or _op or type(label) is not str:  # not a plain leaf: check the rest
+        if _children is not _NO_CHILDREN or _op is not _NO_NAME or label is not _NO_NAME:  # not a plain leaf
             _made_by_hand(self, _children, _op, label)
 
     # --- arithmetic: forward value, then the local derivative for each operand ---
@@ -207,8 +207,8 @@ class Value:
         total = sum(map(mul, ws, xs)) + bias.data
         return _node(total, (*weights, *inputs, bias), (*xs, *ws, 1.0), "w·x+b")
 
-    @classmethod
-    def from_op(cls, data, children, local_grads, op):
+    @staticmethod
+    def from_op(data, children, local_grads, op):
         """A new op's result, made as the built-in ops make theirs: the forward value, and one local
         derivative d(result)/d(child) per child. backward() and stepping treat it like any op.
 
