@@ -1,4 +1,4 @@
-"""Make docs/explorer.png, the README's picture of the explorer: the trained network on a test digit it misreads.
+"""Make docs/images/explorer.png, the README's picture of the explorer: the trained network on a test digit it misreads.
 
     python demos/explorer_screenshot.py     # needs runs/mnist/model.npz (make demo), MNIST, chromium, playwright
 
@@ -23,7 +23,7 @@ from nn.fast import FastMLP  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-OUT = ROOT / "docs" / "explorer.png"
+OUT = ROOT / "docs" / "images" / "explorer.png"
 
 
 def main():
