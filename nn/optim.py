@@ -1,7 +1,10 @@
 """Optimizers: how a step moves each parameter against its gradient.
 
 They work on either engine: a parameter's .data and .grad are floats for Value, arrays for Tensor.
+A Tensor's parameters and running sums are updated in place: a step allocates (almost) nothing.
 """
+import numpy as np
+
 from . import module
 
 
@@ -19,13 +22,16 @@ class SGD(Optimizer):
     def __init__(self, params, lr=0.1, momentum=0.0):
         super().__init__(params, lr)
         self.momentum = momentum
-        self.velocity = [0.0 * p.grad for p in self.params]
+        self.velocity = [0.0 * p.data for p in self.params]  # zeros, in the parameter's shape and type
 
     def step(self):
         for i, p in enumerate(self.params):
             if self.momentum:
-                self.velocity[i] = self.momentum * self.velocity[i] + p.grad
-                p.data -= self.lr * self.velocity[i]
+                velocity = self.velocity[i]
+                velocity *= self.momentum  # velocity = momentum * velocity + grad: in place for an array,
+                velocity += p.grad  # a new number for a Value's float
+                self.velocity[i] = velocity
+                p.data -= self.lr * velocity
             else:
                 p.data -= self.lr * p.grad
 
@@ -34,30 +40,51 @@ class SGD(Optimizer):
         return {"velocity": self.velocity}
 
     def load_state(self, state):
-        self.velocity = list(state["velocity"])
+        self.velocity = [np.array(v) if np.ndim(v) else float(v) for v in state["velocity"]]
 
 
 class Adam(Optimizer):
-    """Adam (Kingma and Ba, 2015): a step per parameter scaled by running averages of its gradient and its square."""
+    """Adam (Kingma and Ba, 2015): a step per parameter scaled by running averages of its gradient and its square.
+
+    The running averages are arrays, 0-d for a Value, updated in place through one scratch array
+    per parameter: no temporary arrays, which for large layers cost more than the arithmetic.
+    """
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
         self.betas, self.eps, self.steps = betas, eps, 0
-        self.mean = [0.0 * p.grad for p in self.params]
-        self.square = [0.0 * p.grad for p in self.params]
+        self.mean = [np.zeros_like(p.data, dtype=_dtype(p)) for p in self.params]
+        self.square = [np.zeros_like(p.data, dtype=_dtype(p)) for p in self.params]
+        self._scratch = [np.zeros_like(p.data, dtype=_dtype(p)) for p in self.params]
 
     def step(self):
         b1, b2 = self.betas
         self.steps += 1
-        for i, p in enumerate(self.params):
-            self.mean[i] = b1 * self.mean[i] + (1 - b1) * p.grad
-            self.square[i] = b2 * self.square[i] + (1 - b2) * p.grad * p.grad
-            mean = self.mean[i] / (1 - b1**self.steps)  # the running averages start at 0: undo that bias
-            square = self.square[i] / (1 - b2**self.steps)
-            p.data -= self.lr * mean / (square**0.5 + self.eps)
+        unbias_mean, unbias_square = 1 - b1**self.steps, 1 - b2**self.steps  # the averages start at 0: undo that bias
+        for p, mean, square, scratch in zip(self.params, self.mean, self.square, self._scratch):
+            g = p.grad
+            mean *= b1  # mean = b1 * mean + (1 - b1) * g
+            mean += np.multiply(g, 1 - b1, out=scratch)
+            square *= b2  # square = b2 * square + (1 - b2) * g²
+            square += np.multiply(np.multiply(g, g, out=scratch), 1 - b2, out=scratch)
+            # the step: lr * (mean / unbias_mean) / (sqrt(square / unbias_square) + eps)
+            np.sqrt(np.divide(square, unbias_square, out=scratch), out=scratch)
+            scratch += self.eps
+            np.divide(mean, scratch, out=scratch)
+            scratch *= self.lr / unbias_mean
+            if isinstance(p.data, np.ndarray):
+                p.data -= scratch
+            else:  # a Value's data stays a Python float
+                p.data -= float(scratch)
 
     def state(self):
         return {"mean": self.mean, "square": self.square, "steps": self.steps}
 
     def load_state(self, state):
-        self.mean, self.square, self.steps = list(state["mean"]), list(state["square"]), int(state["steps"])
+        self.mean, self.square = [np.array(m) for m in state["mean"]], [np.array(s) for s in state["square"]]
+        self.steps = int(state["steps"])
+
+
+def _dtype(p):
+    """A Tensor parameter's dtype; float64 for a Value's float."""
+    return p.data.dtype if isinstance(p.data, np.ndarray) else np.float64
