@@ -352,13 +352,13 @@ class Tensor:
         g = self.grad
         for child, local in zip(self._children, self._local_grads):
             if child.requires_grad:
-                yield child, local, _contribution(local, g, child.shape)
+                yield child, local, _contribution(local, g, child.data.shape)
 
     def _backward(self):
         g = self.grad
         for child, local in zip(self._children, self._local_grads):
             if child.requires_grad:
-                contribution = _contribution(local, g, child.shape)
+                contribution = _contribution(local, g, child.data.shape)
                 # 0.0 (set by start_backward or zero_grad) + contribution is the contribution itself. It may
                 # be a view of another node's gradient, so later contributions are added into a new array.
                 child.grad = contribution if type(child.grad) is float else child.grad + contribution
