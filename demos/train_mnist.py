@@ -11,6 +11,10 @@ A wider network, with the cost and optimizer of common practice: 98.4% after 25 
     python demos/train_mnist.py --hidden 512 --activation relu --cost cross-entropy \
         --optimizer momentum --lr 0.1 --dtype float32 --out runs/mnist-512
 
+The best recipe we found within a minute of training (see RECIPES): 98.8% or more of the test digits:
+
+    python demos/train_mnist.py --recipe best --out runs/mnist-best
+
 The output layer follows the cost: sigmoid outputs for the squared error (each output a 0..1
 "how much is it this digit"), linear outputs (logits) for cross-entropy, whose softmax is part
 of the cost. Written to --out: checkpoint.npz after every epoch; at the end model.npz (load it
@@ -53,9 +57,20 @@ OPTIMIZERS = {  # name -> (make it, its default learning rate)
 }
 
 
+# Presets: options that go together. Any option given as well overrides the preset's.
+# "best" was chosen on a validation split, never on the test digits: trained on the first 50,000
+# training images, scored on the other 10,000 (seed 0, 20 epochs of 784-512-512-10): plain momentum
+# 98.52%; with the cosine decay 98.45%; with shifts of up to 1 pixel as well 98.86%, of up to 2 pixels 98.96%.
+RECIPES = {
+    "best": dict(hidden=[512, 512], activation="relu", cost="cross-entropy", optimizer="momentum", lr=0.1,
+                 epochs=20, dtype="float32", lr_decay="cosine", shift=2),
+}
+
+
 def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--recipe", choices=list(RECIPES), help="a preset of the options below (see RECIPES)")
     parser.add_argument("--hidden", type=int, nargs="+", default=[16, 16], metavar="N", help="hidden layer sizes")
     parser.add_argument("--activation", choices=["sigmoid", "relu", "tanh"], default="sigmoid",
                         help="of the hidden layers")
@@ -67,11 +82,19 @@ def parse(argv):
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0, help="of the initial weights and the shuffling")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float64")
+    parser.add_argument("--lr-decay", choices=["cosine"], help="lower the learning rate to 0 over the run")
+    parser.add_argument("--shift", type=int, default=0, metavar="PIXELS",
+                        help="move each training image by up to this many pixels at random")
     parser.add_argument("--data-dir", help="a directory of the four MNIST IDX files (default: cache, then download)")
     parser.add_argument("--out", default="runs/mnist", help="where the checkpoint, the model and the pictures go")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--metrics-json", help="write the figures of every epoch to this file, after each epoch")
+    recipe = parser.parse_known_args(argv)[0].recipe
+    if recipe:
+        parser.set_defaults(**RECIPES[recipe])
     args = parser.parse_args(argv)
+    if not 0 <= args.shift <= 4:
+        parser.error("--shift must be 0 to 4 pixels")
     for name in ("epochs", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -91,7 +114,8 @@ def main(argv=None):
     net = FastMLP(784, args.hidden + [10], args.activation, output, seed=args.seed, dtype=np.dtype(args.dtype))
     make_optimizer, default_lr = OPTIMIZERS[args.optimizer]
     optimizer = make_optimizer(net.parameters(), default_lr if args.lr is None else args.lr)
-    print(f"{net}, {args.cost} cost, {args.optimizer} lr {optimizer.lr:g}, batches of {args.batch_size}")
+    extras = (", cosine decay" if args.lr_decay else "") + (f", shifts of up to {args.shift} px" if args.shift else "")
+    print(f"{net}, {args.cost} cost, {args.optimizer} lr {optimizer.lr:g}{extras}, batches of {args.batch_size}")
 
     done = 0  # epochs complete, and saved in the checkpoint
 
@@ -112,7 +136,8 @@ def main(argv=None):
         if args.resume:
             print(f"resuming from {checkpoint}")
         history = train(net, optimizer, COSTS[args.cost], data, args.epochs, args.batch_size, args.seed,
-                        checkpoint=checkpoint, resume=args.resume, on_epoch=after_epoch, progress=progress_bar)
+                        checkpoint=checkpoint, resume=args.resume, on_epoch=after_epoch, progress=progress_bar,
+                        lr_decay=args.lr_decay, shift=args.shift)
         test_set, data = data[2:], None  # let the 47 MB of training images go before drawing: a lower peak
         finish(net, history, test_set, out)
     except KeyboardInterrupt:
