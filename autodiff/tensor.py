@@ -136,7 +136,8 @@ class Tensor:
     def __mul__(self, other):
         other = self._operand(other)
         a, b = self.data, other.data
-        return _node(_no_overflow("*", _broadcasting("*", np.multiply, a, b), (self, other)), (self, other), (b, a), "*")
+        children = (self, other)
+        return _node(_no_overflow("*", _broadcasting("*", np.multiply, a, b), children), children, (b, a), "*")
 
     def __sub__(self, other):
         other = self._operand(other)
@@ -252,8 +253,9 @@ class Tensor:
         if x.ndim != 2 or w.ndim != 2 or b.shape != (w.shape[0],) or x.shape[1] != w.shape[1]:
             raise ValueError(f"w·x+b: weights {w.shape}, inputs {x.shape} and bias {b.shape} do not fit "
                              "(expected (nout, nin), (batch, nin), (nout,))")
-        out = x @ w.T
-        out += b
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the op
+            out = x @ w.T
+            out += b
         if not np.isfinite(out).all():
             if not np.isfinite(x).all():
                 raise ValueError(f"w·x+b: the inputs must be finite, got {x[~np.isfinite(x)].flat[0]} in them")
@@ -278,7 +280,8 @@ class Tensor:
         shape = self.shape
         axis = self._axes("sum", axis)
         spread = lambda g: _spread(g, axis, keepdims, shape)  # noqa: E731  every element counted once
-        return _node(_no_overflow("sum", self.data.sum(axis=axis, keepdims=keepdims), (self,)), (self,), (spread,), "sum")
+        out = _no_overflow("sum", self.data.sum(axis=axis, keepdims=keepdims), (self,))
+        return _node(out, (self,), (spread,), "sum")
 
     def mean(self, axis=None, keepdims=False):
         shape = self.shape
@@ -319,9 +322,10 @@ class Tensor:
         if targets.shape != self.shape or self.data.ndim != 2:
             raise ValueError(f"squared-error: outputs {self.shape} and targets {targets.shape} do not fit "
                              "(expected two arrays of shape (batch, k))")
-        difference = self.data - targets
-        flat = difference.ravel()
-        cost = _no_overflow("squared-error", np.asarray(np.dot(flat, flat) / len(difference)), (self,))
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by _no_overflow, naming the op
+            difference = self.data - targets
+            flat = difference.ravel()
+            cost = _no_overflow("squared-error", np.asarray(np.dot(flat, flat) / len(difference)), (self,))
         return _node(cost, (self,), (difference * (2.0 / len(difference)),), "squared-error")
 
     def cross_entropy(self, labels):
@@ -338,9 +342,10 @@ class Tensor:
         if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= z.shape[1]:
             raise ValueError(f"cross-entropy: labels must be integers from 0 to {z.shape[1] - 1}")
         rows = np.arange(len(z))
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        cost = (log_sum[:, 0] - shifted[rows, labels]).mean()
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by _no_overflow, naming the op
+            shifted = z - z.max(axis=1, keepdims=True)
+            log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            cost = (log_sum[:, 0] - shifted[rows, labels]).mean()
         softmax_minus_one_hot = np.exp(shifted - log_sum)
         softmax_minus_one_hot[rows, labels] -= 1.0
         cost = _no_overflow("cross-entropy", np.asarray(cost), (self,))

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nn.train import COSTS, cosine_rates, shifted, train
-from test_train import BATCHES_PER_EPOCH, OPTIMIZERS, StopAfter, data, same_weights, setup, without_seconds  # noqa: F401  (data: a fixture)
+from test_train import (BATCHES_PER_EPOCH, OPTIMIZERS, StopAfter, data,  # noqa: F401  (data: a fixture)
+                        same_weights, setup, without_seconds)
 
 
 def shifted_by_hand(image, down, right, pixels):
