@@ -13,17 +13,22 @@ our network after the same batches (float64, to 1e-9), so that we know it does t
 
 It prints seconds per epoch for each, our ratio to the floor and to PyTorch, and the fraction of
 this machine's floating-point limit we reach: the multiply-adds of forward and backward per
-epoch, against the GFLOP/s of a large numpy matmul measured in the same run.
+epoch, against the GFLOP/s of a large numpy matmul measured in the same run. Then:
+- an Adam epoch against a momentum epoch (ours, 784-128-10);
+- for the wide layers, ours with 2 BLAS threads against 1 (threadpoolctl), on the machine as it
+  is and with one more process spinning on a core: does a second thread pay, and when?
 """
 import argparse
+import multiprocessing
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-# As demos/train_mnist.py does: one BLAS thread (see blas_threads.py for why and for the exception).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # numpy's BLAS; PyTorch keeps its own threads
+# As demos/train_mnist.py does: one BLAS thread for numpy (blas_threads() below measures why);
+# PyTorch keeps its own threads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
@@ -31,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nn.fast import FastMLP  # noqa: E402
 from nn.losses import cross_entropy, squared_error  # noqa: E402
-from nn.optim import SGD  # noqa: E402
+from nn.optim import SGD, Adam  # noqa: E402
 
 try:
     import torch
@@ -224,6 +229,60 @@ def main(argv=None):
         fraction = flops_per_epoch(sizes) / ours / 1e9 / peak
         print(f"{name:48s} {ours:6.3f}s {low:6.3f}s {theirs:6.3f}s  {ours / low:5.2f} <={floor_target:4.2f} "
               f"{ours / theirs:5.2f} <={torch_target:4.2f}  {fraction:6.1%}  {verdict}")
+    adam_against_momentum(images, labels, targets, args.repeat)
+    blas_threads(images, labels, targets, args.repeat)
+
+
+def adam_against_momentum(images, labels, targets, repeat):
+    """Seconds of an epoch with Adam over one with momentum: Adam's extra work is elementwise, in place."""
+    _, sizes, activation, output, cost, batch, _, _ = CONFIGS[1]
+    seconds = {"momentum": [], "Adam": []}
+    for r in range(repeat):
+        for name, make in (("momentum", lambda ps: SGD(ps, lr=0.01, momentum=0.9)), ("Adam", lambda ps: Adam(ps))):
+            net = FastMLP(sizes[0], sizes[1:], activation, output, dtype=np.float32)
+            optimizer = make(net.parameters())
+            seconds[name].append(_timed(lambda: epoch_ours(net, optimizer, cost, images, labels, targets, batch, r)))
+    adam, momentum = min(seconds["Adam"]), min(seconds["momentum"])
+    verdict = "PASS" if adam / momentum <= 1.3 else "BELOW TARGET"
+    print(f"784-128-10 epoch, Adam {adam:.3f}s / momentum {momentum:.3f}s = {adam / momentum:.2f} (<= 1.3)  {verdict}")
+
+
+def spin(seconds):
+    """Keep a core busy, as another program would."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def blas_threads(images, labels, targets, repeat):
+    """Ours on the wide layers with 2 BLAS threads against 1, as the machine is, then with a core taken."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print("threadpoolctl is not installed: skipping the BLAS threads comparison")
+        return
+    _, sizes, activation, output, cost, batch, lr, _ = CONFIGS[1]
+    n = N // 5  # a fifth of an epoch per sample: two threads under load can be 20 times slower
+    for load in ("as it is", "one core taken"):
+        spinner = None
+        if load == "one core taken":
+            spinner = multiprocessing.get_context("spawn").Process(target=spin, args=(600,), daemon=True)
+            spinner.start()
+        try:
+            seconds = {1: [], 2: []}
+            for r in range(repeat):
+                for threads in (1, 2):
+                    net = FastMLP(sizes[0], sizes[1:], activation, output, dtype=np.float32)
+                    optimizer = SGD(net.parameters(), lr=lr)
+                    with threadpool_limits(threads, user_api="blas"):
+                        seconds[threads].append(_timed(lambda: epoch_ours(
+                            net, optimizer, cost, images, labels, targets, batch, r, n)))
+        finally:
+            if spinner is not None:
+                spinner.terminate()
+                spinner.join()
+        one, two = min(seconds[1]), min(seconds[2])
+        print(f"784-128-10, machine {load:15s}: 2 BLAS threads {two:.3f}s / 1 thread {one:.3f}s = {two / one:.2f}")
 
 
 if __name__ == "__main__":
