@@ -6,7 +6,7 @@ one after the other in this process. It prints each one's test accuracy and seco
 and our CPU seconds: with one BLAS thread, what the wall clock shows when a core is free.
 
     pip install -r benchmarks/requirements.txt     # torch==2.13.0, never a dependency of the package
-    python benchmarks/recipe_vs_pytorch.py [--seeds 0 1 2] [--epochs N]
+    python benchmarks/recipe_vs_pytorch.py [--seeds 0 1 2] [--epochs N] [--torch-threads N]
 
 The accuracies differ a little (float32 rounding in different orders grows over the run); the
 times show what the recipe costs in each.
@@ -98,7 +98,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, default=RECIPE["epochs"])
+    parser.add_argument("--torch-threads", type=int, help="PyTorch's threads (default: its own choice)")
     args = parser.parse_args(argv)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     data = mnist.load_mnist()
     print(f"--recipe best: {RECIPE}, {args.epochs} epochs; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; numpy 1 BLAS thread")
