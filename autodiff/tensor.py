@@ -93,7 +93,7 @@ def _finite(op, *derivatives):
 def _broadcasting(op, f, a, b):
     """f(a, b) for two arrays, or an error naming the op and both shapes."""
     try:
-        with np.errstate(over="ignore"):  # _node reports overflow, naming the op
+        with np.errstate(over="ignore"):  # _no_overflow reports it, naming the op
             return f(a, b)
     except ValueError:
         raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast together") from None
@@ -169,7 +169,7 @@ class Tensor:
                 raise ZeroDivisionError(f"pow: zero to a negative power (0 ** {y:g})")
             if y > 0.0:
                 raise ValueError(f"pow: the derivative of x ** {y:g} is infinite at x = 0")
-        with np.errstate(over="ignore"):  # _node reports overflow, naming the op
+        with np.errstate(over="ignore"):  # _no_overflow reports it, naming the op
             out = x**y
             d_dx = y * x ** (y - 1.0) if y != 0.0 else np.zeros_like(x)
         return _node(_no_overflow(f"**{y:g}", out, (self,)), (self,), _finite("**", d_dx), f"**{y:g}")
@@ -210,7 +210,7 @@ class Tensor:
     # --- functions of one input ---
 
     def exp(self):
-        with np.errstate(over="ignore"):  # _node reports overflow, naming the op
+        with np.errstate(over="ignore"):  # _no_overflow reports it, naming the op
             e = np.exp(self.data)
         return _node(_no_overflow("exp", e, (self,)), (self,), (e,), "exp")
 
