@@ -33,3 +33,4 @@ bench: $(BIN)/activate
 	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/scalar_vs_micrograd.py
 	$(BIN)/python benchmarks/fast_vs_pytorch.py
+	$(BIN)/python benchmarks/recipe_vs_pytorch.py

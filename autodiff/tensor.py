@@ -23,30 +23,33 @@ from .graph import backward, creation_counter
 from .step import backward_steps
 
 
-def _checked(data, dtype):
-    """A float array from what a user gave us, or a clear error: gradients of garbage are garbage."""
-    if type(data) is float or type(data) is int:  # the common constant, quickly
-        if not math.isfinite(data):
-            raise ValueError(f"Tensor data must be finite, got {data}")
-        array = np.asarray(data)
-    else:
-        array = np.asarray(data)
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"Tensor data must be real numbers, got {type(data).__name__} of dtype {array.dtype}")
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise ValueError(f"Tensor data must be finite, got {array[~np.isfinite(array)].flat[0]} in it")
+def _real(data, dtype):
+    """A float array from what a user gave us, or a TypeError naming what it is instead."""
+    array = np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor data must be real numbers, got {type(data).__name__} of dtype {array.dtype}")
     if np.dtype(dtype).kind != "f":
         raise TypeError(f"Tensor dtype must be a float type such as float32 or float64, got {np.dtype(dtype)}: "
                         "gradients are fractions")
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # a value too large for dtype: _checked names it
         cast = array.astype(dtype, copy=False)
-    if not np.isfinite(cast).all():
-        big = array.flat[np.flatnonzero(~np.isfinite(cast))[0]]
-        raise OverflowError(f"Tensor data {big:g} does not fit in {np.dtype(dtype)} "
-                            f"(largest {np.finfo(dtype).max:g})")
     if not cast.flags.writeable:  # graphs make arrays read-only and writable again: only ever our own
         cast = cast.copy()
     return cast
+
+
+def _checked(data, dtype):
+    """A finite float array from what a user gave us, or a clear error: gradients of garbage are garbage."""
+    if (type(data) is float or type(data) is int) and not math.isfinite(data):  # the common constant, quickly
+        raise ValueError(f"Tensor data must be finite, got {data}")
+    array = _real(data, dtype)
+    if not np.isfinite(array).all():
+        given = np.asarray(data)
+        if given.dtype.kind == "f" and not np.isfinite(given).all():
+            raise ValueError(f"Tensor data must be finite, got {given[~np.isfinite(given)].flat[0]} in it")
+        big = given.flat[np.flatnonzero(~np.isfinite(array))[0]]
+        raise OverflowError(f"Tensor data {big:g} does not fit in {np.dtype(dtype)} (largest {np.finfo(dtype).max:g})")
+    return array
 
 
 def _hold(data, children, local_grads):
@@ -55,7 +58,7 @@ def _hold(data, children, local_grads):
         array = child.data
         if child.requires_grad and type(array) is np.ndarray:  # not data you passed in, nor a numpy scalar
             array.setflags(write=False)
-    if local_grads[0] is data:  # exp's derivative is its own value
+    if local_grads and local_grads[0] is data:  # exp's derivative is its own value
         data.setflags(write=False)
 
 
@@ -73,6 +76,12 @@ def _release(root):
             if id(child) not in seen:
                 seen.add(id(child))
                 stack.append(child)
+
+
+def _unscanned_constant(data, dtype):
+    """A Tensor of data that is not learned, such as a batch of images, with no scan for NaN or inf:
+    for an op that checks its own result, where any such value would show."""
+    return _node(_real(data, dtype), (), (), "")  # a leaf, made without _checked's scan
 
 
 def _unbroadcast(grad, shape):
@@ -94,11 +103,20 @@ def _spread(grad, axis, keepdims, shape):
     return np.broadcast_to(grad if keepdims or axis is None else np.expand_dims(grad, axis), shape)
 
 
-def _node(data, children, local_grads, op):
-    """The result of an op. Built without __init__'s checks, which only user input needs."""
+def _no_overflow(op, data, children):
+    """data, or an error naming the op: for the ops that can overflow on finite operands.
+
+    sigmoid, tanh, relu, log, neg, reshape and T cannot, so they skip this scan of their result:
+    on the network's path, only w·x+b and the cost pay for it.
+    """
     if not np.isfinite(data).all():
         shapes = ", ".join(str(c.shape) for c in children)
         raise OverflowError(f"{op}: the result on shapes {shapes} overflows the range of {data.dtype}")
+    return data
+
+
+def _node(data, children, local_grads, op):
+    """The result of an op. Built without __init__'s checks, which only user input needs."""
     _hold(data, children, local_grads)
     t = _new(Tensor)
     t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
@@ -118,7 +136,7 @@ def _finite(op, *derivatives):
 def _broadcasting(op, f, a, b):
     """f(a, b) for two arrays, or an error naming the op and both shapes."""
     try:
-        with np.errstate(over="ignore"):  # _node reports overflow, naming the op
+        with np.errstate(over="ignore"):  # _no_overflow reports it, naming the op
             return f(a, b)
     except ValueError:
         raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast together") from None
@@ -154,16 +172,21 @@ class Tensor:
 
     def __add__(self, other):
         other = self._operand(other)
-        return _node(_broadcasting("+", np.add, self.data, other.data), (self, other), (1.0, 1.0), "+")
+        children = (self, other)
+        return _node(_no_overflow("+", _broadcasting("+", np.add, self.data, other.data), children),
+                     children, (1.0, 1.0), "+")
 
     def __mul__(self, other):
         other = self._operand(other)
         a, b = self.data, other.data
-        return _node(_broadcasting("*", np.multiply, a, b), (self, other), (b, a), "*")
+        children = (self, other)
+        return _node(_no_overflow("*", _broadcasting("*", np.multiply, a, b), children), children, (b, a), "*")
 
     def __sub__(self, other):
         other = self._operand(other)
-        return _node(_broadcasting("-", np.subtract, self.data, other.data), (self, other), (1.0, -1.0), "-")
+        children = (self, other)
+        return _node(_no_overflow("-", _broadcasting("-", np.subtract, self.data, other.data), children),
+                     children, (1.0, -1.0), "-")
 
     def __truediv__(self, other):
         other = self._operand(other)
@@ -172,7 +195,7 @@ class Tensor:
             raise ZeroDivisionError(f"div: division by zero (the divisor of shape {b.shape} holds a 0)")
         out = _broadcasting("/", np.divide, a, b)
         with np.errstate(over="ignore"):
-            return _node(out, (self, other), _finite("/", 1.0 / b, -out / b), "/")
+            return _node(_no_overflow("/", out, (self, other)), (self, other), _finite("/", 1.0 / b, -out / b), "/")
 
     def __neg__(self):
         return _node(-self.data, (self,), (-1.0,), "neg")
@@ -189,10 +212,10 @@ class Tensor:
                 raise ZeroDivisionError(f"pow: zero to a negative power (0 ** {y:g})")
             if y > 0.0:
                 raise ValueError(f"pow: the derivative of x ** {y:g} is infinite at x = 0")
-        with np.errstate(over="ignore"):  # _node reports overflow, naming the op
+        with np.errstate(over="ignore"):  # _no_overflow reports it, naming the op
             out = x**y
             d_dx = y * x ** (y - 1.0) if y != 0.0 else np.zeros_like(x)
-        return _node(out, (self,), _finite("**", d_dx), f"**{y:g}")
+        return _node(_no_overflow(f"**{y:g}", out, (self,)), (self,), _finite("**", d_dx), f"**{y:g}")
 
     def _pow_tensor(self, other):
         x, y = _broadcasting("**", np.broadcast_arrays, self.data, other.data)
@@ -208,7 +231,7 @@ class Tensor:
             out = x**y
             d_dx = y * x ** np.where(y == 0.0, 1.0, y - 1.0)  # 0 for y == 0, even at x == 0
             d_dy = out * np.log(np.where(x > 0.0, x, 1.0))  # x ** y is 0 for all y > 0 near x = 0
-        return _node(out, (self, other), _finite("**", d_dx, d_dy), "**")
+        return _node(_no_overflow("**", out, (self, other)), (self, other), _finite("**", d_dx, d_dy), "**")
 
     # --- the same ops with the operands swapped: 2 * t, 1 - t, 2 ** t ---
 
@@ -230,9 +253,9 @@ class Tensor:
     # --- functions of one input ---
 
     def exp(self):
-        with np.errstate(over="ignore"):  # _node reports overflow, naming the op
+        with np.errstate(over="ignore"):  # _no_overflow reports it, naming the op
             e = np.exp(self.data)
-        return _node(e, (self,), (e,), "exp")
+        return _node(_no_overflow("exp", e, (self,)), (self,), (e,), "exp")
 
     def log(self):
         x = self.data
@@ -251,7 +274,9 @@ class Tensor:
             np.exp(s, out=s)
         s += 1.0
         np.reciprocal(s, out=s)  # 1 / (1 + exp(-x)), computed in place: this op runs on every layer
-        return _node(s, (self,), (s * (1.0 - s),), "sigmoid")
+        local = 1.0 - s
+        local *= s  # s (1 - s)
+        return _node(s, (self,), (local,), "sigmoid")
 
     def relu(self):
         x = self.data
@@ -263,13 +288,22 @@ class Tensor:
 
         The local derivatives are Value.weighted_sum's, a matrix at a time: each weight's is its
         input, each input's is its weight, the bias's is 1; summed over the examples of the batch.
+
+        inputs may be an array, such as a batch of images: data, not learned. It is not scanned for
+        NaN or inf on the way in: any would show in the result, which is checked and 50 times smaller.
         """
+        if not isinstance(inputs, Tensor):
+            inputs = _unscanned_constant(inputs, weights.dtype)
         w, x, b = weights.data, inputs.data, bias.data
         if x.ndim != 2 or w.ndim != 2 or b.shape != (w.shape[0],) or x.shape[1] != w.shape[1]:
             raise ValueError(f"w·x+b: weights {w.shape}, inputs {x.shape} and bias {b.shape} do not fit "
                              "(expected (nout, nin), (batch, nin), (nout,))")
-        out = x @ w.T
+        out = x @ w.T  # numpy warns if it overflows, before the error below: errstate costs 2% of a step
         out += b
+        if not np.isfinite(out).all():
+            if not np.isfinite(x).all():
+                raise ValueError(f"w·x+b: the inputs must be finite, got {x[~np.isfinite(x)].flat[0]} in them")
+            _no_overflow("w·x+b", out, (weights, inputs, bias))
         return _node(out, (weights, inputs, bias),
                      (lambda g: g.T @ x, lambda g: g @ w, lambda g: g.sum(axis=0)), "w·x+b")
 
@@ -284,13 +318,14 @@ class Tensor:
             raise ValueError(f"@: shapes {a.shape} and {b.shape} do not fit a matrix product") from None
         if a.ndim != 2 or b.ndim != 2:
             raise ValueError(f"@: expected two matrices, got shapes {a.shape} and {b.shape}")
-        return _node(out, (self, other), (lambda g: g @ b.T, lambda g: a.T @ g), "@")
+        return _node(_no_overflow("@", out, (self, other)), (self, other), (lambda g: g @ b.T, lambda g: a.T @ g), "@")
 
     def sum(self, axis=None, keepdims=False):
         shape = self.shape
         axis = self._axes("sum", axis)
         spread = lambda g: _spread(g, axis, keepdims, shape)  # noqa: E731  every element counted once
-        return _node(self.data.sum(axis=axis, keepdims=keepdims), (self,), (spread,), "sum")
+        out = _no_overflow("sum", self.data.sum(axis=axis, keepdims=keepdims), (self,))
+        return _node(out, (self,), (spread,), "sum")
 
     def mean(self, axis=None, keepdims=False):
         shape = self.shape
@@ -299,7 +334,8 @@ class Tensor:
         if count == 0:
             raise ValueError(f"mean: no elements to average over (shape {shape}, axis {axis})")
         spread = lambda g: _spread(g / count, axis, keepdims, shape)  # noqa: E731  each counted 1/count
-        return _node(self.data.mean(axis=axis, keepdims=keepdims), (self,), (spread,), "mean")
+        out = _no_overflow("mean", self.data.mean(axis=axis, keepdims=keepdims), (self,))
+        return _node(out, (self,), (spread,), "mean")
 
     def _axes(self, op, axis):
         """axis as a tuple of non-negative axes (None stays None), or an error naming the op."""
@@ -334,8 +370,10 @@ class Tensor:
                              "(expected two arrays of shape (batch, k))")
         if len(targets) == 0:
             raise ValueError("squared-error: the batch is empty (0 examples): there is no mean to take")
-        difference = self.data - targets
-        cost = np.asarray(np.einsum("ij,ij->", difference, difference) / len(difference))
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by _no_overflow, naming the op
+            difference = self.data - targets
+            flat = difference.ravel()
+            cost = _no_overflow("squared-error", np.asarray(np.dot(flat, flat) / len(difference)), (self,))
         return _node(cost, (self,), (difference * (2.0 / len(difference)),), "squared-error")
 
     def cross_entropy(self, labels):
@@ -354,12 +392,14 @@ class Tensor:
         if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= z.shape[1]:
             raise ValueError(f"cross-entropy: labels must be integers from 0 to {z.shape[1] - 1}")
         rows = np.arange(len(z))
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        cost = (log_sum[:, 0] - shifted[rows, labels]).mean()
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by _no_overflow, naming the op
+            shifted = z - z.max(axis=1, keepdims=True)
+            log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            cost = (log_sum[:, 0] - shifted[rows, labels]).mean()
         softmax_minus_one_hot = np.exp(shifted - log_sum)
         softmax_minus_one_hot[rows, labels] -= 1.0
-        return _node(np.asarray(cost), (self,), (softmax_minus_one_hot / len(z),), "cross-entropy")
+        cost = _no_overflow("cross-entropy", np.asarray(cost), (self,))
+        return _node(cost, (self,), (softmax_minus_one_hot / len(z),), "cross-entropy")
 
     # --- backpropagation ---
 
@@ -367,13 +407,16 @@ class Tensor:
         g = self.grad
         for child, local in zip(self._children, self._local_grads):
             if child.requires_grad:
-                yield child, local, _contribution(local, g, child.shape)
+                yield child, local, _contribution(local, g, child.data.shape)
 
     def _backward(self):
         g = self.grad
         for child, local in zip(self._children, self._local_grads):
             if child.requires_grad:
-                child.grad = child.grad + _contribution(local, g, child.shape)
+                contribution = _contribution(local, g, child.data.shape)
+                # 0.0 (set by start_backward or zero_grad) + contribution is the contribution itself. It may
+                # be a view of another node's gradient, so later contributions are added into a new array.
+                child.grad = contribution if type(child.grad) is float else child.grad + contribution
 
     def backward(self):
         """Fill in d(self)/d(node) as .grad for every node this Tensor depends on.
@@ -397,7 +440,7 @@ class Tensor:
         """d(self)/d(self) = 1, for a self that holds one number."""
         if self.data.size != 1:
             raise ValueError(f"backward: needs a single number such as a cost, got shape {self.shape}")
-        return np.ones_like(self.data)
+        return np.ones(self.data.shape, self.data.dtype)
 
     def __repr__(self):
         label = f"label={self.label!r}, " if self.label else ""

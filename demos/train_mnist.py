@@ -12,6 +12,10 @@ A wider network, with the cost and optimizer of common practice: 98.4% after 25 
     python demos/train_mnist.py --hidden 512 --activation relu --cost cross-entropy \
         --optimizer momentum --lr 0.1 --dtype float32 --out runs/mnist-512
 
+The best recipe we found for a minute of training (see RECIPES): 99.1% of the test digits in 50 s:
+
+    python demos/train_mnist.py --recipe best --out runs/mnist-best
+
 The output layer follows the cost: sigmoid outputs for the squared error (each output a 0..1
 "how much is it this digit"), linear outputs (logits) for cross-entropy, whose softmax is part
 of the cost. Written to --out: checkpoint.npz after every epoch; at the end model.npz (load it
@@ -71,9 +75,21 @@ OPTIMIZERS = {  # name -> (make it, its default learning rate)
 }
 
 
+# Presets: options that go together. Any option given as well overrides the preset's.
+# "best" was chosen on a validation split, never on the test digits: trained on the first 50,000
+# training images, scored on the other 10,000 (seed 0, 20 epochs of 784-512-512-10): plain momentum
+# 98.52%; with the cosine decay 98.45%; with shifts of up to 1 pixel as well 98.86%, of up to 2
+# pixels 98.96%. 15 epochs of that: 98.87%, and they fit in a minute of training on 2 cores.
+RECIPES = {
+    "best": dict(hidden=[512, 512], activation="relu", cost="cross-entropy", optimizer="momentum", lr=0.1,
+                 epochs=15, dtype="float32", lr_decay="cosine", shift=2),
+}
+
+
 def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--recipe", choices=list(RECIPES), help="a preset of the options below (see RECIPES)")
     parser.add_argument("--hidden", type=int, nargs="+", default=[16, 16], metavar="N", help="hidden layer sizes")
     parser.add_argument("--activation", choices=["sigmoid", "relu", "tanh"], default="sigmoid",
                         help="of the hidden layers")
@@ -89,11 +105,19 @@ def parse(argv):
                         help="fast: a mini-batch at a time on arrays; scalar: a graph of Values per example")
     parser.add_argument("--workers", type=int, metavar="N",
                         help="with --engine scalar: processes that share each mini-batch (default: one per core)")
+    parser.add_argument("--lr-decay", choices=["cosine"], help="lower the learning rate to 0 over the run")
+    parser.add_argument("--shift", type=int, default=0, metavar="PIXELS",
+                        help="move each training image by up to this many pixels at random")
     parser.add_argument("--data-dir", help="a directory of the four MNIST IDX files (default: cache, then download)")
     parser.add_argument("--out", default=DEFAULT_OUT, help="where the checkpoint, the model and the pictures go")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--metrics-json", help="write the figures of every epoch to this file, after each epoch")
+    recipe = parser.parse_known_args(argv)[0].recipe
+    if recipe:
+        parser.set_defaults(**RECIPES[recipe])
     args = parser.parse_args(argv)
+    if not 0 <= args.shift <= 4:
+        parser.error("--shift must be 0 to 4 pixels")
     for name in ("epochs", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -110,6 +134,8 @@ def parse(argv):
                       4 * np.dtype(args.dtype).itemsize + 8)
     except ValueError as error:
         parser.error(str(error))
+    if args.engine == "scalar" and (args.recipe or args.lr_decay or args.shift):
+        parser.error("--recipe, --lr-decay and --shift are for the fast engine")
     if args.engine == "scalar" and args.dtype != "float64":
         parser.error("--engine scalar computes with Python floats: float64 only")
     if args.workers is not None and (args.engine != "scalar" or args.workers < 1):
@@ -130,7 +156,8 @@ def main(argv=None):
         net = FastMLP(784, args.hidden + [10], args.activation, output, seed=args.seed, dtype=np.dtype(args.dtype))
     make_optimizer, default_lr = OPTIMIZERS[args.optimizer]
     optimizer = make_optimizer(net.parameters(), default_lr if args.lr is None else args.lr)
-    print(f"{net}, {args.cost} cost, {args.optimizer} lr {optimizer.lr:g}, batches of {args.batch_size}")
+    extras = (", cosine decay" if args.lr_decay else "") + (f", shifts of up to {args.shift} px" if args.shift else "")
+    print(f"{net}, {args.cost} cost, {args.optimizer} lr {optimizer.lr:g}{extras}, batches of {args.batch_size}")
     if args.engine == "scalar":
         workers = args.workers or os.cpu_count() or 1
         print(f"scalar engine: one graph of Values per example, {workers} process{'es' if workers > 1 else ''}")
@@ -157,8 +184,9 @@ def main(argv=None):
             print(f"resuming from {checkpoint}")
         history = train(net, optimizer, COSTS[args.cost], data, args.epochs, args.batch_size, args.seed,
                         checkpoint=checkpoint, resume=args.resume, on_epoch=after_epoch, progress=progress_bar,
-                        workers=args.workers)
-        finish(net, history, data, out)
+                        workers=args.workers, lr_decay=args.lr_decay, shift=args.shift)
+        test_set, data = data[2:], None  # let the 47 MB of training images go before drawing: a lower peak
+        finish(net, history, test_set, out)
     except KeyboardInterrupt:
         done = guard.saved_epochs(checkpoint, started, done)  # Ctrl-C can come after a save, before `done` knows
         again = [Path(sys.executable).name, os.path.relpath(__file__), *[a for a in argv if a != "--resume"]]
@@ -178,9 +206,9 @@ def main(argv=None):
     return history
 
 
-def finish(net, history, data, out):
+def finish(net, history, test_set, out):
     """The final model, the curves and the mistakes, and the final figures."""
-    test_images, test_labels = data[2], data[3]
+    test_images, test_labels = test_set
     guesses = predict(net, test_images)
     net.save(out / "model.npz")
     plot_curves(history, out / "curves.png")

@@ -49,9 +49,10 @@ class FastMLP(Module):
         return self.weights[0].dtype
 
     def __call__(self, x):
-        """The outputs (batch, nout) for inputs (batch, nin): a Tensor or an array (taken as data, not learned)."""
-        if not isinstance(x, Tensor):
-            x = Tensor(x, self.dtype, requires_grad=False)
+        """The outputs (batch, nout) for inputs (batch, nin): a Tensor or an array (taken as data, not learned).
+
+        An array is converted to the network's dtype by the first layer, which checks its result for NaN or inf.
+        """
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             z = Tensor.weighted_sum(w, x, b)

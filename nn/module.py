@@ -4,10 +4,12 @@
 def zero_grad(params):
     """Clear gradients before the next backward pass: leaf gradients accumulate.
 
-    0.0 * grad is 0.0 for a Value and an array of zeros, of the right shape, for a Tensor.
+    0.0 is zero for either engine. A Tensor's next backward() takes its first contribution as its
+    gradient (0.0 + contribution, without the addition): no array is filled with zeros, none is
+    allocated for the sum.
     """
     for p in params:
-        p.grad = 0.0 * p.grad
+        p.grad = 0.0
 
 
 class Module:

@@ -1,6 +1,7 @@
 """Optimizers: how a step moves each parameter against its gradient.
 
 They work on either engine: a parameter's .data and .grad are floats for Value, arrays for Tensor.
+A Tensor's parameters and running sums are updated in place: a step allocates (almost) nothing.
 """
 import numpy as np
 
@@ -21,13 +22,16 @@ class SGD(Optimizer):
     def __init__(self, params, lr=0.1, momentum=0.0):
         super().__init__(params, lr)
         self.momentum = momentum
-        self.velocity = [0.0 * p.grad for p in self.params]
+        self.velocity = [0.0 * p.data for p in self.params]  # zeros, in the parameter's shape and type
 
     def step(self):
         for i, p in enumerate(self.params):
             if self.momentum:
-                self.velocity[i] = self.momentum * self.velocity[i] + p.grad
-                p.data -= self.lr * self.velocity[i]
+                velocity = self.velocity[i]
+                velocity *= self.momentum  # velocity = momentum * velocity + grad: in place for an array,
+                velocity += p.grad  # a new number for a Value's float
+                self.velocity[i] = velocity
+                p.data -= self.lr * velocity
             else:
                 p.data -= self.lr * p.grad
 
@@ -36,27 +40,42 @@ class SGD(Optimizer):
         return {"velocity": self.velocity}
 
     def load_state(self, state):
-        self.velocity = _checked_sums(state, "velocity", self.params)
+        self.velocity = [v if v.ndim else float(v) for v in _checked_sums(state, "velocity", self.params)]
 
 
 class Adam(Optimizer):
-    """Adam (Kingma and Ba, 2015): a step per parameter scaled by running averages of its gradient and its square."""
+    """Adam (Kingma and Ba, 2015): a step per parameter scaled by running averages of its gradient and its square.
+
+    The running averages are arrays, 0-d for a Value, updated in place through one scratch array
+    per parameter: no temporary arrays, which for large layers cost more than the arithmetic.
+    """
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
         self.betas, self.eps, self.steps = betas, eps, 0
-        self.mean = [0.0 * p.grad for p in self.params]
-        self.square = [0.0 * p.grad for p in self.params]
+        self.mean = [np.zeros_like(p.data, dtype=_dtype(p)) for p in self.params]
+        self.square = [np.zeros_like(p.data, dtype=_dtype(p)) for p in self.params]
+        self._scratch = [np.zeros_like(p.data, dtype=_dtype(p)) for p in self.params]
 
     def step(self):
         b1, b2 = self.betas
         self.steps += 1
-        for i, p in enumerate(self.params):
-            self.mean[i] = b1 * self.mean[i] + (1 - b1) * p.grad
-            self.square[i] = b2 * self.square[i] + (1 - b2) * p.grad * p.grad
-            mean = self.mean[i] / (1 - b1**self.steps)  # the running averages start at 0: undo that bias
-            square = self.square[i] / (1 - b2**self.steps)
-            p.data -= self.lr * mean / (square**0.5 + self.eps)
+        unbias_mean, unbias_square = 1 - b1**self.steps, 1 - b2**self.steps  # the averages start at 0: undo that bias
+        for p, mean, square, scratch in zip(self.params, self.mean, self.square, self._scratch):
+            g = p.grad
+            mean *= b1  # mean = b1 * mean + (1 - b1) * g
+            mean += np.multiply(g, 1 - b1, out=scratch)
+            square *= b2  # square = b2 * square + (1 - b2) * g²
+            square += np.multiply(np.multiply(g, g, out=scratch), 1 - b2, out=scratch)
+            # the step: lr * (mean / unbias_mean) / (sqrt(square / unbias_square) + eps)
+            np.sqrt(np.divide(square, unbias_square, out=scratch), out=scratch)
+            scratch += self.eps
+            np.divide(mean, scratch, out=scratch)
+            scratch *= self.lr / unbias_mean
+            if isinstance(p.data, np.ndarray):
+                p.data -= scratch
+            else:  # a Value's data stays a Python float
+                p.data -= float(scratch)
 
     def state(self):
         return {"mean": self.mean, "square": self.square, "steps": self.steps}
@@ -78,7 +97,7 @@ def _checked_sums(state, name, params):
         if value.shape != np.shape(p.data) or value.dtype.kind != "f" or not np.isfinite(value).all():
             raise ValueError(f"optimizer state: {name}.{i} is {value.dtype} of shape {value.shape}, expected "
                              f"finite floats of shape {np.shape(p.data)} like parameter {i}")
-    return [value if np.ndim(value) else float(value) for value in sums]
+    return [np.array(value) for value in sums]  # copies: the optimizer updates them in place
 
 
 def _checked_count(state, name):
@@ -86,3 +105,8 @@ def _checked_count(state, name):
     if value.ndim != 0 or value.dtype.kind not in "iu" or value < 0:
         raise ValueError(f"optimizer state: {name} must be a whole number >= 0, got {state.get(name)!r}")
     return int(value)
+
+
+def _dtype(p):
+    """A Tensor parameter's dtype; float64 for a Value's float."""
+    return p.data.dtype if isinstance(p.data, np.ndarray) else np.float64
