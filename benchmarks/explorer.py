@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from autodiff import chromium  # noqa: E402
 from nn.explore.server import ExplorerServer, page_files  # noqa: E402
 from nn.explore.session import Session  # noqa: E402
 from nn.explore.training import BATCH_SIZE, COST, LEARNING_RATE, SEED  # noqa: E402
@@ -39,8 +40,6 @@ from nn.fast import FastMLP  # noqa: E402
 from nn.optim import SGD  # noqa: E402
 from nn.train import train  # noqa: E402
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def random_mnist(seed=0):
@@ -134,16 +133,16 @@ def main():
               f"max {times.max():6.2f} ms   target p95 < 10 ms {'PASS' if percentile(times, 95) < 10 else 'MISS'}")
 
     # 2-4 need the page in a browser
-    chromium = shutil.which("chromium")
+    browser_path = shutil.which("chromium")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         sync_playwright = None
-    if chromium is None or sync_playwright is None:
+    if browser_path is None or sync_playwright is None:
         print("\n2-4 skipped: they need Debian's chromium and the playwright package")
         return
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = chromium.launch(p, browser_path)
         page = browser.new_page(viewport={"width": 1024, "height": 768})
         loaded = {}
         page.on("response", lambda response: loaded.setdefault(response.url, response))

@@ -19,14 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from autodiff import chromium  # noqa: E402
 from autodiff import Value, draw  # noqa: E402
 from autodiff.graph import topological_order  # noqa: E402
 from autodiff.render import renderer_script  # noqa: E402
 from autodiff.walkthrough import EXAMPLES  # noqa: E402
 from nn.mlp import MLP  # noqa: E402
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def chain(n):
@@ -88,14 +87,14 @@ def main():
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium")
-    if chromium is None:
+    browser_path = shutil.which("chromium")
+    if browser_path is None:
         sys.exit("needs Debian's chromium (apt-get install chromium)")
     cases = graphs()
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         page_file = Path(tmp) / "bench.html"
         page_file.write_text(PAGE % renderer_script(), encoding="utf-8")
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = chromium.launch(p, browser_path)
         page = browser.new_page()
         start = time.perf_counter()
         page.goto(page_file.as_uri())

@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from autodiff import chromium  # noqa: E402
 from autodiff.files import atomic_write  # noqa: E402
 from nn import data as mnist  # noqa: E402
 from nn.explore.__main__ import DEFAULT_MODEL  # noqa: E402
@@ -21,8 +22,6 @@ from nn.explore.server import ExplorerServer  # noqa: E402
 from nn.explore.session import Session, check_model  # noqa: E402
 from nn.fast import FastMLP  # noqa: E402
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 OUT = ROOT / "docs" / "images" / "explorer.png"
 
 
@@ -32,12 +31,12 @@ def main():
     model = ROOT / DEFAULT_MODEL
     if not model.exists():
         sys.exit(f"{model} not found: run `make demo` first")
-    chromium = shutil.which("chromium") or sys.exit("needs Debian's chromium (apt-get install chromium)")
+    browser_path = shutil.which("chromium") or sys.exit("needs Debian's chromium (apt-get install chromium)")
     session = Session(mnist.load_mnist(), check_model(FastMLP.load(model), str(model)))
     server = ExplorerServer(session, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = chromium.launch(p, browser_path)
         page = browser.new_page(viewport={"width": 1024, "height": 820})
         page.goto(server.url)
         page.wait_for_selector("body[data-ready=true]", timeout=60_000)

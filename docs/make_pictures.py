@@ -16,8 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def demo_pictures(tmp):
@@ -30,15 +28,16 @@ def demo_pictures(tmp):
 def walkthrough_picture(tmp):
     from playwright.sync_api import sync_playwright
 
+    from autodiff import chromium
     from autodiff.walkthrough import EXAMPLES, write_html
 
     page_file = Path(tmp) / "steps.html"
     write_html(EXAMPLES["network"](), page_file)
-    chromium = shutil.which("chromium")
-    if chromium is None:
+    browser_path = shutil.which("chromium")
+    if browser_path is None:
         sys.exit("needs Debian's chromium (apt-get install chromium)")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = chromium.launch(p, browser_path)
         page = browser.new_page(viewport={"width": 1024, "height": 720})
         page.goto(page_file.as_uri())
         for _ in range(2):

@@ -56,6 +56,22 @@ def require_program(name):
     return path
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium, driven by playwright (autodiff/chromium.py): one for the whole run."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("the python package playwright is not installed")
+    from autodiff import chromium
+
+    path = require_program("chromium")
+    with sync_playwright() as p:
+        browser = chromium.launch(p, path)
+        yield browser
+        browser.close()
+
+
 def pytest_runtest_setup(item):
     for marker in item.iter_markers("needs"):
         for name in marker.args:

@@ -9,26 +9,9 @@ anywhere but the server.
 import time
 from pathlib import Path
 
-import pytest
-
-from conftest import missing, require_program
 from explore_fixtures import bar_data, running, session_with
-from test_walkthrough_browser import CHROMIUM_ARGS
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "runs" / "test-artifacts" / "explorer"
-
-
-@pytest.fixture
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("the python package playwright is not installed")
-    chromium = require_program("chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_draw_pick_zoom_and_train(browser):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import missing, require_program
+from conftest import missing
 
 pytestmark = pytest.mark.skipif(os.environ.get("SEEBACKPROP_E2E") != "1", reason="set SEEBACKPROP_E2E=1 (make e2e)")
 
@@ -82,30 +82,20 @@ def test_the_drawing_is_an_html_output_that_carries_the_renderer_once(executed):
     print(f"saved notebook with outputs: {saved.stat().st_size:,} bytes")
 
 
-def test_the_drawing_appears_in_chromium(executed, tmp_path):
+def test_the_drawing_appears_in_chromium(executed, browser, tmp_path):
     """All of the notebook's HTML outputs in one page, as Jupyter shows them: the SVG must appear."""
     notebook, _ = executed
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("the python package playwright is not installed")
-    chromium = require_program("chromium")
-    from test_walkthrough_browser import CHROMIUM_ARGS
-
     outputs = [o["data"]["text/html"] for c in notebook.cells for o in c.get("outputs", [])
                if "text/html" in o.get("data", {})]
     page_file = tmp_path / "outputs.html"
     page_file.write_text("<!DOCTYPE html><meta charset='utf-8'><body>" + "\n".join(outputs), encoding="utf-8")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(page_file.as_uri())
-        page.wait_for_selector(".seebackprop-graph svg", timeout=20_000)
-        text = page.eval_on_selector(".seebackprop-graph svg", "svg => svg.textContent")
-        page.screenshot(path=str(tmp_path / "drawing.png"))
-        browser.close()
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(page_file.as_uri())
+    page.wait_for_selector(".seebackprop-graph svg", timeout=20_000)
+    text = page.eval_on_selector(".seebackprop-graph svg", "svg => svg.textContent")
+    page.screenshot(path=str(tmp_path / "drawing.png"))
     for shown in ("a", "b", "c", "data 2.0000", "grad -3.0000", "data -3.0000", "grad -4.0000"):
         assert shown in text
     assert errors == []

@@ -11,12 +11,6 @@ import pytest
 
 from autodiff.graph import topological_order
 from autodiff.walkthrough import EXAMPLES, walk, write_html
-from conftest import missing, require_program
-
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 PROJECTOR = {"width": 1024, "height": 768}
 
 # Each text of the shown graph: its font size as drawn on screen (css px), and its box's height.
@@ -25,19 +19,6 @@ TEXT_SIZES = """svg => [...svg.querySelectorAll("text")].map((t) => ({
     height: t.getBoundingClientRect().height,
 }))"""
 SCALE = "svg => parseFloat(svg.dataset.scale)"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("the python package playwright is not installed")
-    chromium = require_program("chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
