@@ -148,18 +148,7 @@ def test_a_fast_checkpoint_does_not_resume_a_scalar_run(data, tmp_path):
 
 # --- the demo ---------------------------------------------------------------------------------------
 
-@pytest.fixture
-def demo(monkeypatch, data):
-    import importlib.util
-
-    import nn.data
-    from test_train import DEMO
-
-    monkeypatch.setattr(nn.data, "load_mnist", lambda directory=None, cache_dir=None: data)
-    spec = importlib.util.spec_from_file_location("train_mnist", DEMO)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from test_train import demo  # noqa: E402, F401  the demo's module, reading this file's `data`
 
 
 def test_the_demo_trains_and_resumes_with_values_as_the_fast_path_does(demo, tmp_path, capsys):
