@@ -62,6 +62,7 @@ def backward(root, seed):
     for node in order:
         node._backward()
     check_gradients(root, order)
+    return order  # what was walked: Tensor.backward makes its arrays writable again
 
 
 def check_gradients(root, order):

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .graph import backward, creation_counter
+from .graph import backward, creation_counter, topological_order
 from .step import backward_steps
 
 
@@ -62,20 +62,26 @@ def _hold(data, children, local_grads):
         data.setflags(write=False)
 
 
-def _release(root):
-    """Make the arrays of root's graph writable again: backward() no longer needs them."""
-    seen, stack = {id(root)}, [root]
-    while stack:
-        node = stack.pop()
-        if type(node.data) is np.ndarray:
-            try:
-                node.data.setflags(write=True)
-            except ValueError:  # a view (reshape, .T) of an array still held: no one writes to those
-                pass
+def _release(root, order=None):
+    """Make the arrays of root's graph writable again: backward() no longer needs them.
+
+    order: the interior nodes that backward() walked; without it (a pass that stopped early) the
+    graph is walked here.
+    """
+    if order is None:
+        order = topological_order(root, leaves=False) if root._children else []
+    _writable(root.data)
+    for node in order:
         for child in node._children:
-            if id(child) not in seen:
-                seen.add(id(child))
-                stack.append(child)
+            _writable(child.data)
+
+
+def _writable(array):
+    if type(array) is np.ndarray and not array.flags.writeable:
+        try:
+            array.setflags(write=True)
+        except ValueError:  # a view (reshape, .T) of an array still held: no one writes to those
+            pass
 
 
 def _unscanned_constant(data, dtype):
@@ -424,10 +430,11 @@ class Tensor:
         self must hold one number (a cost). Gradients of leaves accumulate across calls, as in
         PyTorch: call zero_grad() between optimisation steps.
         """
+        order = None
         try:
-            backward(self, self._seed())
+            order = backward(self, self._seed())
         finally:
-            _release(self)
+            _release(self, order)
 
     def backward_steps(self):
         """The same backward pass, one node at a time: a generator of Steps (see step.py)."""
