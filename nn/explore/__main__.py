@@ -6,6 +6,7 @@
 import argparse
 import errno
 import os
+import signal
 import sys
 import threading
 import webbrowser
@@ -86,6 +87,7 @@ def main(argv=None, data=None):
     try:
         server.serve_forever()
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while stopping: no traceback
         print("\nstopped", file=sys.stderr)
     finally:
         session.trainer.pause()
