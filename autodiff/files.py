@@ -127,6 +127,9 @@ def read_npz(path):
     check_regular_file(path)
     try:
         with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
+            listed, found = _entries_listed(file), len(archive.infolist())
+            if listed is not None and listed != found:  # a flipped length in the directory makes zipfile stop early, silently
+                raise DamagedFileError(f"its zip directory lists {listed} arrays, but only {found} can be read")
             arrays = {}
             for info in archive.infolist():
                 if not info.filename.endswith(".npy"):
@@ -140,6 +143,19 @@ def read_npz(path):
         raise DamagedFileError(f"{path}: {error}") from None
     except Exception as error:  # damage raises many types: zlib, zipfile, struct, tokenize, MemoryError, ...
         raise DamagedFileError(f"{path}: not a readable .npz file ({type(error).__name__}: {error})") from None
+
+
+def _entries_listed(file):
+    """How many members the zip's end record says it has (None for a ZIP64 count, which we never write)."""
+    file.seek(0, io.SEEK_END)
+    size = file.tell()
+    file.seek(max(0, size - 22 - 65535))  # the end record, 22 bytes and a comment of up to 64 KiB
+    tail = file.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        raise DamagedFileError("has no zip end record")
+    count = int.from_bytes(tail[at + 10:at + 12], "little")
+    return None if count == 0xFFFF else count
 
 
 def _parse_npy(raw, name):

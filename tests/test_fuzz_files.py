@@ -119,3 +119,18 @@ def test_a_cache_with_a_flipped_byte_loads_as_it_was_or_is_named(cache_file, tmp
         assert str(path) in str(error)
         return
     assert same_arrays(loaded, arrays)
+
+
+def test_a_zip_directory_that_hides_the_last_layer_is_refused(model_file, tmp_path):
+    """A flipped length in the zip's directory can make zipfile read one member fewer, silently;
+    without the last layer's arrays the rest is a smaller but valid network (the fuzz test found it)."""
+    _, whole = model_file
+    raw = bytearray(whole)
+    entries = [i for i in range(len(raw)) if raw[i:i + 4] == b"PK\x01\x02"]  # the directory's entries
+    before_last = entries[-2]
+    skip = len(raw) - before_last  # its comment "runs" over the last entry: zipfile then never sees it
+    raw[before_last + 32:before_last + 34] = min(skip, 0xFFFF).to_bytes(2, "little")
+    path = tmp_path / "net.npz"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DamagedFileError, match="directory lists 6 arrays, but only 5 can be read"):
+        FastMLP.load(path)
