@@ -17,6 +17,7 @@ WebAssembly build of Graphviz shipped in autodiff/web/vendor, and so does Jupyte
 import base64
 import functools
 import gzip
+import html
 import json
 import sys
 import uuid
@@ -184,7 +185,7 @@ def page_html(dot_source, title="Computation graph"):
     """A self-contained page showing one graph: opens from file://, works offline."""
     return f"""<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>{_escape_html(title)}</title>
+<head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body {{ font-family: system-ui, sans-serif; margin: 1em; }} #graph svg {{ max-width: 100%; height: auto; }}</style>
 </head>
 <body>
@@ -247,10 +248,6 @@ def notebook_html(dot_source):
   }})();
 }})();
 </script>"""
-
-
-def _escape_html(text):
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # --- which nodes there are, and how they are used ---

@@ -191,11 +191,7 @@ class Value:
         """
         if len(weights) != len(inputs):
             raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
-        if type(inputs) is not Constants:
-            if not any(isinstance(x, Value) for x in inputs):
-                inputs = Constants(inputs)
-            elif not all(isinstance(x, Value) for x in inputs):
-                inputs = [_operand(x) for x in inputs]
+        inputs = neuron_inputs(inputs)
         if type(inputs) is Constants:
             xs = inputs.values
             total = sum([weights[i].data * xs[i] for i in inputs.nonzero]) + bias.data  # x = 0 adds nothing
@@ -323,6 +319,19 @@ def _children_of(children, who):
         if not isinstance(child, Value):
             raise TypeError(f"{who}: every child must be a Value, got {type(child).__name__}: {child!r:.80}")
     return children
+
+
+def neuron_inputs(x):
+    """A neuron's inputs as weighted_sum uses them: plain numbers (pixels) become Constants, data
+    that gets no gradient; Values stay Values, and numbers among them become Values too (as in 2 * v).
+    A layer calls it once for all of its neurons, which then find their inputs converted already."""
+    if type(x) is Constants:
+        return x
+    if not any(isinstance(xi, Value) for xi in x):
+        return Constants(x)
+    if all(isinstance(xi, Value) for xi in x):
+        return x
+    return [_operand(xi) for xi in x]
 
 
 class Constants(tuple):

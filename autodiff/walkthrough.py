@@ -305,7 +305,7 @@ def leaf_gradients(root):
     if not parameters:
         return "\n".join([f"Done: the gradient of {cost} with respect to each leaf:"] + listed(leaves))
     return "\n".join(
-        [f"Done: every gradient is known. The weights and biases are what training changes: each is",
+        ["Done: every gradient is known. The weights and biases are what training changes: each is",
          f"nudged against its gradient (a small step times it, taken away) to make {cost} smaller."]
         + listed([n for n in leaves if n in parameters])
         + ["The inputs and targets are the data: training cannot change them, though their",
@@ -318,7 +318,7 @@ def leaf_gradients(root):
 
 # A walkthrough's graph is read on a projector: top to bottom (a neuron's leaves side by side, not a
 # long row of layers), records stacked name / data / grad, and a sans-serif face.
-LAYOUT = {"rankdir": "TB", "nodesep": "0.12", "ranksep": "0.25"}
+LAYOUT = {"nodesep": "0.12", "ranksep": "0.25"}  # with rankdir="TB", passed to draw()
 FONT = {"fontname": "Helvetica,Arial,sans-serif", "fontsize": "14"}
 PARAMETER = {"style": "filled", "fillcolor": "palegreen", "class": "parameter"}  # training changes it
 DATA = {"style": "filled,dashed", "fillcolor": "gainsboro", "class": "data"}  # training cannot
@@ -344,7 +344,7 @@ def frames(root):
     every_node = 2 * values  # a box and an op each at most: never summarised
 
     def drawing(**options):
-        picture = draw(root, max_nodes=every_node, **options)
+        picture = draw(root, rankdir="TB", max_nodes=every_node, **options)
         picture.graph_attr.update(LAYOUT)
         picture.node_attr.update(FONT)
         picture.edge_attr.update(FONT)

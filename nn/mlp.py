@@ -11,7 +11,7 @@ from numbers import Integral
 import numpy as np
 
 from autodiff import Value
-from autodiff.value import Constants
+from autodiff.value import neuron_inputs
 
 from .module import Module
 
@@ -81,16 +81,6 @@ def _bytes(n):
 VALUE_BYTES = 200  # a weight as a Value in its neuron: 206 bytes measured with tracemalloc on MLP(784, [16, 16, 10])
 
 
-def _inputs(x):
-    """A layer's inputs, converted once for all its neurons: plain numbers (pixels) become Constants,
-    data that gets no gradient; Values stay Values, and numbers among them become Values too."""
-    if type(x) is Constants:
-        return x
-    if not any(isinstance(xi, Value) for xi in x):
-        return Constants(x)
-    return [xi if isinstance(xi, Value) else Value(xi) for xi in x]
-
-
 def initial_weights(nin, nout, rng):
     """A (nout, nin) matrix: row j holds neuron j's weights. The one initialisation both engines use."""
     bound = 1.0 / np.sqrt(nin)
@@ -109,10 +99,10 @@ class Neuron(Module):
         self.b = Value(0.0)
 
     def __call__(self, x):
-        return self._fire(_inputs(x))
+        return self._fire(neuron_inputs(x))
 
     def _fire(self, x):
-        """The neuron on inputs already converted (_inputs): a layer converts them once for all its neurons."""
+        """The neuron on inputs already converted (neuron_inputs): a layer converts them once for all its neurons."""
         return ACTIVATIONS[self.activation](Value.weighted_sum(self.w, x, self.b))
 
     def parameters(self):
@@ -131,7 +121,7 @@ class Layer(Module):
     def __call__(self, x):
         if isinstance(x, Value):  # the single output of a one-neuron layer, as micrograd returns it
             x = [x]
-        x = _inputs(x)
+        x = neuron_inputs(x)
         out = [n._fire(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 

@@ -192,10 +192,7 @@ def load_checkpoint(path, net, optimizer, run):
     except (ValueError, TypeError, KeyError) as error:
         raise DamagedFileError(f"{path}: {error}") from None
     for parameter, saved_parameter in zip(net.parameters(), saved_as_run.parameters()):
-        if isinstance(net, MLP):
-            parameter.data = saved_parameter.data
-        else:
-            parameter.data[...] = saved_parameter.data
+        parameter.data = saved_parameter.data  # a float, or an array of the throwaway saved_net's: ours now
     return history
 
 
