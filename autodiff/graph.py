@@ -4,6 +4,8 @@ A node is anything with
   ._id            its creation number, from creation_counter
   .grad           its gradient so far (a float for Value, an array for Tensor)
   ._children      the nodes it was computed from (a tuple; a child may appear twice)
+  ._walk          the children a backward pass must look into: for most nodes the same tuple as
+                  ._children; a weighted sum of data leaves out the data, which gets no gradient
   ._chain_rule()  for each child: (child, local derivative, contribution), where the
                   contribution is the local derivative times this node's gradient
   ._backward()    adds each contribution to its child's .grad: what _chain_rule() describes,
@@ -30,11 +32,18 @@ def topological_order(*roots, leaves=True):
     million nodes would overflow Python's recursion limit (micrograd's sort fails at about 1,000).
     """
     seen, stack = set(roots), list(roots)
-    while stack:
-        for child in stack.pop()._children:
-            if (leaves or child._children) and child not in seen:
-                seen.add(child)
-                stack.append(child)
+    if leaves:
+        while stack:
+            for child in stack.pop()._children:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+    else:  # the hot path of every backward pass: only what gradients flow through, only interior nodes
+        while stack:
+            for child in stack.pop()._walk:
+                if child._children and child not in seen:
+                    seen.add(child)
+                    stack.append(child)
     return sorted(seen, key=_creation_number)
 
 
@@ -90,9 +99,8 @@ def check_gradients(root, order):
         total = abs(root.grad)
         for node in order:
             local = node._local_grads
-            if local.__class__ is not tuple and hasattr(local, "values"):  # w·x + b on constant inputs (value.Constants):
-                local = (*local.values, 1.0)  # the weights' local derivatives are the inputs, the bias's is 1
-                total += abs(node.grad) * sqrt(len(local)) * hypot(*local)
+            if local.__class__ is not tuple and hasattr(local, "abs_sum"):  # w·x + b on constant inputs (value.Constants):
+                total += abs(node.grad) * local.abs_sum  # the weights' local derivatives are the inputs, the bias's is 1
             elif len(local) == 2:  # most ops: spelled out, twice as fast as calling hypot
                 a, b = local
                 total += abs(node.grad) * (abs(a) + abs(b))

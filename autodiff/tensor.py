@@ -454,5 +454,7 @@ class Tensor:
         return f"Tensor({label}shape={self.shape}, dtype={self.dtype}, op={self.op!r})"
 
 
+Tensor._walk = Tensor._children  # what a backward pass looks into (graph.py): every child
+
 _new = object.__new__
 _next_id = creation_counter.__next__

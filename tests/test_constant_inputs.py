@@ -140,3 +140,42 @@ def test_refilled_constants_give_what_new_ones_give():
 def test_refilling_checks_the_numbers(numbers, error, message):
     with pytest.raises(error, match=message):
         Constants([1.0, 2.0, 3.0]).refill(numbers)
+
+
+@given(inputs, st.data())
+def test_weights_computed_from_other_values_pass_their_gradient_on(xs, data):
+    """The backward pass skips the data and the leaf weights; weights made from other Values it must
+    still walk into, even behind a dark pixel (x = 0), whose share is 0 but whose node is reset."""
+    ws = data.draw(st.lists(numbers, min_size=len(xs), max_size=len(xs)))
+    scale, shift = Value(1.5), Value(-0.25)
+
+    def cost_of(s, t):
+        weights = [Value(w) * s for w in ws]  # every weight computed
+        return neuron_cost(weights, xs, t * 2.0), weights
+
+    cost, weights = cost_of(scale, shift)
+    for _ in range(2):  # a second pass shows its own gradients: interior nodes are cleared, not added to
+        scale.grad = shift.grad = 0.0
+        cost.backward()
+        assert_close_to_fd(scale.grad, central_difference(lambda s: cost_of(Value(s), shift)[0].data, 1.5),
+                           scale=1.0, what="scale")
+        assert_close_to_fd(shift.grad, central_difference(lambda t: cost_of(scale, Value(t))[0].data, -0.25),
+                           scale=1.0, what="shift")
+        z = cost._children[0]._children[0]._children[0]  # (σ(z) - 0.5)²: pow of (sub of (sigmoid of z))
+        assert [w.grad for w in weights] == pytest.approx([x * z.grad for x in xs], rel=1e-12, abs=1e-300)
+
+
+def test_a_weight_replaced_in_a_list_seen_before_is_walked_into():
+    """Which weights are computed is remembered for each list of weights; a list changed since is looked at again."""
+    weights, xs = [Value(0.5), Value(-1.0)], [2.0, 3.0]
+    Value.weighted_sum(weights, xs, Value(0.0)).backward()
+    a = Value(4.0)
+    weights[1] = a * -0.25  # the same list, now with a computed weight
+    for times in (1, 2):  # the second time, the list is known to hold a computed weight
+        Value.weighted_sum(weights, xs, Value(0.0)).backward()
+        assert a.grad == times * 3.0 * -0.25
+    weights.append(Value(1.0))
+    b = Value(2.0)
+    weights[2] = b * 1.0
+    Value.weighted_sum(weights, xs + [5.0], Value(0.0)).backward()
+    assert b.grad == 5.0
