@@ -25,6 +25,8 @@ from .step import backward_steps
 
 def _real(data, dtype):
     """A float array from what a user gave us, or a TypeError naming what it is instead."""
+    if type(data) is np.ndarray and data.dtype.kind == "f" and data.dtype == dtype and data.flags.writeable:
+        return data  # already what we need, such as a batch of images: every batch comes this way
     array = np.asarray(data)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"Tensor data must be real numbers, got {type(data).__name__} of dtype {array.dtype}")
@@ -311,7 +313,7 @@ class Tensor:
                 raise ValueError(f"w·x+b: the inputs must be finite, got {x[~np.isfinite(x)].flat[0]} in them")
             _no_overflow("w·x+b", out, (weights, inputs, bias))
         return _node(out, (weights, inputs, bias),
-                     (lambda g: g.T @ x, lambda g: g @ w, lambda g: g.sum(axis=0)), "w·x+b")
+                     (lambda g: g.T @ x, lambda g: g @ w, lambda g: np.add.reduce(g, axis=0)), "w·x+b")
 
     # --- ops that mix elements ---
 
@@ -370,17 +372,20 @@ class Tensor:
         nn.losses builds the same cost from Values op by op; here it is fused for speed, and its
         local derivative is what that graph computes step by step: 2 (output - target) / batch.
         """
-        targets = _checked(targets, self.dtype)
+        targets = _real(targets, self.dtype)  # a NaN or inf in them makes the cost so: looked for below
         if targets.shape != self.shape or self.data.ndim != 2:
             raise ValueError(f"squared-error: outputs {self.shape} and targets {targets.shape} do not fit "
                              "(expected two arrays of shape (batch, k))")
         if len(targets) == 0:
             raise ValueError("squared-error: the batch is empty (0 examples): there is no mean to take")
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by _no_overflow, naming the op
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the op
             difference = self.data - targets
             flat = difference.ravel()
-            cost = _no_overflow("squared-error", np.asarray(np.dot(flat, flat) / len(difference)), (self,))
-        return _node(cost, (self,), (difference * (2.0 / len(difference)),), "squared-error")
+            cost = np.dot(flat, flat) / len(difference)
+        if not math.isfinite(cost):  # one number to look at; the search only when it fails
+            _checked(targets, self.dtype)  # a NaN or inf in the targets, by name
+            _no_overflow("squared-error", cost, (self,))
+        return _node(np.asarray(cost), (self,), (difference * (2.0 / len(difference)),), "squared-error")
 
     def cross_entropy(self, labels):
         """Softmax cross-entropy of logits (batch, k) against integer labels, averaged: one node.
@@ -402,10 +407,12 @@ class Tensor:
             shifted = z - z.max(axis=1, keepdims=True)
             log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
             cost = (log_sum[:, 0] - shifted[rows, labels]).mean()
+        if not math.isfinite(cost):
+            _no_overflow("cross-entropy", cost, (self,))
         softmax_minus_one_hot = np.exp(shifted - log_sum)
         softmax_minus_one_hot[rows, labels] -= 1.0
-        cost = _no_overflow("cross-entropy", np.asarray(cost), (self,))
-        return _node(cost, (self,), (softmax_minus_one_hot / len(z),), "cross-entropy")
+        softmax_minus_one_hot /= len(z)
+        return _node(np.asarray(cost), (self,), (softmax_minus_one_hot,), "cross-entropy")
 
     # --- backpropagation ---
 
