@@ -55,13 +55,19 @@ def _checked(data, dtype):
 
 
 def _hold(data, children, local_grads):
-    """Make the arrays a new node's derivatives need read-only until backward: see the top of this file."""
+    """Make the arrays a new node's derivatives need read-only until backward: see the top of this file.
+
+    Returns whether any child is learned (requires a gradient): then so is the new node.
+    """
+    learned = False
     for child in children:  # a product's local derivatives are its operands
-        array = child.data
-        if child.requires_grad and type(array) is np.ndarray:  # not data you passed in, nor a numpy scalar
-            array.setflags(write=False)
+        if child.requires_grad:  # not data you passed in
+            learned = True
+            if type(child.data) is np.ndarray:  # nor a numpy scalar
+                child.data.setflags(write=False)
     if local_grads and local_grads[0] is data:  # exp's derivative is its own value
         data.setflags(write=False)
+    return learned
 
 
 def _release(root, order=None):
@@ -125,10 +131,9 @@ def _no_overflow(op, data, children):
 
 def _node(data, children, local_grads, op):
     """The result of an op. Built without __init__'s checks, which only user input needs."""
-    _hold(data, children, local_grads)
     t = _new(Tensor)
     t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
-    t.requires_grad = any([c.requires_grad for c in children])
+    t.requires_grad = _hold(data, children, local_grads)
     t._id = _next_id()
     return t
 
@@ -372,7 +377,7 @@ class Tensor:
         nn.losses builds the same cost from Values op by op; here it is fused for speed, and its
         local derivative is what that graph computes step by step: 2 (output - target) / batch.
         """
-        targets = _real(targets, self.dtype)  # a NaN or inf in them makes the cost so: looked for below
+        given, targets = targets, _real(targets, self.dtype)  # a NaN or inf in them makes the cost so: see below
         if targets.shape != self.shape or self.data.ndim != 2:
             raise ValueError(f"squared-error: outputs {self.shape} and targets {targets.shape} do not fit "
                              "(expected two arrays of shape (batch, k))")
@@ -383,7 +388,7 @@ class Tensor:
             flat = difference.ravel()
             cost = np.dot(flat, flat) / len(difference)
         if not math.isfinite(cost):  # one number to look at; the search only when it fails
-            _checked(targets, self.dtype)  # a NaN or inf in the targets, by name
+            _checked(given, self.dtype)  # a NaN or inf in the targets as given (or made by the cast), by name
             _no_overflow("squared-error", cost, (self,))
         return _node(np.asarray(cost), (self,), (difference * (2.0 / len(difference)),), "squared-error")
 
@@ -425,8 +430,8 @@ class Tensor:
     def _backward(self):
         g = self.grad
         for child, local in zip(self._children, self._local_grads):
-            if child.requires_grad:
-                contribution = _contribution(local, g, child.data.shape)
+            if child.requires_grad:  # _contribution, inlined: this line runs for every edge of every step
+                contribution = local(g) if callable(local) else _unbroadcast(local * g, child.data.shape)
                 # 0.0 (set by start_backward or zero_grad) + contribution is the contribution itself. It may
                 # be a view of another node's gradient, so later contributions are added into a new array.
                 child.grad = contribution if type(child.grad) is float else child.grad + contribution
