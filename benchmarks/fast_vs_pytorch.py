@@ -273,6 +273,7 @@ def graph_overhead(repeat, steps=100):
             optimizer.step()
 
     seconds = {"ours": [], "floor": []}
+    time.sleep(0.5)  # PyTorch's worker threads, which ran last, stop spinning on our cores
     for _ in range(30 * repeat):  # short samples, in turn: the fastest finds a quiet moment
         seconds["ours"].append(_timed(ours))
         seconds["floor"].append(_timed(lambda: [floor.step(cost, x, labels, targets) for _ in range(steps)]))
