@@ -90,6 +90,16 @@ def test_a_batch_already_in_the_networks_dtype_is_used_as_it_is_and_stays_the_ca
         Tensor(np.array([1, 2]), np.int64)  # an array of the asked-for dtype is still checked
 
 
+def test_large_but_finite_float32_gradients_are_no_error_nor_warning():
+    """Finite gradients pass backward's check, however it tests them (a sum, a sum of squares, which
+    overflows float32 beyond 1.8e19): a cheap test that fails is followed by the search, which finds nothing."""
+    x = Tensor(np.ones(3, np.float32), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x * 1e20).sum().backward()
+    assert np.all(x.grad == np.float32(1e20))
+
+
 # --- gradients: the first contribution is taken as it is, later ones are added into a new array ---
 
 VIEWS = {  # ops whose contribution to their input is a view of another array
