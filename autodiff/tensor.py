@@ -25,6 +25,8 @@ from .step import backward_steps
 
 def _real(data, dtype):
     """A float array from what a user gave us, or a TypeError naming what it is instead."""
+    if type(data) is np.ndarray and data.dtype.kind == "f" and data.dtype == dtype and data.flags.writeable:
+        return data  # already what we need, such as a batch of images: every batch comes this way
     array = np.asarray(data)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"Tensor data must be real numbers, got {type(data).__name__} of dtype {array.dtype}")
@@ -53,13 +55,19 @@ def _checked(data, dtype):
 
 
 def _hold(data, children, local_grads):
-    """Make the arrays a new node's derivatives need read-only until backward: see the top of this file."""
+    """Make the arrays a new node's derivatives need read-only until backward: see the top of this file.
+
+    Returns whether any child is learned (requires a gradient): then so is the new node.
+    """
+    learned = False
     for child in children:  # a product's local derivatives are its operands
-        array = child.data
-        if child.requires_grad and type(array) is np.ndarray:  # not data you passed in, nor a numpy scalar
-            array.setflags(write=False)
+        if child.requires_grad:  # not data you passed in
+            learned = True
+            if type(child.data) is np.ndarray:  # nor a numpy scalar
+                child.data.setflags(write=False)
     if local_grads and local_grads[0] is data:  # exp's derivative is its own value
         data.setflags(write=False)
+    return learned
 
 
 def _release(root, order=None):
@@ -123,10 +131,9 @@ def _no_overflow(op, data, children):
 
 def _node(data, children, local_grads, op):
     """The result of an op. Built without __init__'s checks, which only user input needs."""
-    _hold(data, children, local_grads)
     t = _new(Tensor)
     t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
-    t.requires_grad = any([c.requires_grad for c in children])
+    t.requires_grad = _hold(data, children, local_grads)
     t._id = _next_id()
     return t
 
@@ -311,7 +318,7 @@ class Tensor:
                 raise ValueError(f"w·x+b: the inputs must be finite, got {x[~np.isfinite(x)].flat[0]} in them")
             _no_overflow("w·x+b", out, (weights, inputs, bias))
         return _node(out, (weights, inputs, bias),
-                     (lambda g: g.T @ x, lambda g: g @ w, lambda g: g.sum(axis=0)), "w·x+b")
+                     (lambda g: g.T @ x, lambda g: g @ w, lambda g: np.add.reduce(g, axis=0)), "w·x+b")
 
     # --- ops that mix elements ---
 
@@ -370,17 +377,20 @@ class Tensor:
         nn.losses builds the same cost from Values op by op; here it is fused for speed, and its
         local derivative is what that graph computes step by step: 2 (output - target) / batch.
         """
-        targets = _checked(targets, self.dtype)
+        given, targets = targets, _real(targets, self.dtype)  # a NaN or inf in them makes the cost so: see below
         if targets.shape != self.shape or self.data.ndim != 2:
             raise ValueError(f"squared-error: outputs {self.shape} and targets {targets.shape} do not fit "
                              "(expected two arrays of shape (batch, k))")
         if len(targets) == 0:
             raise ValueError("squared-error: the batch is empty (0 examples): there is no mean to take")
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by _no_overflow, naming the op
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the op
             difference = self.data - targets
             flat = difference.ravel()
-            cost = _no_overflow("squared-error", np.asarray(np.dot(flat, flat) / len(difference)), (self,))
-        return _node(cost, (self,), (difference * (2.0 / len(difference)),), "squared-error")
+            cost = np.dot(flat, flat) / len(difference)
+        if not math.isfinite(cost):  # one number to look at; the search only when it fails
+            _checked(given, self.dtype)  # a NaN or inf in the targets as given (or made by the cast), by name
+            _no_overflow("squared-error", cost, (self,))
+        return _node(np.asarray(cost), (self,), (difference * (2.0 / len(difference)),), "squared-error")
 
     def cross_entropy(self, labels):
         """Softmax cross-entropy of logits (batch, k) against integer labels, averaged: one node.
@@ -402,10 +412,12 @@ class Tensor:
             shifted = z - z.max(axis=1, keepdims=True)
             log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
             cost = (log_sum[:, 0] - shifted[rows, labels]).mean()
+        if not math.isfinite(cost):
+            _no_overflow("cross-entropy", cost, (self,))
         softmax_minus_one_hot = np.exp(shifted - log_sum)
         softmax_minus_one_hot[rows, labels] -= 1.0
-        cost = _no_overflow("cross-entropy", np.asarray(cost), (self,))
-        return _node(cost, (self,), (softmax_minus_one_hot / len(z),), "cross-entropy")
+        softmax_minus_one_hot /= len(z)
+        return _node(np.asarray(cost), (self,), (softmax_minus_one_hot,), "cross-entropy")
 
     # --- backpropagation ---
 
@@ -418,8 +430,8 @@ class Tensor:
     def _backward(self):
         g = self.grad
         for child, local in zip(self._children, self._local_grads):
-            if child.requires_grad:
-                contribution = _contribution(local, g, child.data.shape)
+            if child.requires_grad:  # _contribution, inlined: this line runs for every edge of every step
+                contribution = local(g) if callable(local) else _unbroadcast(local * g, child.data.shape)
                 # 0.0 (set by start_backward or zero_grad) + contribution is the contribution itself. It may
                 # be a view of another node's gradient, so later contributions are added into a new array.
                 child.grad = contribution if type(child.grad) is float else child.grad + contribution

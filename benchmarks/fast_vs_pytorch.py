@@ -15,6 +15,9 @@ PyTorch runs with its default threads (2 here), and again with one thread, as nu
 It prints seconds per epoch for each, our ratio to the floor and to PyTorch, and the fraction of
 this machine's floating-point limit we reach: the multiply-adds of forward and backward per
 epoch, against the GFLOP/s of a large numpy matmul measured in the same run. Then:
+- the graph's own cost: a step of the small network's graph on tiny arrays (4-4-4-4, batch 2),
+  where the arithmetic is almost nothing, ours against the floor: the microseconds per step that
+  building, walking and checking the graph add, steadier than the epochs' ratio on a busy machine;
 - an Adam epoch against a momentum epoch (ours, 784-128-10);
 - for the wide layers, ours with 2 BLAS threads against 1 (threadpoolctl), on the machine as it
   is and with one more process spinning on a core: does a second thread pay, and when?
@@ -248,8 +251,35 @@ def main(argv=None):
         print(f"{name:48s} {ours:6.3f}s {low:6.3f}s {theirs:6.3f}s  {ours / low:5.2f} <={floor_target:4.2f} "
               f"{ours / theirs:5.2f} <={torch_target:4.2f}  {fraction:6.1%}  {verdict}")
         print(f"{'  against PyTorch with 1 thread, as numpy has':48s} {theirs_1:22.3f}s {ours / theirs_1:18.2f}")
+    graph_overhead(args.repeat)
     adam_against_momentum(images, labels, targets, args.repeat)
     blas_threads(images, labels, targets, args.repeat)
+
+
+def graph_overhead(repeat, steps=100):
+    """Microseconds per step that the graph adds to the floor's, on arrays so small that the arithmetic is nothing."""
+    _, sizes, activation, output, cost, _, lr, _ = CONFIGS[0]
+    rng = np.random.default_rng(0)
+    x, labels = rng.random((2, 4), dtype=np.float32), rng.integers(0, 4, 2)
+    targets = np.eye(4, dtype=np.float32)[labels]
+    net = FastMLP(4, [4] * (len(sizes) - 1), activation, output, dtype=np.float32)
+    floor, optimizer = Floor(net, lr), SGD(net.parameters(), lr=lr)
+
+    def ours():
+        for _ in range(steps):
+            loss = squared_error(net(x), targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    seconds = {"ours": [], "floor": []}
+    time.sleep(0.5)  # PyTorch's worker threads, which ran last, stop spinning on our cores
+    for _ in range(30 * repeat):  # short samples, in turn: the fastest finds a quiet moment
+        seconds["ours"].append(_timed(ours))
+        seconds["floor"].append(_timed(lambda: [floor.step(cost, x, labels, targets) for _ in range(steps)]))
+    us, floor_us = (1e6 * min(seconds[engine]) / steps for engine in ("ours", "floor"))
+    print(f"the graph's own cost, 4-4-4-4 sigmoid, batch 2: ours {us:.1f} us a step, floor {floor_us:.1f} us: "
+          f"{us - floor_us:.1f} us more")
 
 
 def adam_against_momentum(images, labels, targets, repeat):

@@ -63,6 +63,43 @@ def test_a_cost_that_overflows_is_named_with_no_warning_first(cost):
             cross_entropy(Tensor(np.array([[3e38, -3e38]], np.float32), np.float32), np.array([1]))
 
 
+@pytest.mark.parametrize("bad, error, message", [
+    (np.nan, ValueError, "must be finite, got nan"),
+    (-np.inf, ValueError, "must be finite, got -inf"),
+    (1e39, OverflowError, "1e\\+39 does not fit in float32"),  # finite in float64, not once cast
+])
+def test_targets_that_are_not_finite_are_named_though_only_the_cost_is_scanned(bad, error, message):
+    outputs = Tensor(np.full((3, 2), 0.5, np.float32), np.float32)
+    targets = np.zeros((3, 2))
+    targets[1, 0] = bad
+    with warnings.catch_warnings(), pytest.raises(error, match=message):
+        warnings.simplefilter("error")
+        squared_error(outputs, targets)
+
+
+def test_a_batch_already_in_the_networks_dtype_is_used_as_it_is_and_stays_the_callers():
+    net = FastMLP(4, [3, 2], dtype=np.float32)
+    images = np.ones((5, 4), np.float32)
+    outputs = net(images)
+    first = outputs
+    while first._children:  # down to the first layer's inputs
+        first = first._children[0] if first.op != "w·x+b" else first._children[1]
+    assert first.data is images  # no copy
+    images[0, 0] = 2.0  # not locked: data passed in stays the caller's
+    with pytest.raises(TypeError, match="must be a float type"):
+        Tensor(np.array([1, 2]), np.int64)  # an array of the asked-for dtype is still checked
+
+
+def test_large_but_finite_float32_gradients_are_no_error_nor_warning():
+    """Finite gradients pass backward's check, however it tests them (a sum, a sum of squares, which
+    overflows float32 beyond 1.8e19): a cheap test that fails is followed by the search, which finds nothing."""
+    x = Tensor(np.ones(3, np.float32), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x * 1e20).sum().backward()
+    assert np.all(x.grad == np.float32(1e20))
+
+
 # --- gradients: the first contribution is taken as it is, later ones are added into a new array ---
 
 VIEWS = {  # ops whose contribution to their input is a view of another array
