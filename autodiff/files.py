@@ -137,7 +137,8 @@ def read_npz(path):
                 name = info.filename[:-4]
                 if name in arrays:
                     raise DamagedFileError(f"holds {name!r} twice")
-                arrays[name] = _parse_npy(archive.read(info), name)
+                with archive.open(info) as member:
+                    arrays[name] = _read_npy(member, info.file_size, name)
             return arrays
     except DamagedFileError as error:
         raise DamagedFileError(f"{path}: {error}") from None
@@ -158,20 +159,33 @@ def _entries_listed(file):
     return None if count == 0xFFFF else count
 
 
-def _parse_npy(raw, name):
-    """The array in the bytes of one .npy file, checked to hold exactly what its header says."""
-    stream = io.BytesIO(raw)
-    version = np.lib.format.read_magic(stream)
+def _read_npy(member, size, name):
+    """The array in one .npy member of a zip (`size` bytes), checked to hold exactly what its header says.
+
+    The data goes straight into the array's own memory, a megabyte at a time: reading the member
+    whole and then copying it would hold MNIST's 47 MB of training images twice. Reading to the
+    end is what makes zipfile check the member's CRC.
+    """
+    version = np.lib.format.read_magic(member)
     read_header = {(1, 0): np.lib.format.read_array_header_1_0,
                    (2, 0): np.lib.format.read_array_header_2_0}.get(version)
     if read_header is None:
         raise DamagedFileError(f"{name}: unknown .npy format version {version}")
-    shape, fortran_order, dtype = read_header(stream)
+    shape, fortran_order, dtype = read_header(member)
     if dtype.hasobject:
         raise DamagedFileError(f"{name}: holds Python objects (pickles), which we never load")
-    count = math.prod(shape)
-    if stream.tell() + count * dtype.itemsize != len(raw):
+    nbytes, start = math.prod(shape) * dtype.itemsize, member.tell()
+    if start + nbytes != size:
         raise DamagedFileError(f"{name}: its header promises shape {shape} of {dtype}, "
-                               f"{count * dtype.itemsize} bytes, but {len(raw) - stream.tell()} follow")
-    array = np.frombuffer(raw, dtype, count, stream.tell())
-    return array.reshape(shape, order="F" if fortran_order else "C").copy()  # a writable array of its own
+                               f"{nbytes} bytes, but {size - start} follow")
+    data = np.empty(nbytes, np.uint8)
+    done = 0
+    while done < nbytes:
+        chunk = member.read(min(1 << 20, nbytes - done))
+        if not chunk:
+            raise DamagedFileError(f"{name}: ends after {done} of its {nbytes} bytes")
+        data[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
+        done += len(chunk)
+    if member.read(1):
+        raise DamagedFileError(f"{name}: holds more than the {nbytes} bytes its header promises")
+    return data.view(dtype).reshape(shape, order="F" if fortran_order else "C")
