@@ -134,3 +134,21 @@ def test_a_zip_directory_that_hides_the_last_layer_is_refused(model_file, tmp_pa
     path.write_bytes(bytes(raw))
     with pytest.raises(DamagedFileError, match="directory lists 6 arrays, but only 5 can be read"):
         FastMLP.load(path)
+
+
+def test_reading_an_npz_holds_each_array_once(tmp_path):
+    """The checked reader must not keep a member's bytes beside its array: MNIST's images are 47 MB."""
+    import tracemalloc
+
+    from autodiff.files import read_npz
+
+    big = np.arange(4_000_000, dtype=np.float32).reshape(2000, 2000)  # 16 MB
+    np.savez_compressed(tmp_path / "big.npz", big=big, small=np.ones(3))
+    tracemalloc.start()
+    try:
+        arrays = read_npz(tmp_path / "big.npz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(arrays["big"], big) and arrays["big"].flags.writeable and arrays["small"].tolist() == [1, 1, 1]
+    assert peak < 1.5 * big.nbytes, f"{peak / big.nbytes:.2f} times the array's size was allocated"
