@@ -214,7 +214,7 @@ def finish(net, history, test_set, out):
     plot_curves(history, out / "curves.png")
     plot_mistakes(test_images, test_labels, guesses, out / "mistakes.png")
     seconds = sum(epoch["seconds"] for epoch in history)
-    print(f"test accuracy {np.mean(guesses == test_labels):.2%} after {len(history)} epoch{"s" if len(history) != 1 else ""} "
+    print(f"test accuracy {np.mean(guesses == test_labels):.2%} after {len(history)} epoch{'s' if len(history) != 1 else ''} "
           f"({seconds:.1f} s of training); wrote {out}/model.npz, curves.png, mistakes.png")
     if out == Path(DEFAULT_OUT):  # what `make demo` made: the other tools read it from there
         print(NEXT, end="")
