@@ -370,10 +370,11 @@ class Constants(tuple):
 
     def __new__(cls, numbers):
         leaves = super().__new__(cls, map(Value, numbers))
-        leaves._hold([leaf.data for leaf in leaves])
+        leaves._take([leaf.data for leaf in leaves])
         return leaves
 
-    def _hold(self, values):
+    def _take(self, values):
+        """Keep the checked numbers, and what the sums and the gradient check want of them."""
         self.values = values  # checked floats, for the sums
         self.nonzero = list(compress(range(len(values)), values))  # the inputs that move their weights
         self.abs_sum = sum(map(abs, values)) + 1.0  # Σ|∂z/∂wᵢ| + |∂z/∂b|, for graph.check_gradients
@@ -386,7 +387,7 @@ class Constants(tuple):
         values = [x if type(x) is float and _isfinite(x) else _checked(x) for x in numbers]
         for leaf, x in zip(self, values):
             leaf.data = x
-        self._hold(values)
+        self._take(values)
         return self
 
 
