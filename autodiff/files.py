@@ -120,7 +120,7 @@ def read_npz(path):
 
     np.load stops reading an array where its header says the data ends, so a flipped bit in a
     header can shorten an array without ever reaching the zip's checksum. Here each member is read
-    whole (zipfile then checks its CRC), its header must account for exactly its bytes, and
+    to its end (zipfile then checks its CRC), its header must account for exactly its bytes, and
     pickled objects are refused. Any damage, whatever exception the libraries raise for it,
     becomes a DamagedFileError naming the file.
     """

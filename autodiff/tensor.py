@@ -129,6 +129,11 @@ def _no_overflow(op, data, children):
     return data
 
 
+def _checked_node(data, children, local_grads, op):
+    """The result of an op that can overflow on finite operands: scanned (_no_overflow), then a node."""
+    return _node(_no_overflow(op, data, children), children, local_grads, op)
+
+
 def _node(data, children, local_grads, op):
     """The result of an op. Built without __init__'s checks, which only user input needs."""
     t = _new(Tensor)
@@ -149,7 +154,7 @@ def _finite(op, *derivatives):
 def _broadcasting(op, f, a, b):
     """f(a, b) for two arrays, or an error naming the op and both shapes."""
     try:
-        with np.errstate(over="ignore"):  # _no_overflow reports it, naming the op
+        with np.errstate(over="ignore"):  # _checked_node reports it, naming the op
             return f(a, b)
     except ValueError:
         raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast together") from None
@@ -185,21 +190,16 @@ class Tensor:
 
     def __add__(self, other):
         other = self._operand(other)
-        children = (self, other)
-        return _node(_no_overflow("+", _broadcasting("+", np.add, self.data, other.data), children),
-                     children, (1.0, 1.0), "+")
+        return _checked_node(_broadcasting("+", np.add, self.data, other.data), (self, other), (1.0, 1.0), "+")
 
     def __mul__(self, other):
         other = self._operand(other)
         a, b = self.data, other.data
-        children = (self, other)
-        return _node(_no_overflow("*", _broadcasting("*", np.multiply, a, b), children), children, (b, a), "*")
+        return _checked_node(_broadcasting("*", np.multiply, a, b), (self, other), (b, a), "*")
 
     def __sub__(self, other):
         other = self._operand(other)
-        children = (self, other)
-        return _node(_no_overflow("-", _broadcasting("-", np.subtract, self.data, other.data), children),
-                     children, (1.0, -1.0), "-")
+        return _checked_node(_broadcasting("-", np.subtract, self.data, other.data), (self, other), (1.0, -1.0), "-")
 
     def __truediv__(self, other):
         other = self._operand(other)
@@ -208,7 +208,7 @@ class Tensor:
             raise ZeroDivisionError(f"div: division by zero (the divisor of shape {b.shape} holds a 0)")
         out = _broadcasting("/", np.divide, a, b)
         with np.errstate(over="ignore"):
-            return _node(_no_overflow("/", out, (self, other)), (self, other), _finite("/", 1.0 / b, -out / b), "/")
+            return _checked_node(out, (self, other), _finite("/", 1.0 / b, -out / b), "/")
 
     def __neg__(self):
         return _node(-self.data, (self,), (-1.0,), "neg")
@@ -225,10 +225,10 @@ class Tensor:
                 raise ZeroDivisionError(f"pow: zero to a negative power (0 ** {y:g})")
             if y > 0.0:
                 raise ValueError(f"pow: the derivative of x ** {y:g} is infinite at x = 0")
-        with np.errstate(over="ignore"):  # _no_overflow reports it, naming the op
+        with np.errstate(over="ignore"):  # _checked_node reports it, naming the op
             out = x**y
             d_dx = y * x ** (y - 1.0) if y != 0.0 else np.zeros_like(x)
-        return _node(_no_overflow(f"**{y:g}", out, (self,)), (self,), _finite("**", d_dx), f"**{y:g}")
+        return _checked_node(out, (self,), _finite("**", d_dx), f"**{y:g}")
 
     def _pow_tensor(self, other):
         x, y = _broadcasting("**", np.broadcast_arrays, self.data, other.data)
@@ -244,7 +244,7 @@ class Tensor:
             out = x**y
             d_dx = y * x ** np.where(y == 0.0, 1.0, y - 1.0)  # 0 for y == 0, even at x == 0
             d_dy = out * np.log(np.where(x > 0.0, x, 1.0))  # x ** y is 0 for all y > 0 near x = 0
-        return _node(_no_overflow("**", out, (self, other)), (self, other), _finite("**", d_dx, d_dy), "**")
+        return _checked_node(out, (self, other), _finite("**", d_dx, d_dy), "**")
 
     # --- the same ops with the operands swapped: 2 * t, 1 - t, 2 ** t ---
 
@@ -266,9 +266,9 @@ class Tensor:
     # --- functions of one input ---
 
     def exp(self):
-        with np.errstate(over="ignore"):  # _no_overflow reports it, naming the op
+        with np.errstate(over="ignore"):  # _checked_node reports it, naming the op
             e = np.exp(self.data)
-        return _node(_no_overflow("exp", e, (self,)), (self,), (e,), "exp")
+        return _checked_node(e, (self,), (e,), "exp")
 
     def log(self):
         x = self.data
@@ -331,14 +331,13 @@ class Tensor:
             raise ValueError(f"@: shapes {a.shape} and {b.shape} do not fit a matrix product") from None
         if a.ndim != 2 or b.ndim != 2:
             raise ValueError(f"@: expected two matrices, got shapes {a.shape} and {b.shape}")
-        return _node(_no_overflow("@", out, (self, other)), (self, other), (lambda g: g @ b.T, lambda g: a.T @ g), "@")
+        return _checked_node(out, (self, other), (lambda g: g @ b.T, lambda g: a.T @ g), "@")
 
     def sum(self, axis=None, keepdims=False):
         shape = self.shape
         axis = self._axes("sum", axis)
         spread = lambda g: _spread(g, axis, keepdims, shape)  # noqa: E731  every element counted once
-        out = _no_overflow("sum", self.data.sum(axis=axis, keepdims=keepdims), (self,))
-        return _node(out, (self,), (spread,), "sum")
+        return _checked_node(self.data.sum(axis=axis, keepdims=keepdims), (self,), (spread,), "sum")
 
     def mean(self, axis=None, keepdims=False):
         shape = self.shape
@@ -347,8 +346,7 @@ class Tensor:
         if count == 0:
             raise ValueError(f"mean: no elements to average over (shape {shape}, axis {axis})")
         spread = lambda g: _spread(g / count, axis, keepdims, shape)  # noqa: E731  each counted 1/count
-        out = _no_overflow("mean", self.data.mean(axis=axis, keepdims=keepdims), (self,))
-        return _node(out, (self,), (spread,), "mean")
+        return _checked_node(self.data.mean(axis=axis, keepdims=keepdims), (self,), (spread,), "mean")
 
     def _axes(self, op, axis):
         """axis as a tuple of non-negative axes (None stays None), or an error naming the op."""

@@ -170,5 +170,5 @@ def _checked_state(state, source):
         nin = weights[i - 1].shape[0] if i else (w.shape[1] if w.ndim == 2 else -1)
         if w.ndim != 2 or w.shape[1] != nin or b.shape != w.shape[:1] or w.shape[0] < 1 or nin < 1:
             refuse(f"layer {i} has weights {w.shape} and bias {b.shape}, which do not fit "
-                   f"(expected ({'nout'}, {nin}) and (nout,))")
+                   f"(expected (nout, {nin}) and (nout,))")
     return weights, biases, *names

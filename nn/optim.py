@@ -53,9 +53,10 @@ class Adam(Optimizer):
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
         self.betas, self.eps, self.steps = betas, eps, 0
-        self.mean = [np.zeros_like(p.data, dtype=_dtype(p)) for p in self.params]
-        self.square = [np.zeros_like(p.data, dtype=_dtype(p)) for p in self.params]
-        self._scratch = [np.zeros_like(p.data, dtype=_dtype(p)) for p in self.params]
+        def zeros():  # one array per parameter, of its shape and dtype (0-d float64 for a Value's float)
+            return [np.zeros_like(p.data) for p in self.params]
+
+        self.mean, self.square, self._scratch = zeros(), zeros(), zeros()
 
     def step(self):
         b1, b2 = self.betas
@@ -105,8 +106,3 @@ def _checked_count(state, name):
     if value.ndim != 0 or value.dtype.kind not in "iu" or value < 0:
         raise ValueError(f"optimizer state: {name} must be a whole number >= 0, got {state.get(name)!r}")
     return int(value)
-
-
-def _dtype(p):
-    """A Tensor parameter's dtype; float64 for a Value's float."""
-    return p.data.dtype if isinstance(p.data, np.ndarray) else np.float64
