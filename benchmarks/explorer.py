@@ -20,7 +20,6 @@ import base64
 import http.client
 import json
 import os
-import shutil
 import sys
 import threading
 import time
@@ -133,12 +132,11 @@ def main():
               f"max {times.max():6.2f} ms   target p95 < 10 ms {'PASS' if percentile(times, 95) < 10 else 'MISS'}")
 
     # 2-4 need the page in a browser
-    browser_path = shutil.which("chromium")
     try:
         from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if browser_path is None or sync_playwright is None:
+
+        browser_path = chromium.executable()
+    except (ImportError, chromium.ChromiumNotFound):
         print("\n2-4 skipped: they need Debian's chromium and the playwright package")
         return
     with sync_playwright() as p:

@@ -87,9 +87,10 @@ def main():
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    browser_path = shutil.which("chromium")
-    if browser_path is None:
-        sys.exit("needs Debian's chromium (apt-get install chromium)")
+    try:
+        browser_path = chromium.executable()
+    except chromium.ChromiumNotFound as error:
+        sys.exit(str(error))
     cases = graphs()
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         page_file = Path(tmp) / "bench.html"

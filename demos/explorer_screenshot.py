@@ -6,7 +6,6 @@ It starts the explorer's server in this process, opens the page in Debian's chro
 wide (a projector's width), picks the first test digit the network gets wrong, chooses the output
 it should have lit, and saves the window.
 """
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -31,7 +30,10 @@ def main():
     model = ROOT / DEFAULT_MODEL
     if not model.exists():
         sys.exit(f"{model} not found: run `make demo` first")
-    browser_path = shutil.which("chromium") or sys.exit("needs Debian's chromium (apt-get install chromium)")
+    try:
+        browser_path = chromium.executable()
+    except chromium.ChromiumNotFound as error:
+        sys.exit(str(error))
     session = Session(mnist.load_mnist(), check_model(FastMLP.load(model), str(model)))
     server = ExplorerServer(session, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -33,9 +33,10 @@ def walkthrough_picture(tmp):
 
     page_file = Path(tmp) / "steps.html"
     write_html(EXAMPLES["network"](), page_file)
-    browser_path = shutil.which("chromium")
-    if browser_path is None:
-        sys.exit("needs Debian's chromium (apt-get install chromium)")
+    try:
+        browser_path = chromium.executable()
+    except chromium.ChromiumNotFound as error:
+        sys.exit(str(error))
     with sync_playwright() as p:
         browser = chromium.launch(p, browser_path)
         page = browser.new_page(viewport={"width": 1024, "height": 720})
