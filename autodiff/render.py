@@ -130,9 +130,10 @@ def draw(root, format="svg", rankdir="LR", *, highlight=None, grads=None, max_no
     if how and size < levels[0][2]:  # something is drawn as one node with others
         zoom = "" if focus is not None else " " + _zoom_levels(levels, size)
         notes.append(f"Summarised ({how}): {levels[0][2]:,} nodes drawn as {size:,}.{zoom}")
-    if _layout_seconds(size) > FAST_SECONDS:
+    seconds = _layout_seconds(size)
+    if seconds > FAST_SECONDS:
         warnings.warn(
-            f"draw: {size:,} nodes will take Graphviz's dot {_duration(_layout_seconds(size))} to lay "
+            f"draw: {size:,} nodes will take Graphviz's dot {_duration(seconds)} to lay "
             "out; a lower max_nodes summarises the graph, and focus=node shows one node's neighbourhood",
             stacklevel=2,
         )

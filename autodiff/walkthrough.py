@@ -21,6 +21,7 @@ from collections import Counter
 
 from .files import atomic_write
 from .graph import topological_order
+from .render import _roles, draw
 from .step import backward_steps
 from .value import Value
 
@@ -283,12 +284,8 @@ def _listed(words):
 
 def trainable(root):
     """The leaves that training changes: those a neuron uses as a weight or a bias (w·x+b's w and b)."""
-    chosen = set()
-    for node in topological_order(root):
-        if node.op == "w·x+b":
-            n = (len(node._children) - 1) // 2  # its children are n weights, n inputs, then the bias
-            chosen.update(child for child in node._children[:n] + node._children[-1:] if not child._children)
-    return chosen
+    return {child for node in topological_order(root) for child, letter, _ in _roles(node)
+            if letter in ("w", "b") and not child._children}
 
 
 def leaf_gradients(root):
@@ -333,9 +330,8 @@ def frames(root):
     biases apart from the inputs and targets. A page lays the DOT out in the browser: `dot` need
     not exist.
     """
-    from .render import draw  # only here: the terminal walkthrough needs no drawing
-
-    values = len(topological_order(root))
+    nodes = topological_order(root)
+    values = len(nodes)
     if values > MAX_VALUES:
         raise ValueError(
             f"walkthrough: a page of frames draws all {values:,} values of this graph in each of its steps, "
@@ -356,7 +352,7 @@ def frames(root):
     ]
     last = drawing()  # every .grad is final now
     parameters = trainable(root)
-    for leaf in topological_order(root):
+    for leaf in nodes:
         if not leaf._children:  # drawn as node-<_id>; declaring it again in DOT adds to its attributes
             last.node(f"node-{leaf._id}", **(PARAMETER if leaf in parameters else DATA))
     return pictures + [(last.source, leaf_gradients(root))]

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autodiff import Value, render
+from autodiff import Value, render, walkthrough
 from autodiff.graph import topological_order
 from autodiff.walkthrough import EXAMPLES, frames, leaf_gradients, local_rule, main, names, trainable, walk, write_html
 
@@ -436,7 +436,7 @@ def test_a_failed_drawing_leaves_the_old_page_alone(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("dot crashed")
 
-    monkeypatch.setattr(render, "draw", broken)
+    monkeypatch.setattr(walkthrough, "draw", broken)  # the drawing its frames are made with
     with pytest.raises(RuntimeError, match="dot crashed"):
         write_html(EXAMPLES["neuron"](), path)
     assert path.read_text() == "the old page"
