@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the demo and the explorer do
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the demo does
 
 import numpy as np  # noqa: E402
 

@@ -152,11 +152,9 @@ def save_checkpoint(path, net, optimizer, run, history):
     """One .npz: net.*, optimizer.* arrays and a JSON string of the run and its history; written atomically."""
     arrays = {f"net.{key}": value for key, value in net.state().items()}
     for name, value in optimizer.state().items():
-        if isinstance(value, list) and value and isinstance(value[0], float):  # one number per Value: one array
-            arrays[f"optimizer.{name}"] = np.array(value)
-        elif isinstance(value, list):  # one array per parameter
+        if isinstance(value, list) and not (value and isinstance(value[0], float)):  # one array per parameter
             arrays.update({f"optimizer.{name}.{i}": array for i, array in enumerate(value)})
-        else:
+        else:  # a number, or one number per Value: one array
             arrays[f"optimizer.{name}"] = np.array(value)
     arrays["run"] = np.array(json.dumps({"run": run, "history": history}))
     atomic_write(path, lambda file: np.savez(file, **arrays))

@@ -12,14 +12,10 @@ import threading
 import webbrowser
 from pathlib import Path
 
-# As in demos/train_mnist.py: one BLAS thread trains these small matrices fastest on a shared machine.
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(variable, "1")
-
-from .. import data as mnist  # noqa: E402
-from ..fast import FastMLP  # noqa: E402
-from .server import ExplorerServer  # noqa: E402
-from .session import Session, check_model  # noqa: E402
+from .. import data as mnist
+from ..fast import FastMLP
+from .server import ExplorerServer
+from .session import Session, check_model
 
 DEFAULT_MODEL = Path("runs/mnist/model.npz")
 

@@ -14,7 +14,7 @@ from autodiff import Value
 from autodiff.graph import topological_order
 from autodiff.render import draw
 from autodiff.step import backward_steps
-from autodiff.walkthrough import factor, local_rule, names, number
+from autodiff.walkthrough import _grouped, factor, local_rule, names, number
 
 SHOWN_PER_ROLE = 4  # of a neuron's 784 weights, the text names the few that matter most
 DRAWN_NODES = 24  # more, and the drawing groups a neuron's weights and its inputs: readable on a projector
@@ -87,10 +87,6 @@ def _children(node, name):
         n = (len(children) - 1) // 2
         return f"{n} weights, {n} inputs and a bias"
     return ", ".join(children)
-
-
-def _grouped(text):
-    return f"({text})" if " " in text else text
 
 
 def _chain_rule_lines(step, name, cost):

@@ -6,7 +6,7 @@ look at the same network as it learns.
 """
 import numpy as np
 
-from ..data import scaled
+from ..data import one_hot, scaled
 from ..fast import FastMLP
 from ..nudges import weight_name
 from ..train import predict
@@ -109,8 +109,7 @@ class Session:
             raise BadRequest(f"layer {layer} has neurons 0 to {self.net.sizes[layer] - 1}, got {j}")
         with self.lock:  # a copy, so that training can go on while the scalar graph is built and drawn
             weights, biases = ([m.copy() for m in matrices] for matrices in self.matrices())
-        y = np.zeros(self.net.sizes[-1])
-        y[target] = 1.0
+        y = one_hot([target], self.net.sizes[-1])[0]
         cost, a, da, dz, dw, db = backward_pass(weights, biases, pixels, y)
         frames, numbers = zoom.steps(layer, j, a[layer - 1], weights[layer - 1][j], biases[layer - 1][j],
                                      upstream=da[layer][j], target=y[j] if layer == last else None)
@@ -141,7 +140,7 @@ class Session:
                 keep &= labels[order] == label
             if wrong:
                 with self.lock:
-                    keep &= predict(self.net, images[order]) != labels[order]
+                    keep &= (predict(self.net, images) != labels)[order]  # no reordered copy of the images
             found = order[keep]
             if found.size == 0:
                 what = " ".join(filter(None, [f"{label}" if label is not None else "example",
@@ -182,7 +181,7 @@ class Session:
         gradient = [None] + last["gradient"][0::2]
         chosen = weights_to_follow(gradient)
         xs = scaled(images[last["indices"]], np.float64)
-        ys = np.eye(10)[labels[last["indices"]]]
+        ys = one_hot(labels[last["indices"]])
         table = per_example_nudges(weights, biases, xs, ys, chosen)
         average = table.mean(axis=1)
         step_nudge = np.array([-gradient[l][j, k] for l, j, k in chosen])

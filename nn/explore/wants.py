@@ -14,6 +14,7 @@ import numpy as np
 
 from autodiff.tensor import Tensor
 
+from ..data import one_hot
 from ..nudges import by_hand, sigmoid
 
 
@@ -57,8 +58,7 @@ def example(weights, biases, x, target):
     weights[l - 1], biases[l - 1]: layer l's (nout, nin) matrix and bias vector; x: 784 inputs in
     [0, 1]; target: the digit whose output should be 1 (every other output 0).
     """
-    y = np.zeros(len(biases[-1]))
-    y[target] = 1.0
+    y = one_hot([target], len(biases[-1]))[0]
     cost, a, da, dz, dw, db = backward_pass(weights, biases, x, y)
     reference = by_hand(weights, biases, x, y)
     n = len(weights)

@@ -2,7 +2,7 @@
 // current input, the target, the chosen neuron); every number comes from the server's engines.
 
 import { getJSON, postJSON, rows, unpack } from "./api.js";
-import { paint } from "./format.js";
+import { largest, paint } from "./format.js";
 import { NetworkView } from "./network.js";
 import { DrawingPad, INK_SIDE } from "./pad.js";
 import { TrainingView } from "./training.js";
@@ -222,9 +222,7 @@ async function start() {
       lens.hidden = j === null;
       if (j === null) return;
       const w1 = network.w1.subarray(784 * j, 784 * (j + 1));
-      let scale = 0;
-      for (const v of w1) scale = Math.max(scale, Math.abs(v));
-      paint(lens.querySelector("canvas"), w1, { signedScale: scale });
+      paint(lens.querySelector("canvas"), w1, { signedScale: largest(w1) });
       lens.querySelector("p").textContent = `Neuron ${j} of layer 1 looks for this: its 784 weights. ` +
         "Ink on blue raises its activation, on red lowers it.";
     },

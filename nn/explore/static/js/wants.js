@@ -127,9 +127,10 @@ export class WantsView {
     }
     this.first.forEach(({ canvas, caption }, j) => {
       const part = nudges.subarray(784 * j, 784 * (j + 1));
-      paint(canvas, part, { signedScale: largest(part) }); // each image to its own scale, written under it
-      caption.textContent = `${j}: ${fmt(largest(part), 2)}`;
-      caption.title = `neuron ${j} of layer 1: largest weight nudge ${fmt(largest(part))}`;
+      const scale = largest(part);
+      paint(canvas, part, { signedScale: scale }); // each image to its own scale, written under it
+      caption.textContent = `${j}: ${fmt(scale, 2)}`;
+      caption.title = `neuron ${j} of layer 1: largest weight nudge ${fmt(scale)}`;
     });
   }
 }
