@@ -49,8 +49,9 @@ def drawings(largest):
         if boxes_and_ops(drawing.source) <= largest:
             yield f"MLP({nin}, {sizes}), every node", drawing
     mnist = MLP(784, [16, 16, 10])([0.5] * 784)
-    yield "MLP(784, [16, 16, 10]), one node per layer", draw(mnist)
-    finer = int(re.search(r"max_nodes=(\d+)", draw(mnist).source).group(1))
+    coarse = draw(mnist)
+    yield "MLP(784, [16, 16, 10]), one node per layer", coarse
+    finer = int(re.search(r"max_nodes=(\d+)", coarse.source).group(1))
     yield f"MLP(784, ...), each neuron's weights (max_nodes={finer})", draw(mnist, max_nodes=finer)
     neuron = next(n for n in topological_order(*mnist) if n.op == "relu")
     yield "MLP(784, ...), focus on a first-layer neuron", draw(mnist, focus=neuron)

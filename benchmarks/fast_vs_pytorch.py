@@ -134,20 +134,6 @@ def check_floor_does_our_work(sizes, activation, output, cost, batch, lr, images
 
 # --- PyTorch ---
 
-def torch_net(net):
-    """The same layers as `net`, with the same starting weights."""
-    layers = []
-    for w, b, i in zip(net.weights, net.biases, range(len(net.weights))):
-        linear = torch.nn.Linear(w.shape[1], w.shape[0])
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(w.data))
-            linear.bias.copy_(torch.from_numpy(b.data))
-        layers.append(linear)
-        name = net.output if i == len(net.weights) - 1 else net.activation
-        layers += {"sigmoid": [torch.nn.Sigmoid()], "relu": [torch.nn.ReLU()], "linear": []}[name]
-    return torch.nn.Sequential(*layers)
-
-
 def epoch_torch(model, optimizer, cost, images, labels, targets, batch, seed, n=N):
     for idx in batches(batch, seed, n):
         idx = torch.from_numpy(idx)
@@ -227,7 +213,7 @@ def main(argv=None):
     for name, sizes, activation, output, cost, batch, lr, (floor_target, torch_target) in CONFIGS:
         check_floor_does_our_work(sizes, activation, output, cost, batch, lr, images, labels, targets)
         net = FastMLP(sizes[0], sizes[1:], activation, output, dtype=np.float32)
-        floor, model = Floor(net, lr), torch_net(net)
+        floor, model = Floor(net, lr), net.to_torch()  # the same layers and starting weights
         ours_optimizer = SGD(net.parameters(), lr=lr)
         torch_optimizer = torch.optim.SGD(model.parameters(), lr=lr)
         n = N // PARTS  # a sample is a tenth of an epoch: every tenth does the same work

@@ -35,7 +35,7 @@ from nn import data as mnist  # noqa: E402
 from nn.data import scaled, shuffled_batches  # noqa: E402
 from nn.fast import FastMLP  # noqa: E402
 from nn.optim import SGD  # noqa: E402
-from nn.train import COSTS, cosine_rates, predict, shifted, train  # noqa: E402
+from nn.train import COSTS, cosine_rates, shifted, train  # noqa: E402
 from train_mnist import RECIPES  # noqa: E402
 
 RECIPE = RECIPES["best"]
@@ -63,14 +63,7 @@ def ours(net, data, epochs, seed):
 def theirs(net, data, epochs, seed):
     """The same run in PyTorch: same weights, batches, shifts and learning rates."""
     train_images, train_labels, test_images, test_labels = data
-    layers = []
-    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-        linear = torch.nn.Linear(w.shape[1], w.shape[0])
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(w.data))
-            linear.bias.copy_(torch.from_numpy(b.data))
-        layers += [linear, torch.nn.ReLU()] if i < len(net.weights) - 1 else [linear]
-    model = torch.nn.Sequential(*layers)
+    model = net.to_torch()  # the same layers and starting weights
     optimizer = torch.optim.SGD(model.parameters(), lr=RECIPE["lr"], momentum=0.9)
     labels = torch.from_numpy(train_labels)
     steps = math.ceil(len(train_images) / BATCH)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nn  # noqa: E402
 from autodiff import Value  # noqa: E402
 from autodiff.files import read_npz  # noqa: E402
-from autodiff.graph import check_gradients, start_backward  # noqa: E402
+from autodiff.graph import backward, check_gradients  # noqa: E402
 from autodiff.graph import topological_order  # noqa: E402
 from autodiff.tensor import _hold, _release  # noqa: E402
 from nn import data as mnist  # noqa: E402
@@ -45,14 +45,6 @@ def fastest(run, repeat):
 
 def report(name, check, whole):
     print(f"{name:<62}{check * 1e6:>10.1f} us{whole * 1e3:>10.2f} ms{100 * check / whole:>8.1f}%")
-
-
-def backward_done(root, seed):
-    """The interior nodes after a real backward pass, for check_gradients to look at."""
-    order = start_backward(root, seed)
-    for node in order:
-        node._backward()
-    return order
 
 
 def scalar_workloads():
@@ -102,14 +94,14 @@ def main(repeat):
     for name, build in scalar_workloads():
         whole = fastest(lambda: build().backward(), repeat)
         root = build()
-        order = backward_done(root, 1.0)
+        order = backward(root, 1.0)  # the interior nodes of a real pass, for the check to look at
         report(f"backward's gradient check: {name}", fastest(lambda: check_gradients(root, order), repeat), whole)
     for config in FAST:
         step, net, optimizer, cost, x, labels = fast_step(*config)
         whole = fastest(step, repeat)
         name = f"784-{'-'.join(map(str, config[0]))} {config[1]}, batch {config[4]}"
         loss = cost(net(x), labels)
-        order = backward_done(loss, np.ones_like(loss.data))
+        order = backward(loss, np.ones_like(loss.data))
         report(f"backward's gradient check: fast-path step {name}",
                fastest(lambda: check_gradients(loss, order), repeat), whole)
         nodes = topological_order(loss)
