@@ -45,14 +45,23 @@ class Watch:
         self.epoch_number, self.batch, self.last_cost = 0, 0, None
 
     def cost(self, outputs, labels):
+        """The cost of a batch, judged (the fast path: one call per batch)."""
         loss = self._cost(outputs, labels)
-        value = float(loss.data)
-        if self.reference is None:
-            self.reference = value
-        if not math.isfinite(value) or value > EXPLODED * self.reference:
-            raise self._diverged(f"the cost rose to {value:.4g} from {self.reference:.4g} at the start")
-        self.last_cost = value
+        self.judge(float(loss.data))
         return loss
+
+    def judge(self, batch_cost):
+        """Stop if a batch's mean cost is not finite or is far above the run's first batch's.
+
+        Always a whole batch's cost, in the process that steps: one example's cost can be a
+        hundred times another's in a network that learns well, and a worker process sees only
+        part of the run.
+        """
+        if self.reference is None:
+            self.reference = batch_cost
+        if not math.isfinite(batch_cost) or batch_cost > EXPLODED * self.reference:
+            raise self._diverged(f"the cost rose to {batch_cost:.4g} from {self.reference:.4g} at the start")
+        self.last_cost = batch_cost
 
     def batches(self, batches):
         """The batches, counted, so that an error can name the one it happened in."""

@@ -42,10 +42,12 @@ def summed_gradients(net, cost, images, labels):
     return total
 
 
-def train_epoch(net, optimizer, cost, images, labels, batches, workers=None):
+def train_epoch(net, optimizer, cost, images, labels, batches, workers=None, on_batch=None):
     """One step per mini-batch (an array of indices), as train.train_epoch; the mean cost over the epoch.
 
     workers: how many processes share each batch; None for one per core, 1 for this process alone.
+    on_batch(mean_cost): called with each batch's mean cost before its step, here in the main
+        process (guard.Watch.judge: the same batch costs the fast path's guard sees).
     """
     if workers is None:
         workers = os.cpu_count() or 1
@@ -57,11 +59,14 @@ def train_epoch(net, optimizer, cost, images, labels, batches, workers=None):
         for batch in batches:
             if team is None:  # this process alone, on the network itself
                 optimizer.zero_grad()
-                total += summed_gradients(net, cost, images[batch], labels[batch])
+                batch_cost = summed_gradients(net, cost, images[batch], labels[batch])
                 for p in params:
                     p.grad /= len(batch)  # the sum's gradient over the batch size: the mean cost's gradient
             else:
-                total += team.set_mean_gradients(params, batch)
+                batch_cost = team.set_mean_gradients(params, batch)
+            if on_batch is not None:
+                on_batch(batch_cost / len(batch))
+            total += batch_cost
             optimizer.step()
     return total / len(images)
 

@@ -120,8 +120,8 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
             batches = watch.batches(progress(batches, epoch) if progress else batches)
             try:
                 if isinstance(net, MLP):  # the scalar engine
-                    mean_cost = scalar_train.train_epoch(net, optimizer, watch.cost, train_images, train_labels,
-                                                         batches, workers)
+                    mean_cost = scalar_train.train_epoch(net, optimizer, cost, train_images, train_labels,
+                                                         batches, workers, on_batch=watch.judge)
                 else:
                     mean_cost = train_epoch(net, optimizer, watch.cost, train_images, train_labels, batches,
                                             rates, shift, rng)
