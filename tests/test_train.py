@@ -1,5 +1,4 @@
 """The training loop and the MNIST demo, on small synthetic digits (no download, no real MNIST)."""
-import importlib.util
 import re
 import json
 import os
@@ -11,6 +10,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+import nn.cli
 import nn.data
 from autodiff.files import DamagedFileError
 from mnist_fixtures import idx_files, write_files
@@ -242,12 +242,9 @@ def test_a_damaged_checkpoint_is_named(data, tmp_path, content):
 
 @pytest.fixture
 def demo(monkeypatch, data):
-    """The demo's module, reading the synthetic digits instead of MNIST."""
+    """The training command's module (nn/cli.py), reading the synthetic digits instead of MNIST."""
     monkeypatch.setattr(nn.data, "load_mnist", lambda directory=None, cache_dir=None: data)
-    spec = importlib.util.spec_from_file_location("train_mnist", DEMO)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return nn.cli
 
 
 def demo_args(out, *more):
