@@ -49,7 +49,7 @@ matplotlib.use("Agg")  # pictures go to files, never to a window
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from autodiff.files import atomic_write  # noqa: E402
+from autodiff.files import atomic_write, check_target, same_file  # noqa: E402
 
 from . import data as mnist  # noqa: E402
 from . import guard  # noqa: E402
@@ -121,6 +121,14 @@ def parse(argv, prog=None):
         parser.error(f"--seed must be 0 or more, got {args.seed}")
     if args.metrics_json and Path(args.metrics_json).is_dir():
         parser.error(f"--metrics-json {args.metrics_json} is a folder; name a file")
+    if args.metrics_json:
+        what = next((what for what, path in taken(args).items() if same_file(args.metrics_json, path)), None)
+        if what:
+            parser.error(f"--metrics-json {args.metrics_json} is {what}: name a file of its own")
+        try:
+            check_target(args.metrics_json)
+        except OSError as error:
+            parser.error(f"--metrics-json {error}")
     try:  # a network too large for this machine's memory is refused here, with the estimate
         check_network("--hidden", 784, args.hidden + [10], args.activation, "linear", args.seed,
                       4 * np.dtype(args.dtype).itemsize + 8)
@@ -133,6 +141,22 @@ def parse(argv, prog=None):
     if args.workers is not None and (args.engine != "scalar" or args.workers < 1):
         parser.error("--workers is for --engine scalar, and must be at least 1")
     return args
+
+
+OUTPUTS = {"the run's checkpoint": "checkpoint.npz", "the run's model": "model.npz", "the run's curves": "curves.png",
+           "the run's mistakes": "mistakes.png", "the run's lock": guard.LOCK}  # in --out
+
+
+def taken(args):
+    """The files another output of this run must not replace, by what they are: its own outputs and its data."""
+    files = {what: Path(args.out) / name for what, name in OUTPUTS.items()}
+    if args.data_dir:
+        for name, _ in mnist.IDX_FILES.values():
+            for path in (Path(args.data_dir) / name, Path(args.data_dir) / (name + ".gz")):
+                files[f"one of the --data-dir files ({path.name})"] = path
+    else:
+        files[mnist.CACHE] = mnist.cache_file()
+    return files
 
 
 def main(argv=None, prog=None):

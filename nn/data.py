@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autodiff.files import DamagedFileError, atomic_write, check_regular_file, read_npz, remove_stale_temporaries
+from autodiff.files import (DamagedFileError, atomic_write, check_regular_file, owned_by, read_npz,
+                            remove_stale_temporaries)
 
 try:  # numpy >= 2 moved it; pickles written by older numpy still name numpy.core
     from numpy._core.multiarray import _reconstruct
@@ -214,6 +215,10 @@ def cache_file(cache_dir=None):
     return Path(cache_dir) / "mnist.npz"
 
 
+CACHE = "the MNIST cache"
+owned_by(CACHE, cache_file)  # no other output may replace it (FastMLP.save, --metrics-json, ...)
+
+
 def check_arrays(arrays, where):
     """Raise MnistError unless `arrays` are the four MNIST arrays with the right dtypes and shapes."""
     for key, array in zip(KEYS, arrays):
@@ -261,7 +266,7 @@ def write_cache(arrays, path):
     check_arrays(arrays, "data to cache")
     remove_stale_temporaries(path.parent, older_than=3600)  # left by runs killed while writing it
     try:
-        atomic_write(path, lambda out: np.savez_compressed(out, **dict(zip(KEYS, arrays))))
+        atomic_write(path, lambda out: np.savez_compressed(out, **dict(zip(KEYS, arrays))), owner=CACHE)
     except OSError as error:  # the data is still good; only the next run will be slower
         warnings.warn(f"could not write the MNIST cache {path}: {error}", stacklevel=3)
 

@@ -25,6 +25,7 @@ from autodiff.files import DamagedFileError, read_npz, remove_stale_temporaries
 
 from .data import content_hash
 
+LOCK = ".lock"  # the lock file's name, in the output folder
 EXPLODED = 10.0  # a batch cost this many times the run's first one means the steps overshoot
 VANISHED = 1e-8  # gradients all below this while the cost is still high: the neurons have saturated
 

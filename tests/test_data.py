@@ -3,6 +3,7 @@ import gzip
 import hashlib
 import io
 import os
+import stat
 import pickle
 import shutil
 import urllib.error
@@ -469,7 +470,8 @@ def test_garbled_npy_headers_with_correct_crcs_are_refetched(tmp_path, arrays, c
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
-def test_a_fifo_in_place_of_the_cache_is_replaced_not_waited_on(tmp_path, arrays, counted_fetch):
+def test_a_fifo_in_place_of_the_cache_is_named_not_waited_on_nor_replaced(tmp_path, arrays, counted_fetch):
+    """Outputs are written only as regular files (issue 14, cause 4): the FIFO stays, the data still loads."""
     os.mkfifo(tmp_path / "mnist.npz")
     outcome, caught = [], []
 
@@ -484,7 +486,9 @@ def test_a_fifo_in_place_of_the_cache_is_replaced_not_waited_on(tmp_path, arrays
     assert outcome, "load_mnist hung on a FIFO"
     assert_same(outcome[0], as_loaded(arrays))
     assert any("mnist.npz: not a regular file" in message for message in caught), caught
-    assert (tmp_path / "mnist.npz").is_file() and len(counted_fetch) == 1
+    assert any("could not write the MNIST cache" in message and "mnist.npz: is a fifo" in message
+               for message in caught), caught
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "mnist.npz").st_mode) and len(counted_fetch) == 1
 
 
 def test_fetched_data_that_is_not_mnist_is_refused_and_not_cached(tmp_path, arrays, monkeypatch):
