@@ -185,12 +185,15 @@ def main(argv=None, prog=None):
     def progress_bar(batches, epoch):
         nonlocal done
         done = epoch - 1
-        return tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False)
+        guard.check_still_owned(out)
+        yield from tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False)
+        guard.check_still_owned(out)  # before this epoch's checkpoint is written
 
     def after_epoch(history):
         nonlocal done
         done = history[-1]["epoch"]
         report(history[-1], args.epochs)
+        guard.check_still_owned(out)
         if args.metrics_json:
             write_json(args.metrics_json, {"options": vars(args), "epochs": history})
 

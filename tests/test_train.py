@@ -554,3 +554,47 @@ def test_bad_command_lines_are_named_before_anything_runs(demo, tmp_path, capsys
         demo.main(demo_args(tmp_path, *args))
     assert stopped.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+# --- issue 14, cause 5: the lock file ---------------------------------------------------------------
+
+@pytest.mark.parametrize("link", ["symlink", "hard link"])
+def test_a_linked_lock_file_is_refused_and_what_it_names_is_untouched(demo, tmp_path, link):
+    out, precious = tmp_path / "run", tmp_path / "precious.txt"
+    out.mkdir()
+    precious.write_text("the user's notes")
+    (out / ".lock").symlink_to(precious) if link == "symlink" else os.link(precious, out / ".lock")
+    with pytest.raises(SystemExit, match=r"--out .*\.lock.* (symlink|other names)"):
+        demo.main(demo_args(out, "--epochs", "1"))
+    assert precious.read_text() == "the user's notes"
+    assert not (out / "checkpoint.npz").exists()
+
+
+def test_a_lock_file_replaced_mid_run_stops_the_run_before_it_writes_again(demo, tmp_path, monkeypatch):
+    """Another run could now lock the new file: this one must stop before it writes over that run's files."""
+    out = tmp_path / "run"
+    real_step, calls = SGD.step, []
+
+    def step_then_replace_the_lock(self):
+        calls.append(1)
+        if len(calls) == BATCHES_PER_EPOCH + 2:  # in epoch 2
+            os.unlink(out / ".lock")
+            (out / ".lock").write_text("")  # what a second run's start would make
+        real_step(self)
+    monkeypatch.setattr(SGD, "step", step_then_replace_the_lock)
+    with pytest.raises(SystemExit, match=r"the lock file .*\.lock was replaced during the run"):
+        demo.main(demo_args(out))
+    saved = json.loads(str(np.load(out / "checkpoint.npz")["run"]))["history"]
+    assert [figures["epoch"] for figures in saved] == [1]  # epoch 2's checkpoint was not written
+    assert not (out / "model.npz").exists()
+
+
+def test_the_lock_file_is_owned_by_its_run(tmp_path):
+    out = tmp_path / "run"
+    guard.own_output(out)
+    try:
+        with pytest.raises(OSError, match="is the lock of --out"):
+            FastMLP(4, [3, 2]).save(out / ".lock")
+    finally:
+        guard.release_output(out)
+    FastMLP(4, [3, 2]).save(out / ".lock")  # released: an ordinary file again
