@@ -598,3 +598,122 @@ def test_the_lock_file_is_owned_by_its_run(tmp_path):
     finally:
         guard.release_output(out)
     FastMLP(4, [3, 2]).save(out / ".lock")  # released: an ordinary file again
+
+
+# --- issue 14, cause 8: the whole checkpoint is checked against one schema; resume compares every setting ---
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def with_history(path, history, run_part=None):
+    """The checkpoint at `path` with its JSON replaced: `history` (and the run's settings, if given)."""
+    def change(stored):
+        saved = json.loads(str(stored["run"]))
+        saved["history"] = "HISTORY" if isinstance(history, str) else history
+        if run_part is not None:
+            saved["run"] = run_part
+        text = json.dumps(saved)
+        stored["run"] = np.array(text.replace('"HISTORY"', history) if isinstance(history, str) else text)
+    damaged_checkpoint(path, change)
+
+
+GOOD = {"epoch": 1, "seconds": 0.5, "cost": 1.2, "test_accuracy": 0.5}
+
+HAND_EDITS = {
+    "an entry that is a list": [[1, 2]],
+    "an entry without its cost": [{"epoch": 1, "seconds": 0.5, "test_accuracy": 0.5}],
+    "a cost that is a string": [dict(GOOD, cost="1.2")],
+    "a NaN cost": [dict(GOOD, cost=float("nan"))],
+    "an infinite cost": [dict(GOOD, cost=float("inf"))],
+    "a negative cost": [dict(GOOD, cost=-1.0)],
+    "an accuracy above 1": [dict(GOOD, test_accuracy=7.0)],
+    "an epoch that is true": [dict(GOOD, epoch=True)],
+    "an epoch that is a float": [dict(GOOD, epoch=1.0)],
+    "an unknown field": [dict(GOOD, note="hi")],
+    "an empty history (epoch 1's weights)": [],
+    "epochs out of order": [dict(GOOD, epoch=2), GOOD],
+    "a history that is a dict": {"epoch": 1},
+    "nested a hundred thousand deep": "[" * 100_000 + "]" * 100_000,  # raw JSON: json.dumps cannot make it
+}
+
+
+@pytest.mark.parametrize("edit", sorted(HAND_EDITS))
+def test_a_hand_edited_history_is_named_and_changes_nothing(data, tmp_path, edit):
+    path = tmp_path / "c.npz"
+    run(data, path, epochs=1)
+    with_history(path, HAND_EDITS[edit])
+    net, opt = setup()
+    before = [p.data.copy() for p in net.parameters()]
+    with pytest.raises(DamagedFileError, match=f"{path}: not a readable checkpoint: .*(history|nested too deeply)"):
+        load_checkpoint(path, net, opt, run_of(net, opt))
+    assert all(np.array_equal(p.data, b) for p, b in zip(net.parameters(), before))
+
+
+def test_a_run_whose_settings_are_not_a_flat_record_is_named(data, tmp_path):
+    path = tmp_path / "c.npz"
+    run(data, path, epochs=1)
+    with_history(path, [GOOD], run_part={"network": {"nested": [1]}})
+    net, opt = setup()
+    with pytest.raises(DamagedFileError, match=f"{path}: .*run"):
+        load_checkpoint(path, net, opt, run_of(net, opt))
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-3, 5) | st.floats(allow_nan=True) | st.text(max_size=5),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                               st.sampled_from(["epoch", "seconds", "cost", "test_accuracy", "x"]), inner, max_size=5),
+                           max_leaves=12)
+
+
+@pytest.fixture(scope="module")
+def one_epoch_checkpoint(data, tmp_path_factory):
+    path = tmp_path_factory.mktemp("checkpoint") / "c.npz"
+    run(data, path, epochs=1, hidden=4)
+    return path.read_bytes()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=st.lists(st.fixed_dictionaries({}, optional={key: json_values for key in GOOD}) | json_values,
+                        max_size=3) | json_values)
+def test_any_history_either_loads_valid_or_is_named(data, one_epoch_checkpoint, tmp_path_factory, history):
+    path = tmp_path_factory.mktemp("fuzz") / "c.npz"
+    path.write_bytes(one_epoch_checkpoint)
+    with_history(path, history)
+    net, opt = setup(hidden=4)
+    try:
+        loaded = load_checkpoint(path, net, opt, describe(net, opt, COSTS["cross-entropy"], 16, 3) | {
+            "data": guard.fingerprint(data)})
+    except DamagedFileError as error:
+        assert str(path) in str(error)
+        return
+    assert isinstance(loaded, list) and [e["epoch"] for e in loaded] == list(range(1, len(loaded) + 1))
+    for entry in loaded:
+        assert set(entry) == set(GOOD)
+        assert all(type(entry[key]) is float and np.isfinite(entry[key]) for key in ("seconds", "cost", "test_accuracy"))
+        assert 0 <= entry["test_accuracy"] <= 1
+
+
+def test_a_cosine_run_resumed_without_its_decay_is_refused(data, tmp_path):
+    """The schedule shapes training: dropping --lr-decay on --resume must not go on at a constant rate."""
+    net, opt = setup()
+    train(net, opt, COSTS["cross-entropy"], data, 3, 16, 3, checkpoint=tmp_path / "c.npz", lr_decay="cosine")
+    for changed in (dict(), dict(shift=1), dict(lr_decay="cosine", epochs=5)):
+        net, opt = setup()
+        with pytest.raises(ValueError, match="checkpoint of a different run: .*(lr_decay|shift|epochs)"):
+            train(net, opt, COSTS["cross-entropy"], data, changed.pop("epochs", 4), 16, 3,
+                  checkpoint=tmp_path / "c.npz", resume=True, **changed)
+
+
+def test_a_plain_run_resumed_with_a_decay_or_shifts_is_refused(data, tmp_path):
+    run(data, tmp_path / "c.npz", epochs=1)
+    for changed in (dict(lr_decay="cosine"), dict(shift=2)):
+        net, opt = setup()
+        with pytest.raises(ValueError, match="checkpoint of a different run: .*(lr_decay|shift)"):
+            train(net, opt, COSTS["cross-entropy"], data, 2, 16, 3, checkpoint=tmp_path / "c.npz", resume=True,
+                  **changed)
+
+
+def test_the_demo_refuses_a_resume_that_drops_the_recipes_decay(demo, tmp_path):
+    demo.main(demo_args(tmp_path / "run", "--epochs", "1", "--lr-decay", "cosine"))
+    with pytest.raises(SystemExit, match="different run: .*lr_decay 'cosine' there, None here"):
+        demo.main(demo_args(tmp_path / "run", "--resume"))
