@@ -31,8 +31,16 @@ EXPLODED = 10.0  # a batch cost this many times the run's first one means the st
 VANISHED = 1e-8  # gradients all below this while the cost is still high: the neurons have saturated
 
 
+STUCK_EPOCHS = 3  # this many epochs in a row no better than chance: nothing is learning
+ABOVE_CHANCE = 0.05  # better than chance means this much above always guessing the most common class
+
+
 class Diverged(ValueError):
     """Training stopped learning: its cost exploded or became non-finite, or its gradients vanished."""
+
+
+class StuckAtChance(ValueError):
+    """Training runs but learns nothing: its test accuracy stays where guessing would put it."""
 
 
 class Watch:
@@ -82,6 +90,28 @@ class Watch:
         if self.last_cost is not None and largest < VANISHED and self.last_cost > 0.1 * self.reference:
             raise self._diverged(f"the gradients vanished (the largest is {largest:.2g}) while the cost is still "
                                  f"{self.last_cost:.4g}: the neurons have saturated and nothing learns any more")
+
+    def judge_epoch(self, history, test_labels):
+        """Stop if the last STUCK_EPOCHS epochs' test accuracy were no better than guessing.
+
+        Chance is what always answering the test set's most common class scores (11.35% on
+        MNIST): dead ReLUs or saturated sigmoids leave a network there with a finite, flat cost,
+        which the per-batch checks cannot see.
+        """
+        recent = [figures["test_accuracy"] for figures in history[-STUCK_EPOCHS:]]
+        if len(recent) < STUCK_EPOCHS or len(test_labels) == 0:
+            return
+        chance = np.bincount(test_labels).max() / len(test_labels)
+        if max(recent) > chance + ABOVE_CHANCE:
+            return
+        lr = f" ({self.lr:g} now)" if isinstance(self.lr, (int, float)) else ""
+        raise StuckAtChance(
+            f"after {len(history)} epochs the test accuracy is no better than chance "
+            f"({', '.join(f'{a:.1%}' for a in recent)} in the last {STUCK_EPOCHS}; always guessing the most "
+            f"common class scores {chance:.1%}): nothing is learning, so training stops. A learning rate{lr} "
+            "too large kills ReLU neurons (their input stays negative, so no gradient reaches them) or "
+            "saturates sigmoids: try one ten times smaller, or --optimizer momentum or adam with their "
+            "default rates. The checkpoint holds the last epoch")
 
     def _diverged(self, what):
         lr = f" ({self.lr:g} now)" if isinstance(self.lr, (int, float)) else ""

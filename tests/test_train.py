@@ -717,3 +717,34 @@ def test_the_demo_refuses_a_resume_that_drops_the_recipes_decay(demo, tmp_path):
     demo.main(demo_args(tmp_path / "run", "--epochs", "1", "--lr-decay", "cosine"))
     with pytest.raises(SystemExit, match="different run: .*lr_decay 'cosine' there, None here"):
         demo.main(demo_args(tmp_path / "run", "--resume"))
+
+
+# --- issue 14, cause 11: stuck at chance stops the run ------------------------------------------------
+
+def with_dead_relus(net):
+    """Every first-layer ReLU off for every image (what a too-large step does): only the output biases can learn."""
+    net.biases[0].data[:] = -100.0
+    return net
+
+
+def test_a_run_stuck_at_chance_stops_after_three_epochs_naming_it(data):
+    net, opt = setup(optimizer="sgd", lr=0.5)
+    with_dead_relus(net)
+    seen = []
+    with pytest.raises(guard.StuckAtChance, match=r"after 3 epochs the test accuracy is no better than chance") as stopped:
+        train(net, opt, COSTS["cross-entropy"], data, 10, 16, 3, on_epoch=lambda h: seen.append(len(h)))
+    assert seen == [1, 2, 3]
+    assert "learning rate" in str(stopped.value) and "ReLU" in str(stopped.value)
+
+
+def test_a_run_that_learns_slowly_is_not_stopped(data):
+    """A small learning rate: near chance after the first epochs, but better than chance by the third."""
+    _, history = run(data, epochs=4, optimizer="sgd", cost="squared", lr=0.05)
+    assert history[-1]["test_accuracy"] > 0.3
+
+
+def test_the_demo_exits_non_zero_when_stuck_at_chance(demo, tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "FastMLP", lambda *args, **kwargs: with_dead_relus(FastMLP(*args, **kwargs)))
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(demo_args(tmp_path / "run", "--epochs", "6", "--activation", "relu", "--cost", "cross-entropy"))
+    assert "no better than chance" in str(stopped.value.code)  # a message: Python prints it and exits 1
