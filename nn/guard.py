@@ -57,10 +57,10 @@ class Watch:
     def cost(self, outputs, labels):
         """The cost of a batch, judged (the fast path: one call per batch)."""
         loss = self._cost(outputs, labels)
-        self.judge(float(loss.data))
+        self.check(float(loss.data))
         return loss
 
-    def judge(self, batch_cost):
+    def check(self, batch_cost):
         """Stop if a batch's mean cost is not finite or is far above the run's first batch's.
 
         Always a whole batch's cost, in the process that steps: one example's cost can be a
@@ -72,6 +72,7 @@ class Watch:
         if not math.isfinite(batch_cost) or batch_cost > EXPLODED * self.reference:
             raise self._diverged(f"the cost rose to {batch_cost:.4g} from {self.reference:.4g} at the start")
         self.last_cost = batch_cost
+        return batch_cost
 
     def batches(self, batches):
         """The batches, counted, so that an error can name the one it happened in."""

@@ -47,7 +47,7 @@ def train_epoch(net, optimizer, cost, images, labels, batches, workers=None, on_
 
     workers: how many processes share each batch; None for one per core, 1 for this process alone.
     on_batch(mean_cost): called with each batch's mean cost before its step, here in the main
-        process (guard.Watch.judge: the same batch costs the fast path's guard sees).
+        process (guard.Watch.check: the same batch costs the fast path's guard sees).
     """
     if workers is None:
         workers = os.cpu_count() or 1

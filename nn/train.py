@@ -121,7 +121,7 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
             try:
                 if isinstance(net, MLP):  # the scalar engine
                     mean_cost = scalar_train.train_epoch(net, optimizer, cost, train_images, train_labels,
-                                                         batches, workers, on_batch=watch.judge)
+                                                         batches, workers, on_batch=watch.check)
                 else:
                     mean_cost = train_epoch(net, optimizer, watch.cost, train_images, train_labels, batches,
                                             rates, shift, rng)
@@ -134,7 +134,7 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
             save_checkpoint(checkpoint, net, optimizer, run, history)
         if on_epoch is not None:
             on_epoch(history)
-        watch.judge_epoch(history, test_labels)
+        watch.check_epoch(history, test_labels)
     return history
 
 
