@@ -99,3 +99,58 @@ def test_the_tug_of_war_is_a_weight_pulled_both_ways(rows):
     assert found["strength"] == tug.max() == tug[j, k]
     assert found["up"]["nudge"] == nudges[:, j, k].max() > 0 > nudges[:, j, k].min() == found["down"]["nudge"]
     assert labels[found["up"]["example"]] == found["up"]["label"]
+
+
+# --- through the explorer's server: POST /api/average ---
+
+from explore_fixtures import Client, bar_data, running, session_with  # noqa: E402
+
+
+@pytest.fixture
+def client():
+    with running(session_with(lively_network(), bar_data(300, 100))) as server:
+        yield Client(server.url)
+
+
+def test_the_average_of_two_picked_digits_is_the_mean_of_their_own_answers(client):
+    """The page's "+ This example" twice: the average equals the mean of what /api/example said of each."""
+    status, both = client.post("/api/average", {"examples": [{"set": "test", "index": 3}, {"set": "test", "index": 8}]})
+    assert status == 200, both
+    singles = []
+    for index in (3, 8):
+        _, digit = client.post("/api/digit", {"set": "test", "index": index})
+        _, one = client.post("/api/example", {"pixels": digit["pixels"], "target": digit["label"]})
+        singles.append(one)
+        assert both["labels"][len(singles) - 1] == digit["label"]
+    mean_gradient = np.mean([unpacked(one["dw1"]) for one in singles], axis=0)
+    assert np.allclose(-unpacked(both["dw1_average"]), mean_gradient, rtol=1e-5, atol=1e-7)
+    assert np.allclose(both["output_average"], np.mean([-np.array(one["da"][3]) for one in singles], axis=0))
+    assert both["costs"] == pytest.approx([one["cost"] for one in singles], rel=1e-12)
+
+
+def test_a_mini_batch_of_100_agrees_with_the_batch_backward_and_a_step_moves_the_network(client):
+    status, batch = client.post("/api/average", {"examples": [{"set": "test", "index": 0}], "fill": 100})
+    assert status == 200 and len(batch["labels"]) == 100 and len(batch["examples"]) == 100
+    assert batch["check"]["agree"], batch["check"]
+    _, before = client.get("/api/state")
+    status, stepped = client.post("/api/average", {"examples": batch["examples"], "apply": True})
+    assert status == 200 and stepped["applied"]
+    _, after = client.get("/api/state")
+    moved = unpacked(after["w1"]) - unpacked(before["w1"])
+    expected = stepped["learning_rate"] * unpacked(stepped["dw1_average"])  # the nudge, times the rate
+    assert np.allclose(moved, expected, atol=2e-6)  # float32 images of float64 numbers
+    assert after["training"]["steps"] == before["training"]["steps"] + 1
+
+
+@pytest.mark.parametrize("body,words", [
+    ({"examples": [{"drawing": {"size": 28, "ink": "AA=="}}]}, "target"),
+    ({"examples": [{"pixels": [0.5] * 784}]}, "target"),
+    ({"examples": []}, "no examples"),
+    ({"examples": [{"set": "test", "index": 10**6}]}, "index"),
+    ({"examples": "3"}, "list"),
+    ({"examples": [{"set": "test", "index": 0}] * 101}, "at most 100"),
+    ({"examples": [{"set": "test", "index": 0}], "fill": 5000}, "fill"),
+])
+def test_bad_averages_get_400_naming_the_problem(client, body, words):
+    status, answer = client.post("/api/average", body)
+    assert status == 400 and words in answer["error"], answer

@@ -105,6 +105,7 @@ def average(weights, biases, activation, output, cost, xs, labels, learning_rate
         "dw1": [packed(-layer) for layer in dw_each[0][:SHOWN_SIDE_BY_SIDE]],
         "dw1_average": packed(-dw_mean[0]),
         "disagreement": disagreement([-layer for layer in dw_each], labels),
+        "_gradient": [g for pair in zip(dw_mean, db_mean) for g in pair],  # for a step, in parameters() order
         "check": {
             "engine": "the average of each example's backward()",
             "reference": "one backward() over the whole batch",

@@ -12,6 +12,7 @@ keeps serving.
     POST /api/digit           {"set", "index" | "label" and/or "wrong", "start"}: a test or training digit
     POST /api/neuron          {"pixels", "target", "layer", "neuron"}: one neuron's backward pass, step by step
     POST /api/train           {"action": start | pause | step | untrained | loaded}
+    POST /api/average         {"examples", "fill", "apply"}: each example's wishes, their average, one step by it
     GET  /api/batch           the mini-batch table of the last training step
 """
 import json
@@ -156,6 +157,9 @@ class Handler(BaseHTTPRequestHandler):
             return session.digit(which, checks.integer(body, "index", 0, 10**9, None),
                                  checks.digit(body, "label", None), checks.flag(body, "wrong"),
                                  checks.integer(body, "start", 0, 10**9, 0))
+        if path == "/api/average":
+            return session.average(checks.examples(body, ("test", "train")), checks.integer(body, "fill", 0, 100, 0),
+                                   checks.flag(body, "apply"))
         if path == "/api/train":
             return session.train(checks.choice(body, "action", ("start", "pause", "step", "untrained", "loaded")))
         raise LookupError(path)
