@@ -104,7 +104,7 @@ export class AverageView {
     const head = columns.map((e) => `<th>#${e + 1}<br><canvas class="digit small" data-e="${e}" width="28" height="28"></canvas>` +
       `<br>${r.labels[e]} &rarr; ${r.guesses[e]}</th>`).join("") + `<th class="avg">average<br>of ${r.labels.length}</th>`;
     const outRows = r.output_average.map((_, j) => `<tr><th>output ${j}</th>` +
-      outputs.map((o, c) => `<td class="${c === shown ? "avg" : ""}" style="background:${signedColour(o[j], outScale)}">${signed(o[j], 2)}</td>`).join("") + "</tr>");
+      outputs.map((o, c) => `<td class="${c === shown ? "avg" : ""}" data-value="${o[j]}" style="background:${signedColour(o[j], outScale)}">${signed(o[j], 2)}</td>`).join("") + "</tr>");
     const belowRow = below ? `<tr><th>layer ${r.layers - 1}<br><span class="hint">(${below[0].length} neurons)</span></th>` +
       below.map((v, c) => `<td class="${c === shown ? "avg" : ""}"><div class="strip">${v.map((x) =>
         `<i style="background:${signedColour(x, belowScale)}" title="${signed(x)}"></i>`).join("")}</div></td>`).join("") + "</tr>" : "";
@@ -115,7 +115,7 @@ export class AverageView {
     this.$("avg-table").innerHTML = `<caption>What each example wants, on one scale per row: outputs up to ` +
       `${fmt(outScale)}, ${below ? `layer ${r.layers - 1} up to ${fmt(belowScale)}, ` : ""}weight nudges up to ${fmt(imageScale)} ` +
       `(<span class="pos">blue</span> up, <span class="neg">red</span> down)</caption>` +
-      `<tr><th></th>${head}</tr>${outRows.join("")}${belowRow}${imageRow}`;
+      `<tr><th>label &rarr; guess</th>${head}</tr>${outRows.join("")}${belowRow}${imageRow}`;
     for (const canvas of this.container.querySelectorAll("canvas[data-e]")) paint(canvas, images[Number(canvas.dataset.e)]);
     for (const canvas of this.container.querySelectorAll("canvas[data-w]")) {
       const which = canvas.dataset.w;
