@@ -13,6 +13,7 @@ keeps serving.
     POST /api/neuron          {"pixels", "target", "layer", "neuron"}: one neuron's backward pass, step by step
     POST /api/train           {"action": start | pause | step | untrained | loaded}
     POST /api/average         {"examples", "fill", "apply"}: each example's wishes, their average, one step by it
+    GET  /api/model           the network on screen, named by a hash of its weights (for links)
     GET  /api/batch           the mini-batch table of the last training step
 """
 import json
@@ -143,6 +144,8 @@ class Handler(BaseHTTPRequestHandler):
             return session.state(int(since))
         if url.path == "/api/batch":
             return session.batch()
+        if url.path == "/api/model":
+            return session.model()
         raise LookupError(url.path)
 
     def post_api(self, path, body):

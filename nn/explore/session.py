@@ -4,6 +4,8 @@ The server checks each request's shape (checks.py) and calls one method here; ea
 the lock, asks the engines, and returns plain data for JSON. Several tabs share one session: they
 look at the same network as it learns.
 """
+import hashlib
+
 import numpy as np
 
 from ..data import one_hot, scaled
@@ -81,6 +83,17 @@ class Session:
                 b.data = np.array(state[f"b{i}"], dtype=b.data.dtype)
             self.which = which
             self.trainer.restart()
+
+    def model(self):
+        """Which network is on screen, named by a hash of its weights: a link made on it names it, and
+        opened on another network says so rather than show other numbers as these."""
+        digest = hashlib.sha256()
+        with self.lock:
+            for p in self.net.parameters():
+                digest.update(str(p.data.shape).encode())
+                digest.update(np.ascontiguousarray(p.data, "<f8").tobytes())
+            return {"hash": digest.hexdigest()[:12], "model": self.which, "steps": len(self.trainer.costs),
+                    "sizes": self.net.sizes}
 
     def state(self, since=0):
         """The network's weights and the training's progress, for the picture and the plots."""
