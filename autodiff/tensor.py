@@ -263,6 +263,19 @@ class Tensor:
     def __rpow__(self, other):
         return self._operand(other) ** self
 
+    def __rmatmul__(self, other):
+        return self._operand(other) @ self
+
+    # --- numpy on the left: x * t, x @ t with x an array ---
+    # Left to itself, numpy would apply the op element by element and make an array of Tensors.
+    # __array_ufunc__ = None makes numpy hand its operators to the Tensor's reflected ops (NEP 13),
+    # and refuse its functions (np.exp(t), x *= t): they could not record the op for backward().
+    __array_ufunc__ = None
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("numpy cannot use a Tensor as an array: it would not record the ops for backward(). "
+                        "Use the Tensor's own ops (t.exp(), x @ t, t.sum()), or t.data for its numbers")
+
     # --- functions of one input ---
 
     def exp(self):
