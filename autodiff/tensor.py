@@ -416,6 +416,8 @@ class Tensor:
                              "(expected (batch, k) and (batch,))")
         if len(z) == 0:
             raise ValueError("cross-entropy: the batch is empty (0 examples): there is no mean to take")
+        if z.shape[1] == 0:
+            raise ValueError(f"cross-entropy: logits {z.shape} hold no logits: there is no class to choose")
         if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= z.shape[1]:
             raise ValueError(f"cross-entropy: labels must be integers from 0 to {z.shape[1] - 1}")
         rows = np.arange(len(z))
