@@ -338,12 +338,12 @@ class Tensor:
     def __matmul__(self, other):
         other = self._operand(other)
         a, b = self.data, other.data
+        if a.ndim != 2 or b.ndim != 2:
+            raise ValueError(f"@: expected two matrices, got shapes {a.shape} and {b.shape}")
         try:
             out = a @ b
         except ValueError:
             raise ValueError(f"@: shapes {a.shape} and {b.shape} do not fit a matrix product") from None
-        if a.ndim != 2 or b.ndim != 2:
-            raise ValueError(f"@: expected two matrices, got shapes {a.shape} and {b.shape}")
         return _checked_node(out, (self, other), (lambda g: g @ b.T, lambda g: a.T @ g), "@")
 
     def sum(self, axis=None, keepdims=False):
@@ -445,9 +445,12 @@ class Tensor:
         for child, local in zip(self._children, self._local_grads):
             if child.requires_grad:  # _contribution, inlined: this line runs for every edge of every step
                 contribution = local(g) if callable(local) else _unbroadcast(local * g, child.data.shape)
-                # 0.0 (set by start_backward or zero_grad) + contribution is the contribution itself. It may
-                # be a view of another node's gradient, so later contributions are added into a new array.
-                child.grad = contribution if type(child.grad) is float else child.grad + contribution
+                if type(child.grad) is float:  # 0.0, set by start_backward or zero_grad: the first contribution
+                    # is the gradient. A view (sum, mean, .T, reshape) of another node's gradient is made an
+                    # array of its own, as stepping's 0.0 + contribution does: the user may change it.
+                    child.grad = contribution if contribution.base is None else 0.0 + contribution
+                else:
+                    child.grad = child.grad + contribution
 
     def backward(self):
         """Fill in d(self)/d(node) as .grad for every node this Tensor depends on.
@@ -457,7 +460,8 @@ class Tensor:
         """
         order = None
         try:
-            order = backward(self, self._seed())
+            with np.errstate(over="ignore", invalid="ignore"):  # check_gradients names any overflow
+                order = backward(self, self._seed())
         finally:
             _release(self, order)
 
