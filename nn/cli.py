@@ -34,13 +34,6 @@ import time
 from pathlib import Path
 
 
-# Batches of 100 images make small matrix products: a second BLAS thread gains little on them, and
-# when another program keeps a core busy, BLAS threads waiting for each other made training 4 to 11
-# times slower (measured on a 2-core machine). So one thread, unless you set these yourself. They
-# must be set before numpy is imported.
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(variable, "1")
-
 import matplotlib  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
