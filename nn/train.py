@@ -136,7 +136,7 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
             save_checkpoint(checkpoint, net, optimizer, run, history)
         if on_epoch is not None:
             on_epoch(history)
-        watch.check_epoch(history, test_labels)
+        watch.judge_epoch(history, test_labels)
     return history
 
 
