@@ -47,7 +47,8 @@ from autodiff.files import atomic_write, check_target, same_file  # noqa: E402
 from . import data as mnist  # noqa: E402
 from . import guard  # noqa: E402
 from .fast import FastMLP  # noqa: E402
-from .mlp import MLP, check_network  # noqa: E402
+from . import scalar_train  # noqa: E402
+from .mlp import MLP, VALUE_BYTES, check_network  # noqa: E402
 from .optim import SGD, Adam  # noqa: E402
 from .train import COSTS, predict, train  # noqa: E402
 
@@ -122,11 +123,21 @@ def parse(argv, prog=None):
             check_target(args.metrics_json)
         except OSError as error:
             parser.error(f"--metrics-json {error}")
-    try:  # a network too large for this machine's memory is refused here, with the estimate
-        check_network("--hidden", 784, args.hidden + [10], args.activation, "linear", args.seed,
-                      4 * np.dtype(args.dtype).itemsize + 8)
-    except ValueError as error:
+    # a network too large for this machine's memory, or for this process's address-space limit, is
+    # refused here, with the estimate: numpy would otherwise fail mid-run with a MemoryError traceback
+    per_parameter = VALUE_BYTES if args.engine == "scalar" else 4 * np.dtype(args.dtype).itemsize + 8
+    try:
+        sizes = check_network("--hidden", 784, args.hidden + [10], args.activation, "linear", args.seed, per_parameter)
+        parameters = sum((m + 1) * n for m, n in zip(sizes, sizes[1:]))
+        guard.check_memory(f"--hidden: layer sizes {sizes} ({parameters:,} parameters) with MNIST",
+                           parameters * per_parameter + DATA_BYTES)
+    except (ValueError, MemoryError) as error:
         parser.error(str(error))
+    if args.workers is not None:
+        try:
+            scalar_train.check_workers(args.workers)
+        except ValueError as error:
+            parser.error(f"--workers: {error}")
     if args.engine == "scalar" and (args.recipe or args.lr_decay or args.shift):
         parser.error("--recipe, --lr-decay and --shift are for the fast engine")
     if args.engine == "scalar" and args.dtype != "float64":
@@ -135,6 +146,8 @@ def parse(argv, prog=None):
         parser.error("--workers is for --engine scalar, and must be at least 1")
     return args
 
+
+DATA_BYTES = 2 * 70_000 * 784  # MNIST's images as bytes, and once more while they are read
 
 OUTPUTS = {"the run's checkpoint": "checkpoint.npz", "the run's model": "model.npz", "the run's curves": "curves.png",
            "the run's mistakes": "mistakes.png", "the run's lock": guard.LOCK}  # in --out
@@ -215,6 +228,11 @@ def main(argv=None, prog=None):
     except (mnist.MnistError, ValueError, OSError, OverflowError) as error:
         hint = " (try a smaller --lr)" if isinstance(error, OverflowError) else ""
         raise SystemExit(f"{prog}: {error}{hint}") from None
+    except MemoryError as error:  # beyond the estimate checked at the start: say so, with the limit
+        limit = guard.address_space_limit()
+        within = f" within its address-space limit of {limit / 2**30:.2f} GiB" if limit is not None else ""
+        raise SystemExit(f"{prog}: ran out of memory{within} ({error or 'numpy could not allocate an array'}): "
+                         "try smaller --hidden layers or --batch-size") from None
     finally:
         guard.release_output(out)
     return history

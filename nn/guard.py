@@ -25,6 +25,7 @@ import numpy as np
 from autodiff.files import DamagedFileError, owned_by, read_npz, remove_stale_temporaries
 
 from .data import content_hash
+from .mlp import physical_memory
 
 LOCK = ".lock"  # the lock file's name, in the output folder
 EXPLODED = 10.0  # a batch cost this many times the run's first one means the steps overshoot
@@ -133,6 +134,49 @@ def fingerprint(data):
         raise ValueError(f"{len(train_images)} training images with {len(train_labels)} labels, "
                          f"{len(test_images)} test images with {len(test_labels)} labels: they must pair up")
     return f"sha256:{content_hash(data)[:16]}, {len(train_images)} training and {len(test_images)} test images"
+
+
+# --- memory ---------------------------------------------------------------------------------------
+
+def available_memory():
+    """Bytes this process may still allocate: the machine's memory, or less under an address-space limit.
+
+    `ulimit -v` and `prlimit --as` cap a process's address space whatever the machine has; what is
+    left of it is the limit less what the process maps already (numpy and its libraries: ~200 MB).
+    None where the system says neither.
+    """
+    physical = physical_memory()
+    limit = address_space_limit()
+    if limit is None:
+        return physical
+    try:
+        with open("/proc/self/statm") as statm:
+            mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        mapped = 0
+    left = max(0, limit - mapped)
+    return left if physical is None else min(physical, left)
+
+
+def address_space_limit():
+    """The soft RLIMIT_AS in bytes, or None if there is none (or no such limit on this system)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def check_memory(what, needed):
+    """Raise MemoryError naming `what` if `needed` bytes are more than this process may allocate."""
+    available = available_memory()
+    if available is not None and needed > available:
+        limit = address_space_limit()
+        why = (f"its address-space limit (ulimit -v, prlimit --as) is {limit / 2**30:.2f} GiB, of which "
+               f"{available / 2**30:.2f} GiB is left") if limit is not None and available < (physical_memory() or 0) \
+            else f"this machine has {available / 2**30:.2f} GiB"
+        raise MemoryError(f"{what} needs about {needed / 2**30:.2f} GiB of memory; {why}")
 
 
 # --- the output folder ---------------------------------------------------------------------------

@@ -49,10 +49,7 @@ def train_epoch(net, optimizer, cost, images, labels, batches, workers=None, on_
     on_batch(mean_cost): called with each batch's mean cost before its step, here in the main
         process (guard.Watch.check: the same batch costs the fast path's guard sees).
     """
-    if workers is None:
-        workers = os.cpu_count() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a whole number of processes, at least 1; got {workers!r}")
+    workers = check_workers(workers)
     params = net.parameters()
     total = 0.0
     with Workers(net, cost, images, labels, workers) if workers > 1 else nullcontext() as team:
@@ -69,6 +66,23 @@ def train_epoch(net, optimizer, cost, images, labels, batches, workers=None, on_
             total += batch_cost
             optimizer.step()
     return total / len(images)
+
+
+def check_workers(workers):
+    """The number of processes to use (None: one per core), after checking it: 1 up to the cores.
+
+    More processes than cores only wait for each other, each holding a copy of the network and
+    the data: `--workers 100000` would fork thousands of processes.
+    """
+    cores = os.cpu_count() or 1
+    if workers is None:
+        return cores
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number of processes, at least 1; got {workers!r}")
+    if workers > cores:
+        raise ValueError(f"{workers} worker processes on a machine with {cores} core{'s' if cores > 1 else ''}: "
+                         f"more than one per core only wait for each other (at most {cores})")
+    return workers
 
 
 class Workers:

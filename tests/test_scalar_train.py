@@ -66,11 +66,11 @@ def test_summed_gradients_add_up_each_examples_gradient(data):
 
 
 def test_a_batch_smaller_than_the_workers_leaves_none_idle_with_nothing_to_do(data):
-    """Three workers on batches of 2: the third gets no examples, and no step is skewed by it."""
+    """Two workers on batches of 1: the second gets no examples, and no step is skewed by it."""
     fast, fast_optimizer, scalar, scalar_optimizer = twins("video", sizes=(4, 10))
     small = (data[0][:8], data[1][:8], data[2][:4], data[3][:4])
-    train(fast, fast_optimizer, COSTS["squared"], small, epochs=1, batch_size=2)
-    train(scalar, scalar_optimizer, COSTS["squared"], small, epochs=1, batch_size=2, workers=3)
+    train(fast, fast_optimizer, COSTS["squared"], small, epochs=1, batch_size=1)
+    train(scalar, scalar_optimizer, COSTS["squared"], small, epochs=1, batch_size=1, workers=2)
     assert largest_difference(fast, scalar) <= 1e-12
 
 
@@ -238,3 +238,17 @@ def test_the_scalar_and_fast_engines_stop_at_the_same_batch(data):
             train(net, optimizer, COSTS["squared"], data, epochs=2, batch_size=20, seed=1, workers=workers)
         errors.append(str(stopped.value))
     assert "training diverged" in errors[0] and errors[0] == errors[1]
+
+
+# --- issue 14, cause 12: no more worker processes than cores ---------------------------------------
+
+def test_more_workers_than_cores_are_refused_by_the_library_and_the_command(data, demo, capsys):
+    cores = os.cpu_count() or 1
+    _, _, scalar, optimizer = twins("video", sizes=(4, 10))
+    with pytest.raises(ValueError, match=f"{cores + 1} worker processes on a machine with {cores} core"):
+        train(scalar, optimizer, COSTS["squared"], data, epochs=1, workers=cores + 1)
+    assert multiprocessing.active_children() == []
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(["--engine", "scalar", "--workers", "100000"])
+    assert stopped.value.code == 2
+    assert f"--workers: 100000 worker processes on a machine with {cores} core" in capsys.readouterr().err

@@ -748,3 +748,30 @@ def test_the_demo_exits_non_zero_when_stuck_at_chance(demo, tmp_path, monkeypatc
     with pytest.raises(SystemExit) as stopped:
         demo.main(demo_args(tmp_path / "run", "--epochs", "6", "--activation", "relu", "--cost", "cross-entropy"))
     assert "no better than chance" in str(stopped.value.code)  # a message: Python prints it and exits 1
+
+
+# --- issue 14, cause 12: memory under an address-space limit -------------------------------------------
+
+def limited_to(gib):
+    """preexec_fn for a subprocess: an address-space limit, as `prlimit --as` or `ulimit -v` set it."""
+    import resource
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (int(gib * 2**30), int(gib * 2**30)))
+
+
+def test_a_network_beyond_the_address_space_limit_is_refused_by_name(tmp_path):
+    """784-30000-10 fits this machine's memory (0.9 GiB) but not a 1 GiB address space that numpy shares."""
+    command = [sys.executable, str(DEMO), "--hidden", "30000", "--out", str(tmp_path / "run")]
+    result = subprocess.run(command, capture_output=True, text=True, preexec_fn=limited_to(1.0), timeout=300,
+                            env=dict(os.environ, SEEBACKPROP_CACHE=str(tmp_path / "cache")))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert re.search(r"--hidden: layer sizes \[784, 30000, 10\] .* needs about 0\.\d\d GiB of memory; its "
+                     r"address-space limit \(ulimit -v, prlimit --as\) is 1\.00 GiB", result.stderr), result.stderr
+
+
+def test_running_out_of_memory_mid_run_is_one_clear_line(demo, tmp_path, monkeypatch, capsys):
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 3.2 GiB for an array with shape (60000, 784)")
+    monkeypatch.setattr(demo, "predict", no_memory)
+    with pytest.raises(SystemExit, match="ran out of memory .*Unable to allocate 3.2 GiB.*try smaller --hidden"):
+        demo.main(demo_args(tmp_path / "run", "--epochs", "1"))
