@@ -166,7 +166,24 @@ def taken(args):
 
 
 def main(argv=None, prog=None):
-    """The command: argv its arguments, prog how the user started it (for the lines it prints)."""
+    """The command: argv its arguments, prog how the user started it (for the lines it prints).
+
+    Ctrl-C at any moment ends it with exit code 130 and a line or two, never a traceback: during
+    training with the resume hint; before it, or a second Ctrl-C while the first is answered, with
+    a word.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        return _main(argv, prog)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a third one while leaving: nothing more to say
+        print("\ninterrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)  # as it was: main() can be called again in the same process
+
+
+def _main(argv, prog):
     argv = sys.argv[1:] if argv is None else list(argv)
     prog = prog or "python -m nn.train"
     args = parse(argv, prog)
@@ -215,6 +232,7 @@ def main(argv=None, prog=None):
         test_set, data = data[2:], None  # let the 47 MB of training images go before drawing: a lower peak
         finish(net, history, test_set, out)
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while this is answered: no traceback
         done = guard.saved_epochs(checkpoint, started, done)  # Ctrl-C can come after a save, before `done` knows
         again = [*shlex.split(prog), *[a for a in argv if a != "--resume"]]
         if done or args.resume:

@@ -36,10 +36,11 @@ def run(name, argv, prog):
         else:
             module.main(argv)
     except KeyboardInterrupt:  # stepping and serving stop with Ctrl-C: that is no error
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second one while leaving: no traceback either
         return 130
     except BrokenPipeError:  # `seebackprop step --all | head` has seen enough
         sys.stdout = None
+    finally:  # the command is over, however it ended: a Ctrl-C while Python shuts down has nothing to stop
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     return 0
 
 

@@ -775,3 +775,75 @@ def test_running_out_of_memory_mid_run_is_one_clear_line(demo, tmp_path, monkeyp
     monkeypatch.setattr(demo, "predict", no_memory)
     with pytest.raises(SystemExit, match="ran out of memory .*Unable to allocate 3.2 GiB.*try smaller --hidden"):
         demo.main(demo_args(tmp_path / "run", "--epochs", "1"))
+
+
+# --- issue 14, cause 14: Ctrl-C at the edges: before training, and twice --------------------------------
+
+def ctrl_c_inside(monkeypatch, target, name, times=1):
+    """target.name, replaced: a real SIGINT to this process (`times` of them), then the real call."""
+    real = getattr(target, name)
+
+    def wrapper(*args, **kwargs):
+        for _ in range(times):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.001)  # the handler runs between bytecodes: let the first one land
+        return real(*args, **kwargs)
+    monkeypatch.setattr(target, name, wrapper)
+
+
+def test_ctrl_c_while_the_command_line_is_read_exits_130(demo, tmp_path, capsys, monkeypatch):
+    ctrl_c_inside(monkeypatch, demo, "parse")
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(demo_args(tmp_path / "run"))
+    assert stopped.value.code == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["saved_epochs", "release_output"])
+def test_a_second_ctrl_c_while_the_first_is_answered_exits_130(demo, tmp_path, capsys, monkeypatch, where):
+    interrupt_on_call(monkeypatch, SGD, "step", BATCHES_PER_EPOCH + 2)  # the first, in epoch 2
+    ctrl_c_inside(monkeypatch, guard, where)  # the second, while the first is being answered
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(demo_args(tmp_path / "run"))
+    assert stopped.value.code == 130
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # as it was before main()
+
+
+def process_has_numpy(pid):
+    """Whether the process has begun loading numpy: by then the command's own Ctrl-C handler is in place."""
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            return "numpy" in maps.read()
+    except OSError:  # gone already
+        return True
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs Linux's /proc to see the imports start")
+@pytest.mark.parametrize("command", ["demo", "python -m seebackprop"])
+def test_ctrl_c_at_any_moment_exits_130_without_a_traceback(tmp_path, data, command):
+    """SIGINT at delays from the first import to mid-training, alone or followed by a second within 40 ms.
+
+    Signals in the few milliseconds before a script's first line reach Python's own start-up
+    (site.py), where no program has a say; from the first line on, every one is answered.
+    """
+    arrays = (data[0].reshape(-1, 28, 28), data[1], data[2].reshape(-1, 28, 28), data[3])
+    write_files(tmp_path / "idx", idx_files(arrays, gz=False))
+    start = [sys.executable, str(DEMO)] if command == "demo" else [sys.executable, "-m", "seebackprop", "train"]
+    argv = [*start, *demo_args(tmp_path / "out", "--epochs", "50", "--data-dir", str(tmp_path / "idx"))]
+    env = dict(os.environ, SEEBACKPROP_CACHE=str(tmp_path / "cache"), PYTHONPATH=str(ROOT))
+    failures = []
+    for delay in (0, 0.002, 0.01, 0.03, 0.1, 0.3, 1.0, 2.5):
+        for second in (None, 0.0, 0.01, 0.04):
+            process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+            while not process_has_numpy(process.pid) and process.poll() is None:
+                time.sleep(0.0005)
+            time.sleep(delay)
+            process.send_signal(signal.SIGINT)
+            if second is not None:
+                time.sleep(second)
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+            err = process.communicate(timeout=120)[1]
+            if process.returncode != 130 or "Traceback" in err:
+                failures.append((delay, second, process.returncode, err[-300:]))
+    assert failures == []
