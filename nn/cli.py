@@ -102,6 +102,9 @@ def parse(argv, prog=None):
     if recipe:
         parser.set_defaults(**RECIPES[recipe])
     args = parser.parse_args(argv)
+    for name, what in (("out", "folder"), ("metrics_json", "file"), ("data_dir", "folder")):
+        if getattr(args, name) == "":  # Path("") is the current folder: a run would write over what is there
+            parser.error(f"--{name.replace('_', '-')} is empty: name a {what}")
     if not 0 <= args.shift <= 4:
         parser.error("--shift must be 0 to 4 pixels")
     for name in ("epochs", "batch_size"):

@@ -545,6 +545,9 @@ def test_ctrl_c_inside_a_writer_is_a_keyboard_interrupt(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--seed", "-1"], "--seed must be 0 or more, got -1"),
+    (["--out", ""], "--out is empty: name a folder"),  # it wrote into the current folder (issue 14, cause 15)
+    (["--metrics-json", ""], "--metrics-json is empty: name a file"),
+    (["--data-dir", ""], "--data-dir is empty: name a folder"),
     (["--metrics-json", "."], "--metrics-json . is a folder"),
     (["--hidden", "1000000000"], r"--hidden: layer sizes \[784, 1000000000, 10\] make .* TiB of memory; "
                                  "this machine has"),
