@@ -95,13 +95,16 @@ def parse(argv, prog=None):
     parser.add_argument("--shift", type=int, default=0, metavar="PIXELS",
                         help="move each training image by up to this many pixels at random")
     parser.add_argument("--data-dir", help="a directory of the four MNIST IDX files (default: cache, then download)")
-    parser.add_argument("--out", default=DEFAULT_OUT, help="where the checkpoint, the model and the pictures go")
+    parser.add_argument("--out", help=f"where the checkpoint, the model and the pictures go (default: {DEFAULT_OUT} "
+                                      "for the video's network, else a folder of runs/ named after the settings)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--metrics-json", help="write the figures of every epoch to this file, after each epoch")
     recipe = parser.parse_known_args(argv)[0].recipe
     if recipe:
         parser.set_defaults(**RECIPES[recipe])
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = default_out(args, parser)
     for name, what in (("out", "folder"), ("metrics_json", "file"), ("data_dir", "folder")):
         if getattr(args, name) == "":  # Path("") is the current folder: a run would write over what is there
             parser.error(f"--{name.replace('_', '-')} is empty: name a {what}")
@@ -151,6 +154,41 @@ def parse(argv, prog=None):
 
 
 DATA_BYTES = 2 * 70_000 * 784  # MNIST's images as bytes, and once more while they are read
+
+NAMED = ["hidden", "activation", "cost", "optimizer", "lr", "batch_size", "seed", "dtype", "engine", "lr_decay", "shift"]
+
+
+def default_out(args, parser):
+    """runs/mnist for the video's network, else runs/ and a name made of the settings that differ from it.
+
+    Two runs with different settings never write over each other, nor over the model that `make
+    demo` made and the other tools read; a run with the same settings (to --resume it) finds its
+    folder again. The number of epochs is no part of the name: --resume extends a run.
+    """
+    base = {name: parser.get_default(name) for name in NAMED}  # the video's, or a recipe's settings
+    if args.lr is None or args.lr == OPTIMIZERS[args.optimizer][1]:
+        args_lr = None
+    else:
+        args_lr = args.lr
+    parts = [Path(args.data_dir).resolve().name if args.data_dir else "mnist"]
+    if args.recipe:
+        parts.append(args.recipe)
+    for name in NAMED:
+        value = args_lr if name == "lr" else getattr(args, name)
+        if value == base[name] or (name == "lr" and value is None):
+            continue
+        if name == "hidden":
+            parts.append("-".join(map(str, value)))
+        elif name in ("lr", "batch_size", "seed", "shift"):
+            parts.append(f"{dict(lr='lr', batch_size='batch', seed='seed', shift='shift')[name]}{value:g}")
+        else:
+            parts.append(str(value))
+    if args.lr_decay:
+        parts.append(f"{args.epochs}epochs")  # the schedule spans the run: another length is another run
+    name = "-".join(parts)
+    return DEFAULT_OUT if name == "mnist" else str(Path("runs") / "".join(c if c.isalnum() or c in "-._" else "_"
+                                                                            for c in name))
+
 
 OUTPUTS = {"the run's checkpoint": "checkpoint.npz", "the run's model": "model.npz", "the run's curves": "curves.png",
            "the run's mistakes": "mistakes.png", "the run's lock": guard.LOCK}  # in --out
@@ -233,7 +271,7 @@ def _main(argv, prog):
                         checkpoint=checkpoint, resume=args.resume, on_epoch=after_epoch, progress=progress_bar,
                         workers=args.workers, lr_decay=args.lr_decay, shift=args.shift)
         test_set, data = data[2:], None  # let the 47 MB of training images go before drawing: a lower peak
-        finish(net, history, test_set, out)
+        finish(net, history, test_set, out, args.data_dir)
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while this is answered: no traceback
         done = guard.saved_epochs(checkpoint, started, done)  # Ctrl-C can come after a save, before `done` knows
@@ -259,7 +297,7 @@ def _main(argv, prog):
     return history
 
 
-def finish(net, history, test_set, out):
+def finish(net, history, test_set, out, data_dir=None):
     """The final model, the curves and the mistakes, and the final figures."""
     test_images, test_labels = test_set
     guesses = predict(net, test_images)
@@ -269,17 +307,35 @@ def finish(net, history, test_set, out):
     seconds = sum(epoch["seconds"] for epoch in history)
     print(f"test accuracy {np.mean(guesses == test_labels):.2%} after {len(history)} epoch{'s' if len(history) != 1 else ''} "
           f"({seconds:.1f} s of training); wrote {out}/model.npz, curves.png, mistakes.png")
-    if out == Path(DEFAULT_OUT):  # what `make demo` made: the other tools read it from there
-        print(NEXT, end="")
+    print(what_next(net, out, data_dir), end="")
 
 
-NEXT = """
-What to try next (in the environment `make` made: source .venv/bin/activate):
-  make explore                               this network in your browser: draw a digit, see what it wants, train it
-  python demos/nudges.py                     what one "2" asks of this network, in numbers and pictures
-  python -m autodiff.walkthrough             backpropagation through one neuron, a step per Enter
-  jupyter lab notebooks/tour.ipynb           the tour as a notebook (pip install -e ".[notebook]" first)
-"""
+def what_next(net, out, data_dir=None):
+    """Lines of commands to try on this network, each one that works on it today.
+
+    The explorer and demos/nudges.py take the networks nn.explore.session.check_model accepts;
+    for others, the lines say why not rather than print a command that would refuse.
+    """
+    model = out / "model.npz"
+    options = "" if out == Path(DEFAULT_OUT) else f" --model {shlex.quote(str(model))}"
+    if data_dir:
+        options += f" --data-dir {shlex.quote(str(data_dir))}"
+    lines = ["", "What to try next (with seebackprop installed, e.g. `source .venv/bin/activate` in a checkout):"]
+
+    def row(command, what):
+        lines.append(f"  {command:<41}  {what}" if len(command) <= 41 else f"  {command}\n  {'':<41}  {what}")
+    try:
+        from .explore.session import check_model
+        check_model(FastMLP.from_scalar(net) if isinstance(net, MLP) else net, str(model))
+        row(f"seebackprop explore{options}", "this network in your browser: draw a digit, see what it wants, train it")
+        if Path("demos/nudges.py").exists():  # a checkout: the demos are not in the package
+            row(f"python demos/nudges.py{options}", "what one digit asks of this network, in numbers and pictures")
+    except ValueError as error:
+        lines.append(f"  (the explorer and demos/nudges.py do not take this network yet: {error})")
+    row("seebackprop step", "backpropagation through one neuron, a step per Enter")
+    if Path("notebooks/tour.ipynb").exists():
+        row("jupyter lab notebooks/tour.ipynb", 'the tour as a notebook (pip install -e ".[notebook]" first)')
+    return "\n".join(lines) + "\n"
 
 
 def report(figures, epochs):
