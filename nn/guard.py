@@ -1,6 +1,6 @@
 """What keeps a training run honest: it stops when it diverges, it owns its output folder, it knows its data.
 
-train.py and demos/train_mnist.py call these in a line each:
+train.py and the training command (nn/cli.py) call these in a line each:
 - Watch: a cost that explodes or turns non-finite, or gradients that vanish while the cost is
   still high (saturated neurons), stop training with Diverged naming the epoch and the batch.
   The checkpoint is written only after an epoch passes these checks, so the last good one stays.
