@@ -1,9 +1,9 @@
 """Train a network to read handwritten digits (MNIST), as in 3Blue1Brown's video: `seebackprop train`.
 
-The same command three ways: `seebackprop train` (installed with the package), `python -m nn.train`,
-and `python demos/train_mnist.py` in a checkout. The defaults are the video's network: 784 pixels in,
-two hidden layers of 16 sigmoid neurons, 10 sigmoid outputs, the squared-error cost, plain
-stochastic gradient descent on batches of 100.
+The same command three ways: `seebackprop train` (installed with the package), `python -m
+seebackprop train`, and `python demos/train_mnist.py` in a checkout. The defaults are the video's
+network: 784 pixels in, two hidden layers of 16 sigmoid neurons, 10 sigmoid outputs, the
+squared-error cost, plain stochastic gradient descent on batches of 100.
 
     seebackprop train                        # the video's network: 94.6% of the test digits, in 10 s
     seebackprop train --resume               # continue a run that was interrupted (Ctrl-C)
@@ -226,7 +226,7 @@ def main(argv=None, prog=None):
 
 def _main(argv, prog):
     argv = sys.argv[1:] if argv is None else list(argv)
-    prog = prog or "python -m nn.train"
+    prog = prog or "seebackprop train"
     args = parse(argv, prog)
     started = time.time()
     out = Path(args.out)

@@ -782,6 +782,14 @@ def test_running_out_of_memory_mid_run_is_one_clear_line(demo, tmp_path, monkeyp
 
 # --- issue 14, cause 14: Ctrl-C at the edges: before training, and twice --------------------------------
 
+@pytest.fixture(autouse=True)
+def python_handles_ctrl_c():
+    """Python's own SIGINT handler for the test (another test may have left it ignored), then as it was."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def ctrl_c_inside(monkeypatch, target, name, times=1):
     """target.name, replaced: a real SIGINT to this process (`times` of them), then the real call."""
     real = getattr(target, name)
