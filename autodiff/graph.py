@@ -137,6 +137,10 @@ def _find_non_finite(order):
             raise OverflowError(f"backward: the gradient of {_name(node)} overflows the range of a float "
                                 "when the gradients flowing into it are summed")
         for child, local, contribution in node._chain_rule():
+            if not finite(contribution) and getattr(node, "_closure", None) is not None:  # micrograd's style
+                raise OverflowError(
+                    f"backward: the _backward function of op {node.op!r} added {_number(contribution)} to the "
+                    f"gradient of {_name(child)}, with the gradient {_number(node.grad)} arriving at the op")
             if not finite(contribution):
                 how = "(a matrix product)" if callable(local) else _number(local)
                 operands = ", ".join(map(_name, node._children[:4])) + (", ..." if len(node._children) > 4 else "")

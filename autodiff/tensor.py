@@ -365,13 +365,20 @@ class Tensor:
         """axis as a tuple of non-negative axes (None stays None), or an error naming the op."""
         if axis is None:
             return None
-        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis) if isinstance(axis, (tuple, list)) else None
+        if axes is None or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+            raise TypeError(f"{op}: axis must be a whole number or a tuple of them, got {axis!r:.40}")
         if any(not -self.data.ndim <= a < self.data.ndim for a in axes):
             raise ValueError(f"{op}: axis {axis} is out of range for shape {self.shape}")
+        if len({a % self.data.ndim for a in axes}) != len(axes):
+            raise ValueError(f"{op}: axis {axis} names an axis twice")
         return tuple(a % self.data.ndim for a in axes)
 
     def reshape(self, *shape):
         old = self.shape
+        given = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in given):
+            raise TypeError(f"reshape: the new shape must be whole numbers, got {shape!r:.40}")
         try:
             out = self.data.reshape(*shape)
         except ValueError:
