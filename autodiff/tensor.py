@@ -10,9 +10,10 @@ The graph walk is graph.py's, shared with Value.
 
 A graph keeps references to the arrays it was computed from (a product's local derivatives are
 its operands), so changing one between forward and backward would give a stale gradient. So
-the arrays of a graph's parameters and results are read-only until backward() has run on it:
-an in-place change in between (w.data[...] = ..., w.data -= ...) is refused by numpy
-("assignment destination is read-only"). PyTorch refuses the same with a version counter.
+the arrays of a graph's parameters and results are read-only until backward() has run on it, or
+until the graph is dropped (a prediction's): an in-place change in between (w.data[...] = ...,
+w.data -= ...) is refused by numpy ("assignment destination is read-only"). PyTorch refuses the
+same with a version counter.
 Data you pass in (requires_grad=False) stays yours: it is not locked, nor checked.
 """
 import math
@@ -54,10 +55,11 @@ def _checked(data, dtype):
     return array
 
 
-def _hold(data, children, local_grads):
+def _hold(data, children, local_grads, holder):
     """Make the arrays a new node's derivatives need read-only until backward: see the top of this file.
 
-    Returns whether any child is learned (requires a gradient): then so is the new node.
+    holder: the new node's _id, kept by each child as the newest node that holds its array (see
+    Tensor.__del__). Returns whether any child is learned (requires a gradient): then so is the new node.
     """
     learned = False
     for child in children:  # a product's local derivatives are its operands
@@ -65,6 +67,7 @@ def _hold(data, children, local_grads):
             learned = True
             if type(child.data) is np.ndarray:  # nor a numpy scalar
                 child.data.setflags(write=False)
+                child._held_by = holder
     if local_grads and local_grads[0] is data:  # exp's derivative is its own value
         data.setflags(write=False)
     return learned
@@ -138,8 +141,8 @@ def _node(data, children, local_grads, op):
     """The result of an op. Built without __init__'s checks, which only user input needs."""
     t = _new(Tensor)
     t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
-    t.requires_grad = _hold(data, children, local_grads)
-    t._id = _next_id()
+    t._id, t._held_by = _next_id(), None
+    t.requires_grad = _hold(data, children, local_grads, t._id)
     return t
 
 
@@ -163,7 +166,7 @@ def _broadcasting(op, f, a, b):
 class Tensor:
     """An array that remembers how it was computed, so that backward() can find its gradient."""
 
-    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "requires_grad")
+    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "requires_grad", "_held_by")
 
     def __init__(self, data, dtype=np.float64, label="", requires_grad=True):
         self.data = _checked(data, dtype)
@@ -174,6 +177,17 @@ class Tensor:
         self.label = label  # a name to show when rendering
         self.requires_grad = requires_grad  # False for data, such as the images, that is not learned
         self._id = _next_id()  # creation order, which graph.py uses as a topological order
+        self._held_by = None  # the _id of the newest node whose derivatives need self.data as it is
+
+    def __del__(self, _writable=_writable):
+        """A graph dropped without backward() (a prediction, say) needs its arrays no more: writable again,
+        unless a newer node holds one (the next step's graph): that one's backward() releases it."""
+        try:
+            for child in self._children:
+                if child._held_by == self._id:
+                    _writable(child.data)
+        except AttributeError:  # a Tensor whose __init__ failed: it held nothing
+            pass
 
     def _operand(self, x):
         return x if isinstance(x, Tensor) else Tensor(x, self.data.dtype, requires_grad=False)
@@ -467,8 +481,7 @@ class Tensor:
         """
         order = None
         try:
-            with np.errstate(over="ignore", invalid="ignore"):  # check_gradients names any overflow
-                order = backward(self, self._seed())
+            order = backward(self, self._seed())
         finally:
             _release(self, order)
 
