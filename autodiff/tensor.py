@@ -390,8 +390,8 @@ class Tensor:
 
     def reshape(self, *shape):
         old = self.shape
-        given = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in given):
+        given = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)) else shape
+        if not shape or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in given):
             raise TypeError(f"reshape: the new shape must be whole numbers, got {shape!r:.40}")
         try:
             out = self.data.reshape(*shape)

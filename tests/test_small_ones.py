@@ -31,7 +31,8 @@ def test_an_axis_that_is_not_a_whole_number_of_one_axis_is_named_by_the_op(op, a
     assert str(raised.value).startswith(f"{op}: axis"), str(raised.value)
 
 
-@pytest.mark.parametrize("shape", [("a",), (1.5,), ((2, "a"),), (None, 6), ((2.0, 3),), (True, 6), (-1, -1), (7,)])
+@pytest.mark.parametrize("shape", [("a",), (1.5,), ((2, "a"),), (None, 6), ((2.0, 3),), (True, 6), (-1, -1), (7,), (),
+                                   (np.array([2.0, 3.0]),)])
 def test_a_shape_reshape_cannot_use_is_named_by_the_op(shape):
     with pytest.raises((ValueError, TypeError), match=r"^reshape: "):
         Tensor(np.ones((2, 3))).reshape(*shape)
@@ -41,6 +42,7 @@ def test_good_axes_and_shapes_of_every_kind_still_work():
     t = Tensor(np.arange(6.0).reshape(2, 3))
     assert t.sum(axis=np.int64(1)).shape == (2,) and t.mean(axis=(0, -1)).shape == ()
     assert t.reshape((3, 2)).shape == (3, 2) and t.reshape(np.int32(6)).shape == (6,) and t.reshape(-1, 2).shape == (3, 2)
+    assert t.reshape(np.array([3, 2])).shape == (3, 2) and t.reshape([6]).shape == (6,)
 
 
 # --- the scalar network: inputs, sizes ---
