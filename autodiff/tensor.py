@@ -431,7 +431,7 @@ class Tensor:
         local derivative is what that graph computes step by step: (softmax - one_hot) / batch.
         Subtracting each row's largest logit changes no softmax, and then no exp can overflow.
         """
-        z, labels = self.data, np.asarray(labels)
+        given, z, labels = labels, self.data, np.asarray(labels)
         if z.ndim != 2 or labels.shape != (z.shape[0],):
             raise ValueError(f"cross-entropy: logits {z.shape} and labels {labels.shape} do not fit "
                              "(expected (batch, k) and (batch,))")
@@ -439,6 +439,8 @@ class Tensor:
             raise ValueError("cross-entropy: the batch is empty (0 examples): there is no mean to take")
         if z.shape[1] == 0:
             raise ValueError(f"cross-entropy: logits {z.shape} hold no logits: there is no class to choose")
+        if isinstance(given, (list, tuple)) and any(isinstance(label, (bool, np.bool_)) for label in given):
+            raise ValueError("cross-entropy: labels must be integers, got True or False among them")  # numpy reads 1, 0
         if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= z.shape[1]:
             raise ValueError(f"cross-entropy: labels must be integers from 0 to {z.shape[1] - 1}")
         rows = np.arange(len(z))
