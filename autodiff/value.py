@@ -378,8 +378,9 @@ def neuron_inputs(x):
         return x
     if type(x) is not list:
         if isinstance(x, (Value, Mapping, Set, str, bytes)) or not isinstance(x, Iterable):
+            keys = " (its keys would be read)" if isinstance(x, Mapping) else ""
             raise TypeError(f"a neuron's inputs must be a list of numbers or Values, in order, got "
-                            f"{type(x).__name__} {x!r:.40}" + (" (its keys would be read)" if isinstance(x, Mapping) else ""))
+                            f"{type(x).__name__} {x!r:.40}{keys}")
         if not hasattr(x, "__len__"):  # a generator: read once, here
             x = list(x)
     is_value = [isinstance(xi, Value) for xi in x]

@@ -32,7 +32,8 @@ def test_gradients_summed_past_the_float_range_name_the_leaf(engine, a, passes):
     total = 0.0
     for _ in range(passes):
         if abs(total + a) == float("inf"):  # this pass would overflow the sum
-            with pytest.raises(OverflowError, match=r"gradient of an input 'w'.* overflows .* summed"), warnings.catch_warnings():
+            named = pytest.raises(OverflowError, match=r"gradient of an input 'w'.* overflows .* summed")
+            with named, warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # numpy's own word on the overflow, first
                 cost(w, a).backward()
             return
