@@ -13,7 +13,9 @@ as IDX files for --data-dir (timing does not depend on the pixels): no download.
    <= 20 ms (its scalar graph has 784 inputs).
 2. Training: steps a second of the explorer's training (POST /api/train start, then /api/state
    polled five times a second, as the page does) against demos/train_mnist.py's (its epoch
-   seconds from --metrics-json), each the real command in its own process, taking turns.
+   seconds from --metrics-json), each the real command in its own process, taking turns; and the
+   explorer again with numpy's default threads (OPENBLAS_NUM_THREADS set to the number of cores),
+   as it ran before nn/threads.py.
 3. The page in Chromium: the time from the pad's report to the answer drawn, while drawing.
 
 Each part runs on the machine as it is, then again with one core kept busy by a process this
@@ -64,10 +66,10 @@ def write_random_mnist(directory, seed=0):
 
 
 @contextlib.contextmanager
-def explorer(data_dir):
-    """`python -m nn.explore` as a user starts it; yields (host, port)."""
+def explorer(data_dir, env=None):
+    """`python -m nn.explore` as a user starts it (in env, else this environment); yields (host, port)."""
     command = [sys.executable, "-m", "nn.explore", "--port", "0", "--no-browser", "--data-dir", str(data_dir)]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True, env=env)
     try:
         for line in process.stdout:
             found = re.search(r"http://([\d.]+):(\d+)/", line)
@@ -238,18 +240,27 @@ def main():
                     p95 = np.percentile(ms, 95)
                     print(f"   {name:42s} {np.percentile(ms, 50):5.1f}ms {p95:5.1f}ms {ms.max():5.0f}ms   <= {target:2d} ms "
                           f"{'PASS' if p95 <= target else 'MISS'}")
-                page, demo = [], []
+                page, demo, default = [], [], []
+
+                def with_default_threads():
+                    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(os.cpu_count())}
+                    with explorer(data_dir, env) as (other_host, other_port):
+                        default.append(explorer_steps_per_second(other_host, other_port, args.seconds))
+
+                turns = [lambda: page.append(explorer_steps_per_second(host, port, args.seconds)),
+                         lambda: demo.append(demo_steps_per_second(data_dir)), with_default_threads]
                 for sample in range(args.samples):
-                    turns = [lambda: page.append(explorer_steps_per_second(host, port, args.seconds)),
-                             lambda: demo.append(demo_steps_per_second(data_dir))]
-                    for turn in turns[::1 if sample % 2 == 0 else -1]:
+                    for turn in turns[sample % 3:] + turns[:sample % 3]:  # each goes first in turn
                         turn()
                 print(f"2. training steps a second (batches of 100), best of {args.samples}, taking turns ({load()}):")
                 print(f"   python -m nn.explore, polled as the page does  {max(page):6.0f}   "
                       f"(samples {', '.join(f'{s:.0f}' for s in page)})")
                 print(f"   demos/train_mnist.py                           {max(demo):6.0f}   "
                       f"(samples {', '.join(f'{s:.0f}' for s in demo)})")
-                print(f"   the explorer's speed: {max(page) / max(demo):.0%} of the demo's")
+                print(f"   python -m nn.explore, {os.cpu_count()} BLAS threads (before)   {max(default):6.0f}   "
+                      f"(samples {', '.join(f'{s:.0f}' for s in default)})")
+                print(f"   the explorer's speed: {max(page) / max(demo):.0%} of the demo's "
+                      f"({max(default) / max(demo):.0%} with {os.cpu_count()} threads)")
                 if not args.no_browser:
                     try:
                         render, total = frame_times(f"http://{host}:{port}/")
