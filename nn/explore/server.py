@@ -16,6 +16,8 @@ keeps serving.
     POST /api/digit           {"set", "index" | "label" and/or "wrong", "start"}: a test or training digit
     POST /api/neuron          {"pixels", "target", "layer", "neuron"}: one neuron's backward pass, step by step
     POST /api/train           {"action": start | pause | step | untrained | loaded}
+    POST /api/average         {"examples", "fill", "apply"}: each example's wishes, their average, one step by it
+    GET  /api/model           the network on screen, named by a hash of its weights (for links)
     GET  /api/batch           the mini-batch table of the last training step
 """
 import contextlib
@@ -253,6 +255,8 @@ class Handler(BaseHTTPRequestHandler):
             return session.state(int(since))
         if url.path == "/api/batch":
             return session.batch()
+        if url.path == "/api/model":
+            return session.model()
         raise NoSuchCall(url.path)
 
     def post_api(self, path, body):
@@ -267,6 +271,9 @@ class Handler(BaseHTTPRequestHandler):
             return session.digit(which, checks.integer(body, "index", 0, 10**9, None),
                                  checks.digit(body, "label", None), checks.flag(body, "wrong"),
                                  checks.integer(body, "start", 0, 10**9, 0))
+        if path == "/api/average":
+            return session.average(checks.examples(body, ("test", "train")), checks.integer(body, "fill", 0, 100, 0),
+                                   checks.flag(body, "apply"))
         if path == "/api/train":
             return session.train(checks.choice(body, "action", ("start", "pause", "step", "untrained", "loaded")))
         raise NoSuchCall(path)
