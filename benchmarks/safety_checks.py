@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import nn  # noqa: E402
 from autodiff import Value  # noqa: E402
-from autodiff.files import read_npz  # noqa: E402
+from autodiff.files import check_target, read_npz  # noqa: E402
 from autodiff.graph import backward, check_gradients  # noqa: E402
 from autodiff.graph import topological_order  # noqa: E402
 from autodiff.tensor import _hold, _release  # noqa: E402
@@ -159,12 +159,17 @@ def main(repeat):
                 return {key: archive[key] for key in archive.files}
         plain, checked = fastest(npz_load, repeat), fastest(lambda: read_npz(path), repeat)
         report("read_npz's checks: loading a 784-512-10 model (vs np.load)", max(checked - plain, 0.0), plain)
+        net = FastMLP(784, [512, 10], dtype=np.float32)
+        report("output target check (regular file, owner): saving a 784-512-10 model",
+               fastest(lambda: check_target(path), repeat), fastest(lambda: net.save(path), repeat))
         out = Path(folder) / "out"
         start = time.perf_counter()
         guard.own_output(out)
-        guard.release_output(out)
         print(f"{'locking --out, removing stale temporaries: once a run':<62}"
               f"{(time.perf_counter() - start) * 1e6:>10.1f} us")
+        print(f"{'the lock file is still ours: twice an epoch':<62}"
+              f"{fastest(lambda: guard.check_still_owned(out), repeat) * 1e6:>10.1f} us")
+        guard.release_output(out)
     if mnist.cache_file().exists():
         cache = mnist.cache_file()
         arrays = mnist.checked_cache(cache)
@@ -173,6 +178,20 @@ def main(repeat):
         data = mnist.load_mnist()
         print(f"{'data fingerprint for the checkpoint: once a run':<62}"
               f"{fastest(lambda: guard.fingerprint(data), 3) * 1e6:>10.1f} us")
+        watch, history = guard.Watch(None, None, []), [{"test_accuracy": 0.9}] * 3
+        print(f"{'stuck-at-chance check on 10,000 test labels: once an epoch':<62}"
+              f"{fastest(lambda: watch.judge_epoch(history, data[3]), repeat) * 1e6:>10.1f} us")
+        with tempfile.TemporaryDirectory() as folder:  # MNIST as the four IDX files --data-dir reads
+            for key, (name, _) in mnist.IDX_FILES.items():
+                array = data[mnist.KEYS.index(key)]
+                array = array.reshape(-1, 28, 28) if key.endswith("images") else array.astype(np.uint8)
+                header = bytes([0, 0, 8, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+                Path(folder, name).write_bytes(header + array.tobytes())
+            names = [str(Path(folder, name)) for name, _ in mnist.IDX_FILES.values()]
+            whole = fastest(lambda: mnist.parse_idx_set([Path(n).read_bytes() for n in names], names), 5)
+            checked = fastest(lambda: mnist.read_idx_directory(folder), 5)
+            report("IDX header and size checked before reading: --data-dir MNIST (vs whole)",
+                   checked - whole, whole)
 
 
 if __name__ == "__main__":
