@@ -481,3 +481,95 @@ def _group_label(group, uses):
 def _escape(text):
     """A user's label inside a record: braces, bars and angle brackets would make new fields."""
     return "".join("\\" + c if c in '\\{}|<>"' else c for c in str(text))
+
+
+# --- the stepper's frames: every value of a small graph, readable on a projector ---
+#
+# A frame of the stepper draws each value as a box `name  value  grad`, with the op that made it
+# beside its name. A leaf that only one node uses (a neuron's weights and bias, a cost's target)
+# is a row inside that node's box rather than a box of its own: a neuron reads as one box, and no
+# edge needs a label (w0, a0, ...) that could collide with its neighbour's. Edges point from a
+# node to its children, the way gradients travel; the layout puts the root on top (rankdir BT),
+# so the backward pass reads downwards, step after step. The same rows and the same cell widths in
+# every frame: stepping changes colours and numbers, never the layout.
+
+FRAME_FONT = 18  # points; the stepper never shows a frame at less than 1 css px per point
+FRAME_ROWS = 4  # of a neuron's many weights (or inputs), its box lists this many: the largest gradients
+FRAME_FILL = {"highlight": "gold", "updated": "lightskyblue", "parameter": "palegreen", "data": "gainsboro"}
+CHAR_WIDTH = 0.56  # a digit's width in Helvetica, in font sizes: the grad cells' fixed width
+
+
+def frame_rows(nodes, importance=None, most=FRAME_ROWS):
+    """{node: ([leaves drawn as rows of its box], [those left out])}.
+
+    A leaf is a row of the one node that uses it, once. A box with more than 2·most + 1 rows keeps
+    the bias and the `most` most important weights and inputs (importance: {node: a number}).
+    """
+    users = {}
+    for node in nodes:
+        for child in node._children:
+            users.setdefault(child, []).append(node)
+    rows = {}
+    for node in nodes:
+        mine = [(c, letter) for c, letter, _ in _roles(node) if not c._children and len(users[c]) == 1]
+        if not mine:
+            continue
+        shown = [c for c, _ in mine]
+        if len(mine) > 2 * most + 1:
+            weight = importance or {}
+            shown = []
+            for role in dict.fromkeys(letter for _, letter in mine):
+                group = [c for c, letter in mine if letter == role]
+                keep = set(sorted(group, key=lambda c: -abs(weight.get(c, 0.0)))[:most])
+                shown += [c for c in group if c in keep]  # in the node's own order
+        rows[node] = (shown, [c for c, _ in mine if c not in shown])
+    return rows
+
+
+def frame_dot(nodes, rows, cells, kinds=None, passing=(), grad_chars=12, rankdir="BT"):
+    """DOT for one frame. cells: {node: (name, op, value, grad lines)}, the words of each box (op
+    may be ""); kinds: {node: "highlight" | "updated" | "parameter" | "data"}, its colour;
+    passing: the (node, child) edges that carry gradient in this frame, drawn bold blue;
+    grad_chars: the longest grad line of any frame, so that every frame has the same widths."""
+    kinds = kinds or {}
+    in_a_box = {leaf for shown, _ in rows.values() for leaf in shown}
+    hidden = {leaf for _, left_out in rows.values() for leaf in left_out}
+    lines = [
+        "digraph {",
+        f'  graph [rankdir={rankdir} nodesep=0.12 ranksep=0.2 bgcolor="transparent"]',
+        f'  node [shape=plain fontname="Helvetica,Arial,sans-serif" fontsize={FRAME_FONT}]',
+        '  edge [dir=back arrowsize=1.2 color="#555555"]',
+    ]
+    grad_width = round(CHAR_WIDTH * FRAME_FONT * grad_chars)
+    for node in nodes:
+        if node in in_a_box or node in hidden:
+            continue
+        table = [_frame_row(node, cells[node], kinds.get(node), grad_width, header=True)]
+        shown, left_out = rows.get(node, ((), ()))
+        table += [_frame_row(leaf, cells[leaf], kinds.get(leaf), grad_width) for leaf in shown]
+        if left_out:
+            table.append(f'<TR><TD COLSPAN="3" ALIGN="LEFT">… and {len(left_out):,} more, like these</TD></TR>')
+        border = "3" if kinds.get(node) == "highlight" else "1"
+        label = f'<TABLE BORDER="{border}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{"".join(table)}</TABLE>'
+        kind = f' class="{kinds[node]}"' if node in kinds else ""
+        lines.append(f'  "node-{node._id}" [id="node-{node._id}"{kind} label=<{label}>]')
+    for node in nodes:
+        for child in dict.fromkeys(node._children):
+            if child in in_a_box or child in hidden:
+                continue
+            edge = f'"node-{child._id}" -> "node-{node._id}"'  # laid out forwards, drawn backwards
+            style = ' class="passing" color="royalblue" penwidth=4' if (node, child) in passing else ""
+            lines.append(f'  {edge} [id="edge-{node._id}-{child._id}"{style}]')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _frame_row(node, cell, kind, grad_width, header=False):
+    name, op, value, grad = cell
+    fill = f' BGCOLOR="{FRAME_FILL[kind]}"' if kind else ""
+    title = f"<B>{html.escape(name)}</B>" if header else html.escape(name)
+    if op:
+        title += f' <FONT COLOR="#444444">{html.escape(op)}</FONT>'
+    grads = "<BR/>".join(html.escape(line) for line in grad)
+    return (f'<TR><TD ALIGN="LEFT"{fill}>{title}</TD><TD ALIGN="RIGHT"{fill}>{html.escape(value)}</TD>'
+            f'<TD ALIGN="LEFT" WIDTH="{grad_width}"{fill}>{grads}</TD></TR>')
