@@ -495,8 +495,9 @@ def _escape(text):
 
 FRAME_FONT = 18  # points; the stepper never shows a frame at less than 1 css px per point
 FRAME_ROWS = 4  # of a neuron's many weights (or inputs), its box lists this many: the largest gradients
-FRAME_FILL = {"highlight": "gold", "updated": "lightskyblue", "parameter": "palegreen", "data": "gainsboro"}
-CHAR_WIDTH = 0.56  # a digit's width in Helvetica, in font sizes: the grad cells' fixed width
+FRAME_FILL = {"highlight": "gold", "updated": "lightskyblue", "parameter": "palegreen", "data": "gainsboro",
+              "white": "white"}
+CHAR_WIDTH = 0.48  # Helvetica's mean width of the characters of a grad line, in font sizes: the grad cells' fixed width
 
 
 def frame_rows(nodes, importance=None, most=FRAME_ROWS):
@@ -537,21 +538,24 @@ def frame_dot(nodes, rows, cells, kinds=None, passing=(), grad_chars=12, rankdir
     lines = [
         "digraph {",
         f'  graph [rankdir={rankdir} nodesep=0.12 ranksep=0.2 bgcolor="transparent"]',
-        f'  node [shape=plain fontname="Helvetica,Arial,sans-serif" fontsize={FRAME_FONT}]',
+        f'  node [shape=plain fontname="Helvetica" fontsize={FRAME_FONT}]',
         '  edge [dir=back arrowsize=1.2 color="#555555"]',
     ]
     grad_width = round(CHAR_WIDTH * FRAME_FONT * grad_chars)
     for node in nodes:
         if node in in_a_box or node in hidden:
             continue
-        table = [_frame_row(node, cells[node], kinds.get(node), grad_width, header=True)]
+        kind = kinds.get(node)
+        table = [_frame_row(cells[node], None, grad_width)]  # the box's own colour is the table's
         shown, left_out = rows.get(node, ((), ()))
-        table += [_frame_row(leaf, cells[leaf], kinds.get(leaf), grad_width) for leaf in shown]
+        table += [_frame_row(cells[leaf], kinds.get(leaf) or kind and "white", grad_width) for leaf in shown]
         if left_out:
-            table.append(f'<TR><TD COLSPAN="3" ALIGN="LEFT">… and {len(left_out):,} more, like these</TD></TR>')
-        border = "3" if kinds.get(node) == "highlight" else "1"
-        label = f'<TABLE BORDER="{border}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{"".join(table)}</TABLE>'
-        kind = f' class="{kinds[node]}"' if node in kinds else ""
+            fill = ' BGCOLOR="white"' if kind else ""
+            table.append(f'<TR><TD COLSPAN="3" ALIGN="LEFT"{fill}>… and {len(left_out):,} more, like these</TD></TR>')
+        colours = f'COLOR="{"black" if kind == "highlight" else "#888888"}"'  # one border width in every frame
+        colours += f' BGCOLOR="{FRAME_FILL[kind]}"' if kind else ""
+        label = f'<TABLE BORDER="2" {colours} CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{"".join(table)}</TABLE>'
+        kind = f' class="{kind}"' if kind else ""
         lines.append(f'  "node-{node._id}" [id="node-{node._id}"{kind} label=<{label}>]')
     for node in nodes:
         for child in dict.fromkeys(node._children):
@@ -564,10 +568,10 @@ def frame_dot(nodes, rows, cells, kinds=None, passing=(), grad_chars=12, rankdir
     return "\n".join(lines)
 
 
-def _frame_row(node, cell, kind, grad_width, header=False):
+def _frame_row(cell, kind, grad_width):
     name, op, value, grad = cell
     fill = f' BGCOLOR="{FRAME_FILL[kind]}"' if kind else ""
-    title = f"<B>{html.escape(name)}</B>" if header else html.escape(name)
+    title = html.escape(name)  # not bold: Graphviz sizes the boxes for the regular face
     if op:
         title += f' <FONT COLOR="#444444">{html.escape(op)}</FONT>'
     grads = "<BR/>".join(html.escape(line) for line in grad)

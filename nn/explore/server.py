@@ -1,7 +1,7 @@
 """The explorer's web server: the standard library's ThreadingHTTPServer, a few JSON endpoints, the page's files.
 
-It serves only the files listed when it starts (the page in static/ and the two graph-drawing
-scripts of autodiff/web), looked up by exact path: a request for anything else, ../ or encoded
+It serves only the files listed when it starts (the page in static/, the two graph-drawing
+scripts of autodiff/web and its stepper view), looked up by exact path: a request for anything else, ../ or encoded
 variants included, is a 404 and never touches the file system. Each POST body is size-limited,
 parsed and checked (checks.py) before the session computes; a bad one gets a 400 with a JSON
 message, and an unexpected error a 500, both without a traceback to the page, and the server
@@ -42,6 +42,8 @@ def page_files():
     files["/"] = STATIC / "index.html"
     files["/vendor/viz-global.js"] = WEB / "vendor" / "viz-global.js"
     files["/vendor/draw_dot.js"] = WEB / "draw_dot.js"
+    for name in ("stepper.js", "stepper.css"):  # the stepper view, the same module as the stepper page's
+        files[f"/stepper/{name}"] = WEB / "stepper" / name
     return files
 
 

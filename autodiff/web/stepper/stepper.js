@@ -39,7 +39,8 @@ export function parseAnswer(text) {
 export class Stepper {
   // root: an empty element to build the view in; prefix: the ids of its parts (prefix-prev, -next,
   // -counter, -graph, -text); keys: whether the whole page's arrow keys step (the stepper page).
-  constructor(root, { prefix = "step", onError = (error) => console.error(error), keys = false } = {}) {
+  // empty: what the view says before it has steps to show.
+  constructor(root, { prefix = "step", onError = (error) => console.error(error), keys = false, empty = "" } = {}) {
     this.root = root;
     this.onError = onError;
     this.steps = [];
@@ -81,6 +82,7 @@ export class Stepper {
     const legend = element("p", { class: "stepper-legend" });
     legend.innerHTML = LEGEND;
     root.replaceChildren(nav, body, legend);
+    if (empty) this.graph.append(element("p", { class: "empty" }, empty));
 
     this.prev.addEventListener("click", () => this.show(this.index - 1));
     this.next.addEventListener("click", () => this.show(this.index + 1));
@@ -93,9 +95,11 @@ export class Stepper {
   }
 
   // data: {steps: [{caption, text, dot, ask: {question, hint, answer, tolerance, dot}}]}, as stepper() writes it.
-  async load(data, index = 0) {
+  // keepAnswers: the same walk on new numbers (the explorer retrained, or a stroke more): the quiz goes on.
+  async load(data, index = 0, keepAnswers = false) {
+    const same = keepAnswers && data.steps.length === this.steps.length;
     this.steps = data.steps;
-    this.answers = this.steps.map(() => null);
+    if (!same) this.answers = this.steps.map(() => null);
     await this.show(index);
   }
 
