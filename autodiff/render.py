@@ -19,6 +19,7 @@ import functools
 import gzip
 import html
 import json
+import math
 import sys
 import uuid
 import warnings
@@ -497,7 +498,16 @@ FRAME_FONT = 18  # points; the stepper never shows a frame at less than 1 css px
 FRAME_ROWS = 4  # of a neuron's many weights (or inputs), its box lists this many: the largest gradients
 FRAME_FILL = {"highlight": "gold", "updated": "lightskyblue", "parameter": "palegreen", "data": "gainsboro",
               "white": "white"}
-CHAR_WIDTH = 0.48  # Helvetica's mean width of the characters of a grad line, in font sizes: the grad cells' fixed width
+# Helvetica's widths (in font sizes) of what a grad line is made of, as Graphviz measures them:
+# the grad cells are as wide as the widest line of any frame, so that no frame is laid out wider.
+HELVETICA = {**dict.fromkeys("0123456789?abdeghnopqu", 0.556), **dict.fromkeys(" .,:/ftijl", 0.278),
+             "-": 0.333, "r": 0.333, "s": 0.5, "c": 0.5, "k": 0.5, "v": 0.5, "x": 0.5, "y": 0.5, "z": 0.5,
+             "m": 0.833, "w": 0.722, "+": 0.584}
+
+
+def text_width(text, size=None):
+    """How wide Graphviz draws `text` in Helvetica (points); an unknown character counts as an m."""
+    return sum(HELVETICA.get(c, 0.833) for c in text) * (size or FRAME_FONT)
 
 
 def frame_rows(nodes, importance=None, most=FRAME_ROWS):
@@ -527,11 +537,11 @@ def frame_rows(nodes, importance=None, most=FRAME_ROWS):
     return rows
 
 
-def frame_dot(nodes, rows, cells, kinds=None, passing=(), grad_chars=12, rankdir="BT"):
+def frame_dot(nodes, rows, cells, kinds=None, passing=(), grad_width=100, rankdir="BT"):
     """DOT for one frame. cells: {node: (name, op, value, grad lines)}, the words of each box (op
     may be ""); kinds: {node: "highlight" | "updated" | "parameter" | "data"}, its colour;
     passing: the (node, child) edges that carry gradient in this frame, drawn bold blue;
-    grad_chars: the longest grad line of any frame, so that every frame has the same widths."""
+    grad_width: the widest grad line of any frame (text_width), so that every frame has the same widths."""
     kinds = kinds or {}
     in_a_box = {leaf for shown, _ in rows.values() for leaf in shown}
     hidden = {leaf for _, left_out in rows.values() for leaf in left_out}
@@ -541,7 +551,8 @@ def frame_dot(nodes, rows, cells, kinds=None, passing=(), grad_chars=12, rankdir
         f'  node [shape=plain fontname="Helvetica" fontsize={FRAME_FONT}]',
         '  edge [dir=back arrowsize=1.2 color="#555555"]',
     ]
-    grad_width = round(CHAR_WIDTH * FRAME_FONT * grad_chars)
+    # a cell's width includes its padding; and 10% to spare for a `dot` that measures with the real font
+    grad_width = math.ceil(1.1 * grad_width) + 2 * 2
     for node in nodes:
         if node in in_a_box or node in hidden:
             continue
@@ -554,7 +565,7 @@ def frame_dot(nodes, rows, cells, kinds=None, passing=(), grad_chars=12, rankdir
             table.append(f'<TR><TD COLSPAN="3" ALIGN="LEFT"{fill}>… and {len(left_out):,} more, like these</TD></TR>')
         colours = f'COLOR="{"black" if kind == "highlight" else "#888888"}"'  # one border width in every frame
         colours += f' BGCOLOR="{FRAME_FILL[kind]}"' if kind else ""
-        label = f'<TABLE BORDER="2" {colours} CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{"".join(table)}</TABLE>'
+        label = f'<TABLE BORDER="2" {colours} CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{"".join(table)}</TABLE>'
         kind = f' class="{kind}"' if kind else ""
         lines.append(f'  "node-{node._id}" [id="node-{node._id}"{kind} label=<{label}>]')
     for node in nodes:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .files import atomic_write
 from .graph import topological_order
-from .render import _roles, _script_json, frame_dot, frame_rows, renderer_script
+from .render import _roles, _script_json, frame_dot, frame_rows, renderer_script, text_width
 from .step import backward_steps
 from .value import Value
 
@@ -424,7 +424,7 @@ def stepper(root, seed=1.0, cost=None, start=None, summary=True):
         kinds = {leaf: "parameter" if leaf in parameters else "data" for leaf in nodes if not leaf._children}
         frames.append((cells(), kinds, set()))
         steps.append({"caption": "all gradients", "text": leaf_gradients(root, cost), "node": None})
-    widest = max(len(line) for drawn_cells, _, _ in frames for cell in drawn_cells.values() for line in cell[3])
+    widest = max(text_width(line) for drawn_cells, _, _ in frames for cell in drawn_cells.values() for line in cell[3])
     dots = [frame_dot(nodes, rows, c, kinds, passing, widest) for c, kinds, passing in frames]
     picture = iter(dots)
     for step in steps:  # each step's frame, then (for the quiz) the one before it
@@ -532,7 +532,7 @@ def neighbourhood(root, step, cost=None):
     users = _users(nodes)
     node = step.node
     by = _listed(list(dict.fromkeys(name[u] for u in users[node]))) if users[node] else "no one: the start"
-    lines = [f"[{name[node]} = {number(node.data)}, ∂{cost}/∂· = {number(step.grad)}; used by {by}]"]
+    lines = [f"[{name[node]} = {number(node.data)}, grad {number(step.grad)}; used by {by}]"]
     width = max(len(name[edge.child]) for edge in step.edges)
     for edge in _shown_edges(step.edges):
         total = len(users[edge.child])
