@@ -547,9 +547,9 @@ def frame_dot(nodes, rows, cells, kinds=None, passing=(), grad_width=100, rankdi
     hidden = {leaf for _, left_out in rows.values() for leaf in left_out}
     lines = [
         "digraph {",
-        f'  graph [rankdir={rankdir} nodesep=0.12 ranksep=0.2 bgcolor="transparent"]',
+        f'  graph [rankdir={rankdir} nodesep=0.12 ranksep=0.3 bgcolor="transparent"]',
         f'  node [shape=plain fontname="Helvetica" fontsize={FRAME_FONT}]',
-        '  edge [dir=back arrowsize=1.2 color="#555555"]',
+        '  edge [dir=back arrowsize=1 color="#555555"]',
     ]
     # a cell's width includes its padding; and 10% to spare for a `dot` that measures with the real font
     grad_width = math.ceil(1.1 * grad_width) + 2 * 2
