@@ -236,11 +236,11 @@ def test_the_quiz_refuses_a_wrong_answer_and_accepts_a_right_one(browser, pages)
     assert hidden.startswith("Step 1 /") and "×" not in hidden  # the chain rule in numbers waits for the answer
     wrong = asks[0]["answer"] + 20 * asks[0]["tolerance"] + 0.5
     page.page.fill("#step-answer", f"{wrong:.4g}")
-    page.page.click("#step-check")
+    page.page.click("#step-submit")
     assert "try again" in page.page.inner_text("#step-verdict")  # refused
     assert page.page.get_attribute("#stepper", "data-shown") == "1?" and "×" not in page.page.inner_text("#step-text")
     page.page.fill("#step-answer", number(asks[0]["answer"]).replace("-", "−"))  # as a learner may type a minus
-    page.page.click("#step-check")
+    page.page.click("#step-submit")
     page.wait(1)  # accepted: the step's own frame, and its words
     assert page.page.inner_text("#step-verdict").startswith("Right")
     assert "×" in page.page.inner_text("#step-text")

@@ -46,7 +46,8 @@ export class Stepper {
     this.steps = [];
     this.index = 0;
     this.quiz = false;
-    this.answers = []; // per step: null (not asked yet), "right" (first time), "wrong", "shown"
+    this.answers = []; // per step: null (still asking), "right" (first time), "late" (after a wrong one), "shown"
+    this.wrong = new Set(); // the steps answered wrongly at least once
     this.drawn = new Map(); // DOT text -> its laid-out <svg>, so that stepping back is instant
     root.classList.add("stepper");
     root.tabIndex = -1;
@@ -67,7 +68,7 @@ export class Stepper {
     this.hint = element("p", { class: "hint" });
     this.answer = element("input", { type: "text", inputmode: "decimal", autocomplete: "off",
                                      "aria-label": "your answer", id: id("answer") });
-    this.check = element("button", { type: "submit", id: id("check") }, "Check");
+    this.check = element("button", { type: "submit", id: id("submit") }, "Check");
     this.reveal = element("button", { type: "button", id: id("reveal") }, "Show me");
     this.verdict = element("p", { class: "verdict", id: id("verdict"), "aria-live": "polite" });
     const row = element("div", { class: "row" });
@@ -99,15 +100,21 @@ export class Stepper {
   async load(data, index = 0, keepAnswers = false) {
     const same = keepAnswers && data.steps.length === this.steps.length;
     this.steps = data.steps;
-    if (!same) this.answers = this.steps.map(() => null);
+    if (!same) this.restart();
     await this.show(index);
   }
 
   setQuiz(on) {
     this.quiz = on;
     this.quizToggle.checked = on;
-    this.answers = this.steps.map(() => null);
+    this.restart();
     this.show(this.index);
+  }
+
+  restart() {
+    this.answers = this.steps.map(() => null);
+    this.wrong = new Set();
+    this.asked = null;
   }
 
   // Whether this step still waits for the learner's answer before showing its own frame and words.
@@ -125,11 +132,12 @@ export class Stepper {
       this.question.textContent = step.ask.question;
       this.hint.textContent = `Hint: ${step.ask.hint}`;
       this.answer.disabled = this.check.disabled = this.reveal.disabled = !asking;
-      if (asking) {
+      if (asking && this.asked !== this.index) { // a new question; the same one redrawn (new numbers) keeps what was typed
         this.answer.value = "";
         this.verdict.textContent = "";
         this.verdict.className = "verdict";
       }
+      this.asked = this.index;
     }
     const lines = step.text.split("\n");
     this.text.replaceChildren(...(asking ? lines.slice(0, 1) : lines).map(explained));
@@ -177,12 +185,10 @@ export class Stepper {
       return;
     }
     if (Math.abs(guess - step.ask.answer) <= step.ask.tolerance) {
-      this.settle(this.answers[this.index] === "wrong" ? "late" : "right");
+      this.settle("right");
       return;
     }
-    this.answers[this.index] = null; // still asking
-    this.wrongOnce = this.wrongOnce || new Set();
-    this.wrongOnce.add(this.index);
+    this.wrong.add(this.index);
     this.verdict.textContent = `Not ${this.answer.value.trim()}: try again, or Show me.`;
     this.verdict.className = "verdict wrong";
     this.answer.select();
@@ -190,8 +196,7 @@ export class Stepper {
 
   settle(how) {
     const step = this.steps[this.index];
-    const wrong = this.wrongOnce?.has(this.index);
-    this.answers[this.index] = how === "right" && !wrong ? "right" : how === "shown" ? "shown" : "late";
+    this.answers[this.index] = how === "shown" ? "shown" : this.wrong.has(this.index) ? "late" : "right";
     const right = how !== "shown";
     this.verdict.textContent = right ? `Right: ${step.ask.shown ?? step.ask.answer}. Here is the chain rule in numbers.`
                                      : `It is ${step.ask.shown ?? step.ask.answer}. Here is the chain rule in numbers.`;

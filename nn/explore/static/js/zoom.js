@@ -33,6 +33,9 @@ export class ZoomView {
       return;
     }
     if (ticket !== this.loading) return;
+    const neuron = `${request.layer}/${request.neuron}`;
+    keepStep = keepStep && neuron === this.neuron; // the place in the walk means nothing in another neuron's
+    this.neuron = neuron;
     const last = request.layer === this.layers;
     this.title.textContent = `Neuron ${answer.neuron} of layer ${answer.layer}${last ? " (an output)" : ""}: ` +
       `a = σ(w·a + b)${last ? ", and its part of the cost, (a − y)²" : ""}`;
