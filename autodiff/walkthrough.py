@@ -1,9 +1,11 @@
 """A backward pass, one node at a time, explained: in the terminal, or as a web page to step through.
 
-    python -m autodiff.walkthrough                    # Enter or n: next step, b: back, q: quit
+    python -m autodiff.walkthrough                    # n (or Enter): next step, b: back, q: quit
     python -m autodiff.walkthrough --example network  # a 2-2-2 network instead of one neuron
     python -m autodiff.walkthrough --all              # every step at once
     python -m autodiff.walkthrough --html steps.html  # a page to step through in a browser
+    python -m autodiff.walkthrough --quiz             # predict each step's numbers, then see them
+    python -m autodiff.walkthrough --gif steps.gif    # the walk for slides (--svg frames/: numbered SVGs)
 
 The examples are those of 3Blue1Brown's "What is backpropagation really doing?": a sigmoid neuron
 a = σ(z), z = w·a + b, and its cost C = (a - y)² against a target y; then a small network of such
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from .files import atomic_write
 from .graph import topological_order
-from .render import _roles, _script_json, frame_dot, frame_rows, renderer_script, text_width
+from .render import FRAME_FONT, _roles, _script_json, frame_dot, frame_rows, renderer_script, text_width
 from .step import backward_steps
 from .value import Value
 
@@ -507,6 +509,99 @@ def write_html(root, path):
     return len(data["steps"]) - 1
 
 
+# --- a backward pass for slides: an animated GIF, numbered SVG frames ---
+
+SLIDE_DPI = 96  # the frames' 18-point text is 24 px: readable when a 1024 px slide shows the picture smaller
+CAPTION_PX = 18  # the chain-rule lines under each frame
+SLIDE_WIDTH = 1024
+
+
+def slide_captions(data):
+    """Each frame's words under it: the step's first line, then its chain-rule lines (the last frame: its first lines)."""
+    captions = []
+    for step in data["steps"]:
+        lines = step["text"].splitlines()
+        chain = [line.strip() for line in lines if line.startswith("  ∂")][:6]
+        captions.append([lines[0]] + chain if chain else [line.strip() for line in lines[:7]])
+    return captions
+
+
+def _dot_frames(data, format):
+    import graphviz
+
+    from .render import GraphvizNotFound
+
+    def for_slides(dot):  # on white, at SLIDE_DPI, in Arial (Liberation Sans on Linux): Helvetica's widths
+        dot = dot.replace('bgcolor="transparent"', f'bgcolor="white" dpi={SLIDE_DPI}', 1)
+        return dot.replace('fontname="Helvetica"', 'fontname="Arial"', 1)
+
+    try:  # every frame at the same resolution; the layout is the frames' own, the same in each
+        return [graphviz.Source(for_slides(step["dot"])).pipe(format=format) for step in data["steps"]]
+    except graphviz.ExecutableNotFound:
+        raise GraphvizNotFound() from None
+
+
+def write_gif(root, path, seconds=2.0):
+    """The walk as an animated GIF at most SLIDE_WIDTH px wide: each frame laid out by `dot` (one
+    layout for all: nodes do not jump), its chain-rule lines under it. Returns the number of frames."""
+    from matplotlib import font_manager
+    from PIL import Image, ImageDraw, ImageFont
+
+    data = stepper(root)
+    pictures = [Image.open(io.BytesIO(png)).convert("RGB") for png in _dot_frames(data, "png")]
+    font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), CAPTION_PX)
+    width = SLIDE_WIDTH
+    scale = min(1.0, width / max(p.width for p in pictures))
+    if scale * FRAME_FONT * SLIDE_DPI / 72 < 14:
+        raise ValueError(f"walkthrough: this graph is too wide for a {SLIDE_WIDTH} px slide with readable text")
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    chars = max(20, int((width - 16) / (measure.textlength("0", font=font) * 1.05)))
+    captions = [sum((textwrap.wrap(line, chars, subsequent_indent="    ") for line in lines), [])
+                for lines in slide_captions(data)]
+    line_height = round(CAPTION_PX * 1.3)
+    graph_height = round(max(p.height for p in pictures) * scale)
+    height = graph_height + 12 + line_height * max(map(len, captions))
+    frames = []
+    for picture, caption in zip(pictures, captions):
+        if scale < 1:
+            picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.LANCZOS)
+        frame = Image.new("RGB", (width, height), "white")
+        frame.paste(picture, ((width - picture.width) // 2, 0))
+        draw = ImageDraw.Draw(frame)
+        for k, line in enumerate(caption):
+            draw.text((8, graph_height + 6 + k * line_height), line, fill="black", font=font)
+        frames.append(frame.quantize(colors=255, method=Image.Quantize.MEDIANCUT))
+
+    def save(file):
+        frames[0].save(file, format="GIF", save_all=True, append_images=frames[1:], duration=round(1000 * seconds),
+                       loop=0)
+
+    atomic_write(path, save)
+    return len(frames)
+
+
+def write_svg_frames(root, folder):
+    """The walk as numbered SVG frames, folder/step-01.svg, ...: `dot`'s drawing with the chain-rule
+    lines under it. Returns the paths written."""
+    data = stepper(root)
+    written = []
+    for k, (svg, caption) in enumerate(zip(_dot_frames(data, "svg"), slide_captions(data)), start=1):
+        svg = svg.decode("utf-8")
+        svg = svg[svg.index("<svg"):]
+        width, height = (float(x) for x in re.search(r'viewBox="[\d.]+ [\d.]+ ([\d.]+) ([\d.]+)"', svg).groups())
+        svg = re.sub(r'width="[\d.]+pt" height="[\d.]+pt"', f'width="{width}" height="{height}"', svg, count=1)
+        line = FRAME_FONT * 1.3
+        total = height + 8 + line * len(caption)
+        texts = "".join(f'<text x="6" y="{height + 4 + line * (i + 1):.1f}" font-family="Helvetica,Arial,sans-serif" '
+                        f'font-size="{FRAME_FONT * 0.85:.1f}">{html.escape(text)}</text>' for i, text in enumerate(caption))
+        page = (f'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+                f'width="{width}pt" height="{total}pt" viewBox="0 0 {width} {total}">\n{svg}\n{texts}\n</svg>\n')
+        path = Path(folder) / f"step-{k:02d}.svg"
+        atomic_write(path, lambda file, page=page: file.write(page.encode("utf-8")))
+        written.append(path)
+    return written
+
+
 # --- the terminal ---
 
 
@@ -678,8 +773,19 @@ def main(argv=None):
     parser.add_argument("--all", action="store_true", help="print every step without waiting")
     parser.add_argument("--quiz", action="store_true", help="predict each step's numbers before they are shown")
     parser.add_argument("--html", metavar="PATH", help="write a page that steps through the frames, and stop")
+    parser.add_argument("--gif", metavar="PATH", help="write the walk as an animated GIF for slides (needs dot)")
+    parser.add_argument("--svg", metavar="FOLDER", help="write the walk as numbered SVG frames (needs dot)")
     args = parser.parse_args(argv)
     root = EXAMPLES[args.example]()
+    if args.gif or args.svg:
+        try:
+            if args.gif:
+                print(f"wrote {args.gif}: {write_gif(root, args.gif)} frames")
+            if args.svg:
+                print(f"wrote {len(write_svg_frames(root, args.svg))} frames to {args.svg}")
+        except (OSError, RuntimeError) as error:
+            sys.exit(f"cannot write the slides: {error}")
+        return
     if args.html:
         try:
             count = write_html(root, args.html)

@@ -649,3 +649,32 @@ def test_the_command_line_writes_the_page(tmp_path):
     result = run("--html", str(path))
     assert result.returncode == 0, result.stderr
     assert len(page_steps(path.read_text(encoding="utf-8"))["steps"]) == 4 + 1
+
+
+# --- a backward pass for slides ---
+
+
+@pytest.mark.needs("dot")
+def test_the_gif_has_a_frame_per_step_at_a_slides_width(tmp_path):
+    from PIL import Image, ImageChops
+
+    path = tmp_path / "steps.gif"
+    result = run("--example", "network", "--gif", str(path), "--svg", str(tmp_path / "frames"))
+    assert result.returncode == 0, result.stderr
+    steps = len(walkthrough.stepper(EXAMPLES["network"]())["steps"])
+    with Image.open(path) as gif:
+        assert gif.n_frames == steps == 14 and gif.size[0] == walkthrough.SLIDE_WIDTH
+        frames = []
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            frames.append(gif.convert("RGB"))
+    assert all(frame.size == frames[0].size for frame in frames)
+    assert all(ImageChops.difference(a, b).getbbox() for a, b in zip(frames, frames[1:]))  # each step shows something new
+    # the graph's 18-point text at the slide's resolution, and the captions, are readable at 1024 px
+    assert walkthrough.FRAME_FONT * walkthrough.SLIDE_DPI / 72 >= 14 and walkthrough.CAPTION_PX >= 14
+    svgs = sorted((tmp_path / "frames").iterdir())
+    assert [p.name for p in svgs] == [f"step-{k:02d}.svg" for k in range(1, steps + 1)]
+    for svg, step in zip(svgs, walkthrough.stepper(EXAMPLES["network"]())["steps"]):
+        root = ElementTree.parse(svg).getroot()
+        captions = [t.text for t in root.findall(f"{SVG}text")]  # the step's words, under its drawing
+        assert captions[0] == step["text"].splitlines()[0]
