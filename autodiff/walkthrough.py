@@ -418,6 +418,7 @@ def stepper(root, seed=1.0, cost=None, start=None, summary=True):
             got[edge.child][0] = edge.after
             got[edge.child][1] += 1
         frames.append((cells(), kinds, passing))
+        question["shown"] = number(question["answer"])  # as the steps show it
         steps.append({"caption": f"step {k + 1} / {total}", "text": text, "node": f"node-{step.node._id}",
                       "ask": {**question, "frame": len(frames)}})
         frames.append((before, kinds, passing))  # the frame a quiz shows while it asks

@@ -232,6 +232,8 @@ def test_the_quiz_refuses_a_wrong_answer_and_accepts_a_right_one(browser, pages)
     page = Page(browser, path, "?quiz")
     page.wait("1?")
     assert page.page.is_visible("#step-ask") and asks[0]["question"] in page.page.inner_text("#step-ask")
+    asking = page.page.evaluate(MEASURE)
+    assert asking["page"] >= 18 and asking["graph"] >= 18 - 1e-6, asking["smallest"]  # the question's text too
     hidden = page.page.inner_text("#step-text")
     assert hidden.startswith("Step 1 /") and "×" not in hidden  # the chain rule in numbers waits for the answer
     wrong = asks[0]["answer"] + 20 * asks[0]["tolerance"] + 0.5

@@ -93,8 +93,11 @@ def test_the_zoom_is_the_stepper_view_readable_on_a_projector(browser):
         page.wait_for_selector("#zoom-stepper[data-shown='1'] svg")  # accepted: the chain rule in numbers
         assert page.inner_text("#zoom-verdict").startswith("Right") and "×" in page.inner_text("#zoom-text")
         assert page.inner_text("#zoom-score") == "score: 0 / 1 right first time"
+        assert ask["shown"] in page.inner_text("#zoom-verdict")  # the answer as the steps show numbers
         page.click("#zoom-next")
         page.wait_for_selector("#zoom-stepper[data-shown='2?'] svg")
+        asking = page.evaluate(PANEL)
+        assert asking["page"][0] >= 18, asking["page"]  # the question, its hint and its buttons too
         page.click("#zoom-reveal")
         page.wait_for_selector("#zoom-stepper[data-shown='2'] svg")
         assert page.inner_text("#zoom-score") == "score: 0 / 2 right first time"

@@ -65,7 +65,7 @@ export class Stepper {
     this.graph = element("div", { id: id("graph"), class: "stepper-graph" });
     this.form = element("form", { class: "stepper-quiz", id: id("ask") });
     this.question = element("p", { class: "question" });
-    this.hint = element("p", { class: "hint" });
+    this.hint = element("p", { class: "quiz-hint" });
     this.answer = element("input", { type: "text", inputmode: "decimal", autocomplete: "off",
                                      "aria-label": "your answer", id: id("answer") });
     this.check = element("button", { type: "submit", id: id("submit") }, "Check");
