@@ -11,6 +11,7 @@ are kept in runs/test-artifacts/stepper/ for a person to look at.
 """
 import math
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -18,6 +19,7 @@ from autodiff.graph import topological_order
 from autodiff.walkthrough import EXAMPLES, number, stepper, walk, write_html
 
 PROJECTOR = {"width": 1024, "height": 768}
+SVG = "{http://www.w3.org/2000/svg}"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "runs" / "test-artifacts" / "stepper"
 
 # Every visible text of the page: its computed font size; every text of the graph: its size on screen.
@@ -258,4 +260,22 @@ def test_the_quiz_refuses_a_wrong_answer_and_accepts_a_right_one(browser, pages)
     page.page.click("#step-reveal")  # Show me: revealed, not scored as right
     page.wait(3)
     assert page.page.inner_text("#step-score") == "score: 1 / 3 right first time"
+    page.close()
+
+
+def test_a_frame_saves_as_an_svg_for_slides(browser, pages, tmp_path):
+    path, count, root = pages["network"]
+    steps = [step for step, _, _ in walk(root)]
+    page = Page(browser, path)
+    page.go(7)
+    with page.page.expect_download() as download:
+        page.page.click("#step-save")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "step-07.svg"
+    svg = ElementTree.parse(saved).getroot()
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    captions = [t for t in texts if t and t.startswith(("Step 7 / 13:", "∂C/∂"))]  # the step's words, under the drawing
+    assert captions[0].startswith("Step 7 / 13:") and len(captions) == 1 + len(steps[6].edges)
+    assert svg.find(f".//{SVG}g[@id='node-{steps[6].node._id}']").get("class") == "node highlight"
     page.close()

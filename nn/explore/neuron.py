@@ -11,16 +11,18 @@ from autodiff import Value
 from autodiff.walkthrough import number, stepper
 
 
-def neuron_graph(layer, j, inputs, w, b, target=None):
-    """(root, leaves by role): Values for neuron j of `layer`, fed the activations `inputs` of the layer below."""
+def neuron_graph(layer, j, inputs, w, b, target=None, activation="sigmoid"):
+    """(root, leaves by role): Values for neuron j of `layer`, fed the activations `inputs` of the layer below,
+    through its layer's activation (sigmoid, tanh, relu, or linear: none)."""
     below = layer - 1
     a_in = [Value(float(x), f"a({below})_{k}") for k, x in enumerate(inputs)]
     ws = [Value(float(x), f"w({layer})_{j},{k}") for k, x in enumerate(w)]
     bias = Value(float(b), f"b({layer})_{j}")
     z = Value.weighted_sum(ws, a_in, bias)
     z.label = f"z({layer})_{j}"
-    a = z.sigmoid()
-    a.label = f"a({layer})_{j}"
+    a = z if activation == "linear" else getattr(z, activation)()  # linear: a is z itself
+    if a is not z:
+        a.label = f"a({layer})_{j}"
     root = a
     if target is not None:  # an output neuron: its share of the cost
         root = (a - Value(float(target), f"y_{j}")) ** 2
@@ -28,20 +30,24 @@ def neuron_graph(layer, j, inputs, w, b, target=None):
     return root, {"weights": ws, "inputs": a_in, "bias": [bias], "z": z, "a": a}
 
 
-def steps(layer, j, inputs, w, b, upstream=None, target=None):
+def steps(layer, j, inputs, w, b, upstream=None, target=None, activation="sigmoid", upstream_from="layers"):
     """The backward pass through neuron j, as the stepper's steps (see walkthrough.stepper), and the numbers it ends with.
 
-    Give `target` for an output neuron (the graph then ends in its cost), `upstream` = ∂C/∂a_j for
-    a hidden one.
+    Give `target` for an output neuron under the squared error (the graph then ends in its cost),
+    `upstream` = ∂C/∂a_j for a hidden one, or for an output under the cross-entropy, which is no sum
+    of one cost per output (upstream_from="cost").
     """
-    root, parts = neuron_graph(layer, j, inputs, w, b, target)
+    root, parts = neuron_graph(layer, j, inputs, w, b, target, activation)
     if target is not None:
         seed = 1.0
         start = f"∂C/∂C_{j} = 1: C is the sum of the outputs' costs C_j, so each adds one for one."
     else:
         seed = float(upstream)
-        start = (f"∂C/∂a({layer})_{j} = {number(seed)}: what the layers above sent back (each neuron above "
-                 "wishes this activation moved, in proportion to its weight; summed).")
+        why = ("what the cost sent back: the cross-entropy's softmax minus the target, for this output."
+               if upstream_from == "cost" else
+               "what the layers above sent back (each neuron above wishes this activation moved, in proportion "
+               "to its weight; summed).")
+        start = f"∂C/∂{root.label} = {number(seed)}: {why}"
     data = stepper(root, seed, cost="C", start=start, summary=False)
     numbers = {
         "z": parts["z"].data, "a": parts["a"].data,

@@ -59,8 +59,10 @@ export class Stepper {
     const quizLabel = element("label", { class: "quiz-toggle" });
     quizLabel.append(this.quizToggle, " Predict first");
     this.score = element("span", { class: "score", id: id("score") });
+    this.save = element("button", { id: id("save"), type: "button", title: "this frame and its words, as an SVG file for slides" },
+                        "Save frame");
     const nav = element("nav", { class: "stepper-nav" });
-    nav.append(this.prev, this.counter, this.next, quizLabel, this.score);
+    nav.append(this.prev, this.counter, this.next, quizLabel, this.save, this.score);
 
     this.graph = element("div", { id: id("graph"), class: "stepper-graph" });
     this.form = element("form", { class: "stepper-quiz", id: id("ask") });
@@ -88,6 +90,7 @@ export class Stepper {
     this.prev.addEventListener("click", () => this.show(this.index - 1));
     this.next.addEventListener("click", () => this.show(this.index + 1));
     this.quizToggle.addEventListener("change", () => this.setQuiz(this.quizToggle.checked));
+    this.save.addEventListener("click", () => this.saveFrame());
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
     this.reveal.addEventListener("click", () => this.settle("shown"));
     (keys ? document : root).addEventListener("keydown", (event) => this.key(event));
@@ -174,6 +177,34 @@ export class Stepper {
     svg.setAttribute("width", box.width * scale);
     svg.setAttribute("height", box.height * scale);
     svg.dataset.scale = scale;
+  }
+
+  // The frame on screen as an SVG file, its step's first lines under the drawing: a slide's picture.
+  saveFrame() {
+    const shown = this.graph.querySelector("svg");
+    if (!shown) return;
+    const box = shown.viewBox.baseVal, size = 15, gap = 1.3 * size;
+    const lines = this.steps[this.index].text.split("\n").filter((line, k) => k === 0 || line.startsWith("  ∂")).slice(0, 7);
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    const height = box.height + 8 + gap * lines.length;
+    svg.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+    svg.setAttribute("viewBox", `0 0 ${box.width} ${height}`);
+    svg.setAttribute("width", box.width);
+    svg.setAttribute("height", height);
+    const drawing = shown.cloneNode(true);
+    for (const [name, value] of [["x", 0], ["y", 0], ["width", box.width], ["height", box.height]]) drawing.setAttribute(name, value);
+    svg.append(drawing);
+    lines.forEach((line, k) => {
+      const text = document.createElementNS("http://www.w3.org/2000/svg", "text");
+      Object.entries({ x: 6, y: box.height + 4 + gap * (k + 1), "font-size": size, "font-family": "Arial, Helvetica, sans-serif" })
+        .forEach(([name, value]) => text.setAttribute(name, value));
+      text.textContent = line.trim();
+      svg.append(text);
+    });
+    const link = element("a", { download: `step-${String(this.index + 1).padStart(2, "0")}.svg` });
+    link.href = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(svg)], { type: "image/svg+xml" }));
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   }
 
   submit() {
