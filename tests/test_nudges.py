@@ -15,8 +15,9 @@ from conftest import assert_close_to_fd, central_difference
 from nn.data import MnistError, one_hot
 from nn.fast import FastMLP
 from nn.nudges import (
-    all_weights, as_input, by_engine, by_hand, chosen_weights, first_index, minibatch_by_engine,
-    nudges_per_example, sensitivity, sigmoid, weight_name)
+    FUNCTIONS, all_weights, as_input, by_engine, by_hand, by_tensor, chosen_weights, first_index, first_mistake,
+    in_float64, minibatch_by_engine, minibatch_by_tensor, nudges_per_example, sensitivity, sigmoid, softmax,
+    weight_name)
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = importlib.util.spec_from_file_location("nudges_demo", REPO / "demos" / "nudges.py")
@@ -68,6 +69,109 @@ def example(seed, nin, hidden, nout=4):
     rng = np.random.default_rng(seed + 2)
     x, y = rng.uniform(0, 1, nin), one_hot(np.array([rng.integers(nout)]), nout)[0]
     return net, x, y
+
+
+# --- any MLP: every activation, either cost, three routes and finite differences ---
+
+kinds = st.tuples(st.sampled_from(["sigmoid", "tanh", "relu"]), st.sampled_from(["sigmoid", "linear", "tanh"]),
+                  st.sampled_from(["squared", "cross-entropy"]))
+
+
+def any_network(seed, nin, hidden, kind, nout=4):
+    activation, output, cost = kind
+    net = FastMLP(nin, hidden + [nout], activation, output, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    for w, b in zip(net.weights, net.biases):
+        w.data *= 3.0
+        b.data[...] = rng.uniform(-1, 1, b.shape)
+    x, y = rng.uniform(0, 1, nin), one_hot(np.array([rng.integers(nout)]), nout)[0]
+    return net, x, y, dict(activation=activation, output=output, cost=cost)
+
+
+def any_cost(weights, biases, x, y, activation, output, cost):
+    """The cost in plain numpy, written apart from by_hand: the route for finite differences."""
+    a = x
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        a = FUNCTIONS[output if i == len(weights) - 1 else activation](w @ a + b)
+    return float(np.sum((a - y) ** 2)) if cost == "squared" else float(-np.log(softmax(a)[np.argmax(y)]))
+
+
+def assert_agree(actual, desired):
+    """Equal up to rounding, on the scale of the whole array: tanh's 1 - a² near a = ±1 keeps few digits."""
+    desired = np.asarray(desired)
+    np.testing.assert_allclose(actual, desired, rtol=1e-9, atol=1e-12 * max(np.max(np.abs(desired)), 1e-3))
+
+
+@settings(max_examples=40)
+@given(examples, kinds)
+def test_any_network_the_hand_chain_rule_the_scalar_engine_and_the_fast_path_agree(params, kind):
+    net, x, y, network = any_network(*params, kind)
+    hand = by_hand(*matrices(net), x, y, **network)
+    cost = network["cost"]
+    for engine in (by_engine(net.to_scalar(), x, y, cost), by_tensor(net, x, y, cost)):
+        assert engine.cost == pytest.approx(hand.cost, rel=1e-12, abs=1e-300)
+        for l in range(len(hand.a)):
+            np.testing.assert_allclose(engine.a[l], hand.a[l], rtol=1e-12, atol=1e-300)
+            assert_agree(engine.da[l], hand.da[l])
+        for l in range(1, len(hand.a)):
+            for field in ("dz", "dw", "db"):
+                assert_agree(getattr(engine, field)[l], getattr(hand, field)[l])
+
+
+@settings(max_examples=30)
+@given(examples, kinds, st.data())
+def test_any_network_the_gradient_is_the_slope_of_the_cost(params, kind, data):
+    net, x, y, network = any_network(*params, kind)
+    weights, biases = matrices(net)
+    hand = by_hand(weights, biases, x, y, **network)
+    l = data.draw(st.integers(1, len(weights)))
+    j = data.draw(st.integers(0, weights[l - 1].shape[0] - 1))
+    k = data.draw(st.integers(0, weights[l - 1].shape[1] - 1))
+
+    def cost_with_weight(value):
+        changed = [w.copy() for w in weights]
+        changed[l - 1][j, k] = value
+        return any_cost(changed, biases, x, y, **network)
+
+    if network["activation"] == "relu":  # a kink within the step would make the difference lie
+        zs = [w @ a + b for w, b, a in zip(weights, biases, hand.a)]
+        if min(np.min(np.abs(z)) for z in zs[:-1]) < 1e-3:
+            return
+    assert hand.cost == pytest.approx(any_cost(weights, biases, x, y, **network), rel=1e-12)
+    assert_close_to_fd(hand.dw[l][j, k], central_difference(cost_with_weight, weights[l - 1][j, k]),
+                       max(1.0, hand.cost), "w")
+
+
+@settings(max_examples=15)
+@given(examples, kinds, st.integers(1, 5))
+def test_any_network_the_fast_paths_minibatch_gradient_is_the_average(params, kind, n):
+    net, _, _, network = any_network(*params, kind)
+    rng = np.random.default_rng(params[0])
+    xs, ys = rng.uniform(0, 1, (n, net.sizes[0])), one_hot(rng.integers(0, 4, n), 4)
+    cost, dw, db = minibatch_by_tensor(net, xs, ys, network["cost"])
+    scalar_cost, scalar_dw, _ = minibatch_by_engine(net.to_scalar(), xs, ys, network["cost"])
+    hands = [by_hand(*matrices(net), x, y, **network) for x, y in zip(xs, ys)]
+    assert cost == pytest.approx(np.mean([h.cost for h in hands]), rel=1e-12)
+    assert scalar_cost == pytest.approx(cost, rel=1e-12)
+    for l in range(1, len(dw)):
+        assert_agree(dw[l], np.mean([h.dw[l] for h in hands], axis=0))
+        assert_agree(scalar_dw[l], dw[l])
+        assert_agree(db[l], np.mean([h.db[l] for h in hands], axis=0))
+
+
+def test_a_float32_model_is_explained_in_float64_with_the_same_weights():
+    net = FastMLP(5, [3, 2], "relu", "linear", dtype=np.float32)
+    twin = in_float64(net)
+    assert twin.dtype == np.float64 and (twin.activation, twin.output) == ("relu", "linear")
+    for a, b in zip(net.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(a.data.astype(np.float64), b.data)
+
+
+def test_the_example_is_the_first_misread_digit_then_any_misread_one():
+    labels = np.array([5, 2, 1, 2, 2, 3])
+    assert first_mistake(np.array([5, 2, 1, 2, 7, 1]), labels, 2) == 4  # the 2 at 4, not the 3 at 5
+    assert first_mistake(np.array([5, 2, 4, 2, 2, 3]), labels, 2) == 2  # every 2 right: the first mistake
+    assert first_mistake(labels, labels, 2) is None
 
 
 # --- one example: hand chain rule against the engine ---
