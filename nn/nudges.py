@@ -26,9 +26,10 @@ from .data import scaled
 from .losses import cross_entropy, squared_error
 
 # What the story says, per cost and per activation: the formula, and how it is computed.
-COST_WORDS = {
-    "squared": ("C = Σ_j (a_j - y_j)²", "-2(a_j - y_j)"),
-    "cross-entropy": ("C = -log softmax(a)_y, softmax(a)_j = e^a_j / Σ_i e^a_i", "y_j - softmax(a)_j"),
+COST_WORDS = {  # (the cost of one example, each output's nudge -∂C/∂a_j, what the formula's terms are)
+    "squared": ("C = Σ_j (a_j - y_j)²", "-2(a_j - y_j)", ""),
+    "cross-entropy": ("C = -log softmax(a)_y", "y_j - softmax(a)_j",
+                      ",\nwhere softmax(a)_j = e^a_j / Σ_i e^a_i turns the outputs (logits) into probabilities"),
 }
 SLOPE_WORDS = {"sigmoid": "a(1 - a)", "tanh": "1 - a²", "relu": "1 where z > 0, else 0", "linear": "1"}
 

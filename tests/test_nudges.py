@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import pictures
 from conftest import assert_close_to_fd, central_difference
 from nn.data import MnistError, one_hot
 from nn.fast import FastMLP
@@ -351,7 +352,16 @@ def run(capsys, tmp_path, *extra, train=None):
 
 
 def differences(text):
-    return [float(x) for x in re.findall(r"matches the engine's gradient: max difference (\S+)", text)]
+    return [float(x) for x in re.findall(r"matches [^:]*: max difference (\S+)", text)]
+
+
+def guesses(net, images):
+    """The network's reading of each image, by a plain numpy forward pass (not the demo's predict)."""
+    weights, biases = matrices(net)
+    a = images.astype(np.float64) / 255
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        a = FUNCTIONS[net.output if i == len(weights) - 1 else net.activation](a @ w.T + b)
+    return a.argmax(axis=1)
 
 
 def test_the_demo_tells_the_story_and_every_check_passes(capsys, tmp_path):
@@ -359,13 +369,15 @@ def test_the_demo_tells_the_story_and_every_check_passes(capsys, tmp_path):
     status, text = run(capsys, tmp_path, "--model", str(tmp_path / "none.npz"), train=(images, labels))
     assert status == 0
     assert "freshly initialised (seed 0), as there is no trained model at" in text
-    assert "training image #2, the first 2" in text
+    net = FastMLP(784, [16, 16, 10], "sigmoid", "sigmoid", seed=0)
+    assert guesses(net, images)[2] != 2  # the untrained network misreads the first 2: it is still the example
+    assert re.search(r"training image #2, a 2 that the network reads as a \d \(the first 2 it misreads\)", text)
+    assert "the scalar engine's backward(), on the network built as 13,002 Values" in text
     found = differences(text)
     assert len(found) == 6 and max(found) < 1e-12
     match = re.search(r"the cost is ([\d,.]+) times more sensitive", text)
     assert match
     # the sentence's ratio, recomputed from the gradient of the same mini-batch by hand
-    net = FastMLP(784, [16, 16, 10], "sigmoid", "sigmoid", seed=0)
     weights, biases = matrices(net)
     batch = list(range(demo.EXAMPLES))  # the first 2 is #2, so the batch is the first eight
     hands = [by_hand(weights, biases, as_input(images[i]), one_hot(labels[[i]])[0]) for i in batch]
@@ -396,8 +408,10 @@ def test_a_trained_model_is_used_and_named(capsys, tmp_path, monkeypatch):
     status, text = run(capsys, tmp_path, "--model", str(tmp_path / "model.npz"))
     assert status == 0
     assert f"trained: weights from {tmp_path / 'model.npz'}" in text
-    hand = by_hand(*matrices(net), as_input(fake_digits()[0][2]), one_hot(np.array([2]))[0])
-    assert f"= {hand.cost:.4f}. To lower it" in text  # the cost of this network, not a fresh one
+    images, labels = fake_digits()
+    index = int(re.search(r"training image #(\d+)", text).group(1))
+    hand = by_hand(*matrices(net), as_input(images[index]), one_hot(labels[[index]])[0])
+    assert f"one example is C = Σ_j (a_j - y_j)² = {hand.cost:.4g}.\n" in text  # this network's cost, not a fresh one
 
 
 @pytest.mark.parametrize("content, problem", [(b"not a zip file", "not a readable .npz"),
@@ -408,13 +422,6 @@ def test_a_corrupt_model_is_a_clear_error(capsys, tmp_path, content, problem):
     with pytest.raises(SystemExit) as exit:
         run(capsys, tmp_path, "--model", str(path))
     assert exit.value.code != 0 and str(path) in str(exit.value.code) and problem in str(exit.value.code)
-
-
-def test_a_model_of_another_network_is_a_clear_error(capsys, tmp_path):
-    FastMLP(784, [16, 10], "relu", "linear").save(tmp_path / "relu.npz")
-    with pytest.raises(SystemExit) as exit:
-        run(capsys, tmp_path, "--model", str(tmp_path / "relu.npz"))
-    assert "sigmoid everywhere" in str(exit.value.code) and "relu.npz" in str(exit.value.code)
 
 
 def test_a_corrupt_model_from_the_command_line_exits_without_a_traceback(tmp_path):
@@ -451,17 +458,24 @@ def test_bad_data_is_a_clear_error(capsys, tmp_path, monkeypatch):
     with pytest.raises(SystemExit) as exit:
         demo.main(["--out", str(tmp_path / "out"), "--model", str(tmp_path / "none.npz")])
     assert "truncated" in str(exit.value.code)
+
+
+def test_a_set_without_a_2_shows_the_first_example_the_network_misreads(capsys, tmp_path, monkeypatch):
+    no_pictures(monkeypatch)
     images, labels = fake_digits()
-    with pytest.raises(SystemExit) as exit:
-        run(capsys, tmp_path, "--model", str(tmp_path / "none.npz"), train=(images, np.where(labels == 2, 8, labels)))
-    assert "no 2" in str(exit.value.code)
+    labels = np.where(labels == 2, 8, labels)
+    first = int(np.flatnonzero(guesses(FastMLP(784, [16, 16, 10], "sigmoid", "sigmoid"), images) != labels)[0])
+    status, text = run(capsys, tmp_path, "--model", str(tmp_path / "none.npz"), train=(images, labels))
+    assert status == 0
+    assert f"training image #{first}, a {labels[first]} that the network reads as a" in text
+    assert "(the set holds no 2; the first example it misreads)" in text
 
 
 def test_a_disagreement_between_the_routes_is_reported_not_hidden(capsys, tmp_path, monkeypatch):
     real = demo.by_engine
 
-    def off_by_a_little(mlp, x, y):
-        result = real(mlp, x, y)
+    def off_by_a_little(mlp, x, y, cost):
+        result = real(mlp, x, y, cost)
         result.da[-1] = result.da[-1] * 1.001
         return result
 
@@ -469,4 +483,126 @@ def test_a_disagreement_between_the_routes_is_reported_not_hidden(capsys, tmp_pa
     no_pictures(monkeypatch)
     with pytest.raises(SystemExit) as exit:
         run(capsys, tmp_path, "--model", str(tmp_path / "none.npz"))
-    assert "-2(a - y) does NOT match the engine's gradient" in str(exit.value.code)
+    assert "-2(a - y) does NOT match the scalar engine's gradient" in str(exit.value.code)
+
+
+# --- any MLP, a trained one's example, small numbers, pictures a projector can show ---
+
+
+def picture_log(monkeypatch):
+    """Every figure the demo saves, with its file: to measure what a person will see."""
+    saved, real = [], demo.save
+
+    def save(figure, path):
+        real(figure, path)
+        saved.append((figure, path))
+
+    monkeypatch.setattr(demo, "save", save)
+    return saved
+
+
+def confident(nin=784, hidden=(8,), nout=10, sure_of=2, **kinds):
+    """A network that reads every image as `sure_of`, and is almost certain of it: its nudges are tiny."""
+    net = FastMLP(nin, list(hidden) + [nout], **kinds, seed=3)
+    net.biases[-1].data[:] = -12.0
+    net.biases[-1].data[sure_of] = 12.0
+    return net
+
+
+def test_a_trained_network_is_shown_an_example_it_misreads(capsys, tmp_path, monkeypatch):
+    no_pictures(monkeypatch)
+    images, labels = fake_digits()
+    net = network(784, [16, 16, 10], seed=5)
+    net.save(tmp_path / "model.npz")
+    read = guesses(net, images)
+    expected = next(i for i in range(len(labels)) if labels[i] == 2 and read[i] != 2)
+    status, text = run(capsys, tmp_path, "--model", str(tmp_path / "model.npz"), train=(images, labels))
+    assert status == 0
+    assert f"training image #{expected}, a 2 that the network reads as a {read[expected]} (the first 2 it misreads)" in text
+    # a network that reads every 2 right is shown the first example it gets wrong
+    confident(activation="sigmoid", output="sigmoid").save(tmp_path / "sure.npz")
+    status, text = run(capsys, tmp_path, "--model", str(tmp_path / "sure.npz"), train=(images, labels))
+    assert "training image #0, a 7 that the network reads as a 2 (it reads every 2 right; the first example it misreads)" in text
+
+
+def test_an_example_read_right_says_its_nudges_are_small_and_shows_them(capsys, tmp_path, monkeypatch):
+    saved = picture_log(monkeypatch)
+    net = confident(activation="sigmoid", output="sigmoid")
+    net.save(tmp_path / "sure.npz")
+    status, text = run(capsys, tmp_path, "--model", str(tmp_path / "sure.npz"), "--example", "2")
+    assert status == 0
+    assert "a 2 that the network reads right (chosen with --example)" in text
+    assert "The network already reads this 2 right, so its cost is small" in text
+    hand = by_hand(*matrices(net), as_input(fake_digits()[0][2]), one_hot(np.array([2]))[0])
+    assert np.max(np.abs(hand.dw[-1])) < 1e-4  # the nudges really are tiny ...
+    # ... and still shown: no number that is not 0 printed as a signed 0.0000 or 0.000, in the text or the pictures
+    assert not re.findall(r"[+-]0\.0+(?![0-9e])", text), re.findall(r".*[+-]0\.0+(?![0-9e]).*", text)
+    scale = re.search(r"nudges \(×1e(-\d+)\):", text)
+    assert scale  # the table says its scale ...
+    row = re.search(rf"^ +0 +\S+ +(\S+) +(\S+)", text.split("nudges (×1e")[1], re.M)
+    assert float(row.group(1)) * 10.0 ** int(scale.group(1)) == pytest.approx(-hand.dw[-1][2, 0], rel=1e-3)  # ... truly
+    for figure, path in saved:
+        for _, words in pictures.texts_at_projector_width(figure, 100, figure.get_figwidth() * 100):
+            assert not re.search(r"[+-]0\.0+(?![0-9e])", words), (path.name, words)
+
+
+@pytest.mark.parametrize("hidden, activation, output, cost, engine", [
+    ([5, 3], "tanh", "sigmoid", "squared", "the scalar engine"),
+    ([6], "relu", "linear", "cross-entropy", "the fast path"),
+    ([7, 4, 3], "relu", "sigmoid", "squared", "the fast path"),
+])
+def test_any_mlp_of_784_inputs_and_up_to_10_outputs(capsys, tmp_path, monkeypatch, hidden, activation, output, cost,
+                                                     engine):
+    no_pictures(monkeypatch)
+    monkeypatch.setattr(demo, "SCALAR_LIMIT", 4500)  # wider networks go to the fast path, as wide ones do
+    nout = 10 if output == "sigmoid" else 6  # six outputs: the examples of 6 to 9 are not for this network
+    net = FastMLP(784, hidden + [nout], activation, output, seed=1, dtype=np.float32)
+    net.save(tmp_path / "model.npz")
+    status, text = run(capsys, tmp_path, "--model", str(tmp_path / "model.npz"))
+    assert status == 0
+    assert f"{'-'.join(map(str, [784, *hidden, nout]))}, {activation} hidden layers, {output} outputs" in text
+    assert f"Computed by {engine}'s backward()" in text
+    found = differences(text)
+    assert len(found) == (6 if engine == "the scalar engine" else 7) and max(found) < 1e-9
+    if engine == "the fast path":
+        assert "matches the scalar engine's gradient (the output layer alone, as Values" in text
+    images, labels = fake_digits()
+    batch = [int(i) for i in re.findall(r"#(\d+): a \d", text.split("5. One example")[1].splitlines()[5])]
+    assert all(labels[i] < nout for i in batch) and len(batch) == min(demo.EXAMPLES, np.sum(labels < nout))
+
+
+def test_a_model_with_other_inputs_or_too_many_outputs_is_a_clear_error(capsys, tmp_path):
+    for sizes, what in (([16, 10], "784 inputs"), ([16, 12], "2 to 10 outputs")):
+        FastMLP(784 if what != "784 inputs" else 100, sizes, "relu", "linear").save(tmp_path / "other.npz")
+        with pytest.raises(SystemExit) as exit:
+            run(capsys, tmp_path, "--model", str(tmp_path / "other.npz"))
+        assert what in str(exit.value.code) and "other.npz" in str(exit.value.code)
+
+
+def test_an_example_the_network_cannot_read_is_a_clear_error(capsys, tmp_path):
+    FastMLP(784, [8, 4], "relu", "linear").save(tmp_path / "four.npz")
+    for example in ("0", "99"):  # a 7, for a network of the classes 0 to 3; beyond the set
+        with pytest.raises(SystemExit) as exit:
+            run(capsys, tmp_path, "--model", str(tmp_path / "four.npz"), "--example", example)
+        assert f"--example {example}" in str(exit.value.code) and "classes 0 to 3" in str(exit.value.code)
+
+
+@pytest.mark.parametrize("model", ["untrained", "wide"])
+def test_every_picture_is_readable_on_a_projector_and_signed_images_are_centred(capsys, tmp_path, monkeypatch, model):
+    """Each PNG's smallest text, shown 1024 px wide, is at least 14 px; signed images sit on a scale centred on 0."""
+    saved = picture_log(monkeypatch)
+    if model == "wide":
+        monkeypatch.setattr(demo, "SCALAR_LIMIT", 100)
+        FastMLP(784, [40, 30, 10], "relu", "linear", seed=2).save(tmp_path / "model.npz")
+    status, _ = run(capsys, tmp_path, "--model", str(tmp_path / "model.npz"))
+    assert status == 0 and len(saved) == 5
+    for figure, path in saved:
+        import matplotlib.image
+
+        width_px = matplotlib.image.imread(path).shape[1]
+        size, words = pictures.smallest_text(figure, width_px / figure.get_figwidth(), width_px)
+        print(f"{path.name}: smallest text {size:.1f} px at 1024 ({words!r})")
+        assert size >= pictures.READABLE, (path.name, words, size)
+        assert pictures.signed_images_are_centred_with_a_colour_bar(figure) == [], path.name
+    assert {path.name for _, path in saved} == {"outputs.png", "output_neuron.png", "wishes.png", "first_layer.png",
+                                                "minibatch.png"}
