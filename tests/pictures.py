@@ -16,8 +16,10 @@ DIVERGING = {"RdBu", "RdBu_r", "bwr", "coolwarm", "seismic", "PuOr", "BrBG", "Pi
 def texts_at_projector_width(figure, dpi, width_px):
     """[(px when the picture is shown 1024 px wide, the text)] for every text in the figure."""
     figure.draw_without_rendering()  # lays it out as savefig does: colour bar ticks, offsets, ...
+    hidden = {id(text) for axes in figure.axes if not axes.axison  # axis("off"): its ticks are not drawn
+              for axis in (axes.xaxis, axes.yaxis) for text in axis.findobj(Text)}
     return [(text.get_fontsize() * dpi / 72 * SHOWN_WIDTH / width_px, text.get_text())
-            for text in figure.findobj(Text) if text.get_visible() and text.get_text().strip()]
+            for text in figure.findobj(Text) if text.get_visible() and text.get_text().strip() and id(text) not in hidden]
 
 
 def smallest_text(figure, dpi, width_px):
