@@ -271,8 +271,8 @@ def plot_mistakes(images, labels, guesses, path, rows=4, columns=8):
     for ax, i in zip(axes.flat, wrong):
         ax.imshow(images[i].reshape(28, 28), cmap="gray_r")
         ax.set_title(f"{guesses[i]} (true {labels[i]})", fontsize=12)
-    title = f"{np.sum(guesses != labels)} of {len(labels)} test digits misread: guess (true)"
-    figure.suptitle(title if len(wrong) else f"no mistakes on the {len(labels)} test digits", fontsize=14)
+    title = f"{np.sum(guesses != labels):,} of {len(labels):,} test digits misread: guess (true)"
+    figure.suptitle(title if len(wrong) else f"no mistakes on the {len(labels):,} test digits", fontsize=14)
     figure.tight_layout()
     save_figure(figure, path)
 
