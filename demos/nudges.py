@@ -161,7 +161,10 @@ def styled(draw):
 def bars(ax, values, title, xlabel, color_by_sign=True):
     values = np.asarray(values)
     colors = np.where(values >= 0, "tab:blue", "tab:red") if color_by_sign else "tab:gray"
-    ax.bar(range(len(values)), values, color=colors, width=1.0 if len(values) > 32 else 0.8)
+    if len(values) > 32:  # a wide layer: one line per neuron, drawn at once (512 bars took seconds)
+        ax.vlines(range(len(values)), 0, values, colors=colors, linewidth=1.2)
+    else:
+        ax.bar(range(len(values)), values, color=colors)
     ax.axhline(0, color="black", linewidth=0.5)
     ax.set_title(title)
     ax.set_xlabel(xlabel)

@@ -330,6 +330,8 @@ def test_weight_names_say_layer_neuron_and_input():
     assert weight_name((3, 2, 6)) == "w(3)_2,6: layer 3, neuron 2, from neuron 6 of layer 2"
     names, grads = all_weights([None, np.arange(6.0).reshape(2, 3), np.array([[7.0, 8.0]])])
     assert names[4] == (1, 1, 1) and grads[4] == 4.0 and names[-1] == (2, 0, 1) and grads[-1] == 8.0
+    every = [(1, j, k) for j in range(2) for k in range(3)] + [(2, 0, 0), (2, 0, 1)]
+    assert [names[i] for i in range(len(names))] == every and len(names) == len(grads) == 8
 
 
 def test_the_first_2_and_a_clear_error_without_one():
