@@ -87,6 +87,11 @@ def layer_name(l):
     return "the pixels" if l == 0 else f"layer {l}"
 
 
+def units(l):
+    """What layer l is made of: a network without hidden layers feeds its outputs the pixels."""
+    return "pixels" if l == 0 else f"neurons of layer {l}"
+
+
 # --- numbers that show: small ones on a scale that is said ---
 
 
@@ -229,7 +234,7 @@ def output_neuron(net, hand, engine, digit, name, out):
     a_prev, a, dz = hand.a[last - 1], hand.a[last][digit], hand.dz[last][digit]
     weight_nudges, wishes = -dz * a_prev, -dz * w
     below = layer_name(last - 1)
-    print(f"\n2. How the {digit} output can move: a = f(z), z = Σ_k w_k·a_k + b over the {len(w)} neurons of {below}\n"
+    print(f"\n2. How the {digit} output can move: a = f(z), z = Σ_k w_k·a_k + b over the {len(w)} {units(last - 1)}\n"
           f"It has three ways: its bias, its weights, and the activations of {below}. All three act\n"
           f"through z, so each one's nudge is the error term -∂C/∂z times how z moves with it:\n"
           f"  ∂C/∂z = ∂C/∂a · f'(z), with f'(z) = {SLOPE_WORDS[net.output]}: "
@@ -242,7 +247,7 @@ def output_neuron(net, hand, engine, digit, name, out):
           f"can say so.\n")
     divide, unit = column_scale(weight_nudges, wishes)
     rows, which = rows_to_show(weight_nudges, wishes)
-    print(f"  neurons k of {below}{which}; nudges{unit or ' as they are'}:")
+    print(f"  {units(last - 1)} k{which}; nudges{unit or ' as they are'}:")
     print(f"     k      a_k  -∂C/∂z·a_k  {name}'s -∂C/∂w_k       w_k  wish -∂C/∂z·w_k")
     for k in rows:
         print(f"  {k:4d}  {cell(a_prev[k], 1, 7)}  {cell(weight_nudges[k], divide, 10)}  "
@@ -271,7 +276,7 @@ def all_wishes(net, hand, engine, digit, name, out, scalar_output_layer=None):
           f"gets the same numbers from backward() alone, as the .grad of {below}'s activations.\n")
     divide, unit = column_scale(wishes[digit], total)
     rows, which = rows_to_show(total)
-    print(f"  neurons k of {below}{which}; wishes{unit or ' as they are'}:")
+    print(f"  {units(last - 1)} k{which}; wishes{unit or ' as they are'}:")
     print(f"     k  wish of the {digit}  sum of all {n_out} wishes  {name}'s -∂C/∂a_k")
     for k in rows:
         print(f"  {k:4d}  {cell(wishes[digit, k], divide, 12)}  {cell(total[k], divide, 19 + len(str(n_out)))}  "
