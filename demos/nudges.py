@@ -65,16 +65,19 @@ def default_cost(net):
 
 def choose_example(net, images, labels, digit=DIGIT, chunk=2000):
     """(index, why): the first `digit` the network misreads, else the first example it misreads, else the first `digit`."""
+    first_wrong = None
     for start in range(0, len(labels), chunk):  # the first misread 2 is usually in the first thousand
-        guesses = predict(net, images[:start + chunk])
-        found = first_mistake(guesses, labels[:start + chunk], digit)
-        if found is not None and labels[found] == digit:
-            return found, f"the first {digit} it misreads"
-    if found is not None:
+        end = start + chunk
+        found = first_mistake(predict(net, images[start:end]), labels[start:end], digit)
+        if found is not None and labels[start + found] == digit:
+            return start + found, f"the first {digit} it misreads"
+        if first_wrong is None and found is not None:
+            first_wrong = start + found
+    if first_wrong is not None:
         has = (labels == digit).any()
-        return found, f"{'it reads every' if has else 'the set holds no'} {digit}{' right' if has else ''}; the first example it misreads"
-    first = first_index(labels, digit)
-    return first, f"the first {digit}: it reads every example right"
+        return first_wrong, (f"{'it reads every' if has else 'the set holds no'} {digit}{' right' if has else ''}; "
+                             f"the first example it misreads")
+    return first_index(labels, digit), f"the first {digit}: it reads every example right"
 
 
 def describe(net, cost):

@@ -608,3 +608,22 @@ def test_every_picture_is_readable_on_a_projector_and_signed_images_are_centred(
         assert pictures.signed_images_are_centred_with_a_colour_bar(figure) == [], path.name
     assert {path.name for _, path in saved} == {"outputs.png", "output_neuron.png", "wishes.png", "first_layer.png",
                                                 "minibatch.png"}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.0, 1.0), st.sampled_from([1, 7, 64, 1000]))
+def test_the_example_is_searched_a_chunk_at_a_time_as_over_the_whole_set(seed, right, chunk):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (120, 784), dtype=np.uint8)
+    net = FastMLP(784, [6, 10], "relu", "linear", seed=seed)
+    read = guesses(net, images)
+    labels = np.where(rng.uniform(size=120) < right, read, rng.integers(0, 10, 120))
+    expected = first_mistake(read, labels, 2)
+    if expected is None and not (labels == 2).any():  # nothing misread and no 2 to show: said by name
+        with pytest.raises(ValueError, match="no 2"):
+            demo.choose_example(net, images, labels, chunk=chunk)
+        return
+    index, why = demo.choose_example(net, images, labels, chunk=chunk)
+    assert index == (expected if expected is not None else first_index(labels, 2))
+    if expected is None:
+        assert "it reads every example right" in why
