@@ -13,6 +13,7 @@ written out with numpy and by an engine's backward(), and checked.
     python demos/nudges.py --model runs/recipe/model.npz --example 7 --out runs/nudges
 """
 import argparse
+import functools
 import sys
 import textwrap
 from pathlib import Path
@@ -149,15 +150,15 @@ def save(figure, path):
 
 
 def figure(height):
-    import matplotlib
     from matplotlib.figure import Figure  # no pyplot: nothing opens a window, no global state
 
-    with matplotlib.rc_context(STYLE):  # fonts are fixed when each text is made: see styled
-        return Figure(figsize=(WIDTH, height), layout="constrained")
+    return Figure(figsize=(WIDTH, height), layout="constrained")
 
 
 def styled(draw):
-    """Run a section with the pictures' font sizes, leaving matplotlib's defaults as they were."""
+    """Run a section with the pictures' font sizes (each text takes them when it is made), leaving
+    matplotlib's defaults as they were."""
+    @functools.wraps(draw)
     def section(*args, **kwargs):
         import matplotlib
 
