@@ -312,11 +312,15 @@ def first_layer(hand, engine, image, digit, name, out):
     j = int(np.argmax(np.abs(dz)))
     nudges = -hand.dw[1][j]
     pixels = hand.a[0]
-    print(f"\n4. {'One layer further back: ' if len(hand.dz) > 2 else ''}the first layer's 784 weights\n"
-          f"Of the {len(dz)} neurons of layer 1, this example pushes neuron {j} the hardest: its error term is\n"
-          f"∂C/∂z = {dz[j]:+.3g}. Each of its 784 weights moves by -∂C/∂z · pixel_k, so the picture of its weight\n"
-          f"nudges is the digit itself, scaled by {-dz[j]:+.3g}. The {int(np.sum(pixels == 0))} weights from black pixels "
-          f"do not move at all.")
+    print(f"\n4. {'One layer further back: ' if len(hand.dz) > 2 else ''}the first layer's 784 weights")
+    if dz[j] == 0:
+        print(f"No neuron of layer 1 is pushed at all: every error term ∂C/∂z is 0 (as a ReLU's slope is when it is "
+              f"off),\nso for this example no first-layer weight can change the cost; neuron {j}'s nudges are all 0.")
+    else:
+        print(f"Of the {len(dz)} neurons of layer 1, this example pushes neuron {j} the hardest: its error term is\n"
+              f"∂C/∂z = {dz[j]:+.3g}. Each of its 784 weights moves by -∂C/∂z · pixel_k, so the picture of its weight\n"
+              f"nudges is the digit itself, scaled by {-dz[j]:+.3g}. The {int(np.sum(pixels == 0))} weights from black "
+              f"pixels do not move at all.")
     say_match(-engine.dw[1][j], -dz[j] * pixels, "-∂C/∂z · pixel_k", name + "'s gradient")
     fig = figure(4.6)
     left, right = fig.subplots(1, 2)
@@ -382,6 +386,11 @@ def minibatch(net, engine, weights, biases, images, labels, index, network, name
 
 
 def most_sensitive(dw, xs):
+    if not any(np.any(dw[l]) for l in range(1, len(dw))):
+        print("\n6. What the gradient's sizes say\nNothing: every weight's gradient is 0 for this mini-batch, so no "
+              "change to a weight would change its cost\n(every activation that feeds a weight is 0, or every slope "
+              "behind it is, as a ReLU's is when it is off).")
+        return
     s = sensitivity(dw)
     times = f"{float(f'{s.ratio:.3g}'):,.0f}" if s.ratio >= 100 else f"{s.ratio:.3g}"  # 3 digits, no e+06
     blank = int(np.sum(np.all(np.array(xs) == 0, axis=0))) * dw[1].shape[0]

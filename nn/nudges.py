@@ -265,6 +265,8 @@ def chosen_weights(dw):
     """A few weights worth following across examples: the most sensitive of each layer, then a typical one."""
     chosen = [(l, *np.unravel_index(np.argmax(np.abs(dw[l])), dw[l].shape)) for l in range(1, len(dw))]
     chosen = [tuple(int(i) for i in weight) for weight in chosen]
+    if not any(np.any(dw[l]) for l in range(1, len(dw))):
+        return chosen  # no weight has a gradient: there is no typical one to add
     typical = sensitivity(dw).typical
     return chosen + ([typical] if typical not in chosen else [])
 

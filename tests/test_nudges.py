@@ -627,3 +627,15 @@ def test_the_example_is_searched_a_chunk_at_a_time_as_over_the_whole_set(seed, r
     assert index == (expected if expected is not None else first_index(labels, 2))
     if expected is None:
         assert "it reads every example right" in why
+
+
+def test_a_network_whose_gradient_is_all_zero_says_so(capsys, tmp_path, monkeypatch):
+    """Every ReLU of the hidden layer off for every example: no weight can change the cost, and the story says so."""
+    no_pictures(monkeypatch)
+    net = FastMLP(784, [4, 10], "relu", "linear", seed=0)
+    net.biases[0].data[:] = -100.0
+    net.save(tmp_path / "dead.npz")
+    status, text = run(capsys, tmp_path, "--model", str(tmp_path / "dead.npz"))
+    assert status == 0
+    assert "No neuron of layer 1 is pushed at all" in text and "pushes neuron" not in text
+    assert "Nothing: every weight's gradient is 0 for this mini-batch" in text
