@@ -1,4 +1,4 @@
-"""What the safety checks of issue 10 cost, each as a fraction of the work it guards.
+"""What the safety checks of issues 10 and 14 cost, each as a fraction of the work it guards.
 
     python benchmarks/safety_checks.py [--repeat N]
 
@@ -88,6 +88,43 @@ def fast_step(sizes, activation, output, cost, batch):
     return step, net, optimizer, cost, x, labels
 
 
+def issue_14_checks(repeat):
+    """The checks of issue 14 that run on every example or every step (the optimizers' run once, when made)."""
+    from nn import losses
+
+    rng = random.Random(0)
+    net, x = nn.MLP(784, [16, 16, 10], activation="sigmoid", output="sigmoid"), [rng.random() for _ in range(784)]
+    target, label = [[0.0] * 3 + [1.0] + [0.0] * 6], [3]
+    for name, cost, targets in [("squared error", losses.squared_error, target),
+                                ("cross-entropy", losses.cross_entropy, label)]:
+        def example():  # what nn.scalar_train does for each example: a graph, its cost, backward()
+            net.zero_grad()
+            cost([net(x)], targets).backward()
+        outputs = [net(x)]
+        if cost is losses.squared_error:
+            def check():
+                losses._batch("squared-error", outputs, targets, "targets")
+                losses._length("squared-error", 0, outputs[0], "outputs")
+                losses._length("squared-error", 0, targets[0], "targets")
+        else:
+            def check():
+                losses._batch("cross-entropy", outputs, targets, "labels")
+                losses._class(0, targets[0], losses._length("cross-entropy", 0, outputs[0], "logits"))
+        report(f"{name}'s length and label checks: a scalar example", fastest(check, repeat), fastest(example, repeat))
+    for config in FAST:
+        step, net, optimizer, cost, x, labels = fast_step(*config)
+        whole = fastest(step, repeat)
+        loss = cost(net(x), labels)
+        loss.backward()
+        nodes = topological_order(loss)
+        grads = [n.grad for n in nodes if n.requires_grad]
+        name = f"784-{'-'.join(map(str, config[0]))} {config[1]}, batch {config[4]}"
+        report(f"gradients of their own (a view copied): fast-path step {name}",
+               fastest(lambda: [g.base is None for g in grads], repeat), whole)
+        report(f"a dropped graph's arrays released (__del__): fast-path step {name}",
+               fastest(lambda: [n.__del__() for n in nodes], repeat), whole)
+
+
 def main(repeat):
     print(f"the fastest of {repeat} timings each; machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
     print(f"{'check, on the work it guards':<62}{'check':>13}{'work':>13}{'cost':>9}")
@@ -106,12 +143,13 @@ def main(repeat):
                fastest(lambda: check_gradients(loss, order), repeat), whole)
         nodes = topological_order(loss)
         report(f"read-only arrays until backward: fast-path step {name}",
-               fastest(lambda: ([_hold(n.data, n._children, n._local_grads) for n in nodes if n._children],
+               fastest(lambda: ([_hold(n.data, n._children, n._local_grads, n._id) for n in nodes if n._children],
                                 _release(loss)), repeat), whole)
         watch = guard.Watch(cost, optimizer, [])
         outputs = net(x)
         raw, watched = fastest(lambda: cost(outputs, labels), repeat), fastest(lambda: watch.cost(outputs, labels), repeat)
         report(f"divergence watch (per batch): fast-path step {name}", max(watched - raw, 0.0), whole)
+    issue_14_checks(repeat)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.npz"
         FastMLP(784, [512, 10], dtype=np.float32).save(path)
