@@ -39,7 +39,7 @@ def pytest_configure(config):
 # are tested for real there, never passed by skipping.
 
 STRICT = os.environ.get("SEEBACKPROP_STRICT", "") not in ("", "0")
-INSTALL_HINTS = {"dot": "apt-get install graphviz", "chromium": "apt-get install chromium"}
+INSTALL_HINTS = {"dot": "apt-get install graphviz", "chromium": "apt-get install chromium", "tmux": "apt-get install tmux"}
 
 
 def missing(what):

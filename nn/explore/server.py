@@ -1,8 +1,8 @@
 """The explorer's web server: the standard library's ThreadingHTTPServer, a few JSON endpoints, the page's files.
 
-It serves only the files listed when it starts (the page in static/ and the two graph-drawing
-scripts of autodiff/web), looked up by exact path, and only as regular files inside their folder
-(never through a symlink): a request for anything else, ../ or encoded variants included, is a 404.
+It serves only the files listed when it starts (the page in static/, the two graph-drawing
+scripts of autodiff/web and its stepper view), looked up by exact path, and only as regular files
+inside their folder (never through a symlink): a request for anything else, ../ or encoded variants included, is a 404.
 It answers only requests addressed to itself: a Host header naming another site (DNS rebinding) or
 an Origin of another page gets a 403, and a POST must say that it carries JSON, which a page of
 another site cannot send without asking first (a cross-site form or no-cors fetch can send only
@@ -58,6 +58,8 @@ def page_files():
     files["/"] = (STATIC / "index.html", STATIC)
     files["/vendor/viz-global.js"] = (WEB / "vendor" / "viz-global.js", WEB)
     files["/vendor/draw_dot.js"] = (WEB / "draw_dot.js", WEB)
+    for name in ("stepper.js", "stepper.css"):  # the stepper view, the same module as the stepper page's
+        files[f"/stepper/{name}"] = (WEB / "stepper" / name, WEB)
     return files
 
 
