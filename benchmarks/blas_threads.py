@@ -27,7 +27,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "demos"))
 BATCH = 100  # the demo's default
 
 
@@ -64,7 +63,7 @@ def torch_run(args):
     from nn.data import scaled, shuffled_batches
     from nn.fast import FastMLP
     from nn.train import cosine_rates, shifted
-    from train_mnist import RECIPES
+    from nn.cli import RECIPES
 
     recipe = {**RECIPES["best"], "hidden": args.hidden or RECIPES["best"]["hidden"]}
     train_images, train_labels, _, _ = mnist.load_mnist()

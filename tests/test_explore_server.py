@@ -391,3 +391,21 @@ def test_ipv6_loopback_is_served(tmp_path):
     finally:
         out, err = stop(process)
     assert "WARNING" not in err and "Traceback" not in err
+
+
+def test_tabs_pressing_train_at_once_start_one_training():
+    """Two tabs (here sixteen) pressing Train together: one training thread, never two taking turns at the steps."""
+    with running(session_with()) as server:
+        barrier = threading.Barrier(16, timeout=60)
+
+        def press(i):
+            barrier.wait()
+            return Client(server.url).post("/api/train", {"action": "start" if i % 4 else "pause"})[0]
+
+        for _ in range(3):
+            with ThreadPoolExecutor(16) as pool:
+                assert list(pool.map(press, range(16))) == [200] * 16
+            training = [t for t in threading.enumerate() if t.name == "explorer-training" and t.is_alive()]
+            assert len(training) <= 1
+            assert (len(training) == 1) == server.session.trainer.running
+        Client(server.url).post("/api/train", {"action": "pause"})

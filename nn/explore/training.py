@@ -72,6 +72,7 @@ class Trainer:
         self.train_images, self.train_labels, self.test_images, self.test_labels = data
         self.thread = None
         self.running = False
+        self.starting = threading.Lock()  # start and pause, one at a time: two tabs pressing Train start one thread
         self.restart()
 
     def restart(self):
@@ -125,13 +126,14 @@ class Trainer:
     # --- the background thread ---
 
     def start(self):
-        if self.running:
-            return
-        self.check_can_train()
-        threads.follow(self.net.sizes, BATCH_SIZE)  # numpy's BLAS threads for this network (nn/threads.py)
-        self.running, self.error = True, None
-        self.thread = threading.Thread(target=self._run, name="explorer-training", daemon=True)
-        self.thread.start()
+        with self.starting:
+            if self.running:
+                return
+            self.check_can_train()
+            threads.follow(self.net.sizes, BATCH_SIZE)  # numpy's BLAS threads for this network (nn/threads.py)
+            self.running, self.error = True, None
+            self.thread = threading.Thread(target=self._run, name="explorer-training", daemon=True)
+            self.thread.start()
 
     def _run(self):
         try:
@@ -145,10 +147,11 @@ class Trainer:
             self.running = False
 
     def pause(self):
-        self.running = False
-        if self.thread is not None and self.thread is not threading.current_thread():
-            self.thread.join()
-        self.thread = None
+        with self.starting:
+            self.running = False
+            if self.thread is not None and self.thread is not threading.current_thread():
+                self.thread.join()
+            self.thread = None
 
     def progress(self, since=0):
         """What the page plots: the costs from step `since` on, the accuracy per epoch, where training is."""
