@@ -1,6 +1,7 @@
 """Make the README's pictures from the real outputs: run it again whenever what they show changes.
 
     python docs/make_pictures.py            # needs MNIST (fetched once) and Debian's chromium
+    python docs/make_pictures.py demo       # only some of them: demo (curves, mistakes), walkthrough
 
 - curves.png and mistakes.png: what `make demo` writes, from a fresh run of demos/train_mnist.py;
 - walkthrough.png: the stepper page (python -m autodiff.walkthrough --example network --html),
@@ -48,11 +49,18 @@ def walkthrough_picture(tmp):
         browser.close()
 
 
-def main():
+PICTURES = {"demo": demo_pictures, "walkthrough": walkthrough_picture}
+
+
+def main(argv=None):
+    names = sys.argv[1:] if argv is None else argv
+    unknown = sorted(set(names) - set(PICTURES))
+    if unknown:
+        sys.exit(f"make_pictures: no pictures named {', '.join(unknown)}; choose from {', '.join(PICTURES)}")
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        demo_pictures(tmp)
-        walkthrough_picture(tmp)
+        for name in names or PICTURES:
+            PICTURES[name](tmp)
     for picture in sorted(IMAGES.glob("*.png")):
         print(f"{picture.relative_to(ROOT)}: {picture.stat().st_size:,} bytes")
 

@@ -7,8 +7,9 @@ import os
 import shutil
 from dataclasses import dataclass
 
-# One BLAS thread, as the demos and the explorer use: on a shared 2-core machine, BLAS threads waiting
-# for each other made small-matrix training up to 10 times slower. Before anything imports numpy.
+# One BLAS thread for the tests, whatever the machine's load: on a shared 2-core machine, BLAS threads
+# waiting for each other made small-matrix training up to 10 times slower. nn/threads.py, which
+# chooses the count for the demo and the explorer, leaves a thread count set here alone.
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 

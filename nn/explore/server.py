@@ -20,6 +20,7 @@ keeps serving.
     GET  /api/model           the network on screen, named by a hash of its weights (for links)
     GET  /api/batch           the mini-batch table of the last training step
 """
+import contextlib
 import ipaddress
 import json
 import os
@@ -374,20 +375,28 @@ class ExplorerServer(ThreadingHTTPServer):
     def _find_urls(self):
         if not self.everywhere:
             return [url_of(self.host, self.port)]
+        families = [socket.AF_INET] if self.address_family == socket.AF_INET else [socket.AF_INET6, socket.AF_INET]
         hosts = ["127.0.0.1"] if self.address_family == socket.AF_INET else ["::1", "127.0.0.1"]
-        try:
-            found = socket.getaddrinfo(socket.gethostname(), None, type=socket.SOCK_STREAM)
-        except OSError:
-            found = []
-        for family, *_, address in found:
-            if (family == socket.AF_INET or self.address_family == socket.AF_INET6) and address[0] not in hosts:
-                if not literal(address[0]).is_loopback:
-                    hosts.append(address[0])
+        for family in families:
+            for host in addresses(family):
+                if host not in hosts and not (literal(host).is_loopback or literal(host).is_link_local):
+                    hosts.append(host)
         return [url_of(host, self.port) for host in hosts]
 
     @property
     def url(self):
         return self.urls()[0]
+
+
+def addresses(family):
+    """This machine's addresses of a family: its host name's, and the one it reaches other networks from."""
+    found = set()
+    with contextlib.suppress(OSError):
+        found |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, family, socket.SOCK_STREAM)}
+    with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1" if family == socket.AF_INET else "2001:db8::1", 9))  # sends nothing: a route lookup
+        found.add(probe.getsockname()[0])
+    return sorted(found)
 
 
 def url_of(host, port):
