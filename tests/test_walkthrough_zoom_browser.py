@@ -54,6 +54,8 @@ def test_the_zoom_is_the_stepper_view_readable_on_a_projector(browser):
         page.locator("#zoom-panel").scroll_into_view_if_needed()
         empty = page.evaluate(PANEL)
         assert "Click any neuron" in empty["words"] and empty["page"][0] >= 18, empty["page"]
+        assert empty["height"] < 250  # a line that says what to do, not a tall empty box
+        assert page.is_hidden("#zoom-next") and page.is_hidden("#zoom-save")  # no controls with nothing to act on
 
         page.fill("#index", "5")
         page.click("#go")

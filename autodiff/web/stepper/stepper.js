@@ -149,9 +149,9 @@ export class Stepper {
     try {
       const svg = await this.draw(asking ? step.ask.dot : step.dot);
       if (ticket !== this.ticket) return; // the learner moved on while this frame was laid out
+      this.root.dataset.shown = `${this.index + 1}${asking ? "?" : ""}`; // first: it shows the panels fit() measures
       this.graph.replaceChildren(svg);
       this.fit();
-      this.root.dataset.shown = `${this.index + 1}${asking ? "?" : ""}`;
       if (asking) this.answer.focus({ preventScroll: true });
     } catch (error) {
       this.onError(error);

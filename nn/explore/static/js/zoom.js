@@ -24,13 +24,18 @@ export class ZoomView {
 
   // request: the example ({pixels} or {drawing}, target) and the neuron ({layer, neuron}).
   async load(request, keepStep = false) {
+    const key = JSON.stringify(request);
+    if (keepStep && key === this.inFlight) return; // a refresh of what is on its way already: wait for it
     const ticket = ++this.loading; // a newer choice wins over an answer still on its way
+    this.inFlight = key;
     let answer;
     try {
       answer = await postJSON("/api/neuron", request);
     } catch (error) {
       this.onError(error);
       return;
+    } finally {
+      if (ticket === this.loading) this.inFlight = null;
     }
     if (ticket !== this.loading) return;
     const neuron = `${request.layer}/${request.neuron}`;
