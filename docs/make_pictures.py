@@ -5,7 +5,7 @@
 
 - curves.png and mistakes.png: what `make demo` writes, from a fresh run of demos/train_mnist.py;
 - walkthrough.png: the stepper page (python -m autodiff.walkthrough --example network --html),
-  at step 3, in headless Chromium at a projector's 1024 px.
+  at step 7, in headless Chromium at a projector's 1024x768.
 """
 import shutil
 import subprocess
@@ -40,11 +40,11 @@ def walkthrough_picture(tmp):
         sys.exit(str(error))
     with sync_playwright() as p:
         browser = chromium.launch(p, browser_path)
-        page = browser.new_page(viewport={"width": 1024, "height": 720})
+        page = browser.new_page(viewport={"width": 1024, "height": 768})
         page.goto(page_file.as_uri())
-        for _ in range(2):
+        for _ in range(6):
             page.keyboard.press("ArrowRight")
-        page.wait_for_selector('#view[data-shown="3"] svg')
+        page.wait_for_selector('#stepper[data-shown="7"] svg')
         page.screenshot(path=str(IMAGES / "walkthrough.png"))
         browser.close()
 

@@ -1,5 +1,4 @@
 """The training run's pictures as a person sees them: readable when shown 1024 px wide, on a projector."""
-import importlib.util
 from pathlib import Path
 
 import matplotlib.image
@@ -7,10 +6,7 @@ import numpy as np
 
 import pictures
 
-REPO = Path(__file__).resolve().parent.parent
-SPEC = importlib.util.spec_from_file_location("train_mnist_demo", REPO / "demos" / "train_mnist.py")
-train_mnist = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(train_mnist)
+from nn import cli as train_mnist  # the training command, which writes mistakes.png
 
 
 def test_the_mistakes_picture_is_readable_on_a_projector(tmp_path, monkeypatch):
