@@ -175,6 +175,7 @@ def bars(ax, values, title, xlabel, color_by_sign=True):
     else:
         ax.bar(range(len(values)), values, color=colors)
     ax.axhline(0, color="black", linewidth=0.5)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))  # small values as 1e-5 × ..., the scale on top
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     if len(values) <= 20:
@@ -251,7 +252,7 @@ def output_neuron(net, hand, engine, digit, name, out):
           f"can say so.\n")
     divide, unit = column_scale(weight_nudges, wishes)
     rows, which = rows_to_show(weight_nudges, wishes)
-    print(f"  {units(last - 1)} k{which}; nudges{unit or ' as they are'}:")
+    print(f"  k: {units(last - 1)}{which}; nudges{unit or ' as they are'}:")
     print(f"     k      a_k  -∂C/∂z·a_k  {name}'s -∂C/∂w_k       w_k  wish -∂C/∂z·w_k")
     for k in rows:
         print(f"  {k:4d}  {cell(a_prev[k], 1, 7)}  {cell(weight_nudges[k], divide, 10)}  "
@@ -280,7 +281,7 @@ def all_wishes(net, hand, engine, digit, name, out, scalar_output_layer=None):
           f"gets the same numbers from backward() alone, as the .grad of {below}'s activations.\n")
     divide, unit = column_scale(wishes[digit], total)
     rows, which = rows_to_show(total)
-    print(f"  {units(last - 1)} k{which}; wishes{unit or ' as they are'}:")
+    print(f"  k: {units(last - 1)}{which}; wishes{unit or ' as they are'}:")
     print(f"     k  wish of the {digit}  sum of all {n_out} wishes  {name}'s -∂C/∂a_k")
     for k in rows:
         print(f"  {k:4d}  {cell(wishes[digit, k], divide, 12)}  {cell(total[k], divide, 19 + len(str(n_out)))}  "
