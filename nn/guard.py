@@ -46,13 +46,17 @@ class Watch:
 
     def cost(self, outputs, labels):
         loss = self._cost(outputs, labels)
-        value = float(loss.data)
+        self.check(float(loss.data))
+        return loss
+
+    def check(self, value):
+        """value, a batch's cost, if it neither exploded nor turned non-finite; else Diverged."""
         if self.reference is None:
             self.reference = value
         if not math.isfinite(value) or value > EXPLODED * self.reference:
             raise self._diverged(f"the cost rose to {value:.4g} from {self.reference:.4g} at the start")
         self.last_cost = value
-        return loss
+        return value
 
     def batches(self, batches):
         """The batches, counted, so that an error can name the one it happened in."""

@@ -25,15 +25,18 @@ class SGD(Optimizer):
         self.velocity = [0.0 * p.data for p in self.params]  # zeros, in the parameter's shape and type
 
     def step(self):
+        scratch = self.__dict__.setdefault("_scratch", [None] * len(self.params))  # see _descend
         for i, p in enumerate(self.params):
+            direction = p.grad
             if self.momentum:
                 velocity = self.velocity[i]
                 velocity *= self.momentum  # velocity = momentum * velocity + grad: in place for an array,
                 velocity += p.grad  # a new number for a Value's float
-                self.velocity[i] = velocity
-                p.data -= self.lr * velocity
-            else:
-                p.data -= self.lr * p.grad
+                self.velocity[i] = direction = velocity
+            if type(p.data) is np.ndarray:
+                _descend(p.data, self.lr, direction, scratch, i)
+            else:  # a Value's float
+                p.data -= self.lr * direction
 
     def state(self):
         """What a checkpoint must keep to resume exactly."""
@@ -74,7 +77,7 @@ class Adam(Optimizer):
             np.divide(mean, scratch, out=scratch)
             scratch *= self.lr / unbias_mean
             if isinstance(p.data, np.ndarray):
-                p.data -= scratch
+                p.data -= scratch  # in place: the parameter's array stays the one the graph and its users hold
             else:  # a Value's data stays a Python float
                 p.data -= float(scratch)
 
@@ -84,6 +87,18 @@ class Adam(Optimizer):
     def load_state(self, state):
         mean, square = _checked_sums(state, "mean", self.params), _checked_sums(state, "square", self.params)
         self.mean, self.square, self.steps = mean, square, _checked_count(state, "steps")  # all checked, then set
+
+
+def _descend(data, lr, direction, scratch, i):
+    """data -= lr * direction, in place through scratch[i], made at the first step.
+
+    lr * direction as a new array cost a large layer a quarter of its update (an allocation the size
+    of the layer, and its page faults): 450 against 333 us for 1024 x 784.
+    """
+    s, dtype = scratch[i], np.result_type(direction, lr)
+    if s is None or s.shape != data.shape or s.dtype != dtype:
+        s = scratch[i] = np.empty(data.shape, dtype)
+    data -= np.multiply(direction, lr, out=s)  # the same numbers as lr * direction
 
 
 def _checked_sums(state, name, params):
