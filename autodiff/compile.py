@@ -34,7 +34,7 @@ import math
 import numpy as np
 
 from .graph import topological_order
-from .tensor import Tensor, _unbroadcast
+from .tensor import Tensor, _unbroadcast, _writable
 
 KEPT = 8  # tapes kept, one per signature (an epoch's last, smaller batch has its own)
 LEARNED, ARGUMENT, CONSTANT = "learned", "argument", "constant"  # where a leaf's value comes from
@@ -209,6 +209,8 @@ class Tape:
             for i, leaf in self.learned:
                 leaf.grad = g = grads[i]
                 total += float(np.vdot(g, g))
+                if not leaf.data.flags.writeable:  # locked by a graph never walked back, such as a prediction's:
+                    _writable(leaf.data)  # its backward() would have unlocked it, as the plain step's does
         if not math.isfinite(total):
             return None
         return float(values[self.root])

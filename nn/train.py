@@ -118,8 +118,9 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0, checkpoint
     progress(batches, epoch): wraps an epoch's batches, e.g. in a progress bar.
     lr_decay: None, or "cosine": the learning rate falls from the optimizer's to 0 over all the epochs.
     shift: move each training image by up to this many pixels at random (see shifted); 0 for none.
-    compiled: the fast path records its step once and replays it (compiled_step); False builds the
-        plain graph for every batch. Both give the same weights, bit for bit.
+    compiled: with a cost from COSTS, the fast path records its step once and replays it
+        (compiled_step); False, or a cost function of your own, builds the plain graph for every
+        batch. Both give the same weights, bit for bit.
     """
     if lr_decay not in (None, "cosine") or not (isinstance(shift, int) and 0 <= shift < 28):
         raise ValueError(f"lr_decay must be None or 'cosine' (got {lr_decay!r}), shift 0 to 27 pixels (got {shift!r})")
@@ -135,7 +136,8 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0, checkpoint
     history = load_checkpoint(checkpoint, net, optimizer, run) if resume else []
     watch = guard.Watch(cost, optimizer, history)  # divergence stops training, naming epoch and batch
     step = None
-    if compiled and not isinstance(net, MLP):
+    if compiled and not isinstance(net, MLP) and cost in COSTS.values():  # a cost of your own may run Python
+        # that a replay would skip (a print, a count): it runs on the plain graph
         replay = compiled_step(net, cost)
         step = lambda x, labels: watch.check(replay(x, labels))  # noqa: E731  the watch sees every cost
     lr, steps = optimizer.lr, math.ceil(len(train_images) / batch_size)

@@ -11,6 +11,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+import autodiff.tensor as tensor
 import nn.data
 from autodiff.files import DamagedFileError
 from mnist_fixtures import idx_files, write_files
@@ -58,10 +59,11 @@ def setup(optimizer="momentum", cost="cross-entropy", lr=None, hidden=8, seed=3)
 
 
 def run(data, checkpoint=None, epochs=3, resume=False, optimizer="momentum", cost="cross-entropy",
-        lr=None, hidden=8, seed=3, batch_size=16):
+        lr=None, hidden=8, seed=3, batch_size=16, compiled=True):
     """Train a fresh network (or resume one); the network and the history."""
     net, opt = setup(optimizer, cost, lr, hidden, seed)
-    history = train(net, opt, COSTS[cost], data, epochs, batch_size, seed, checkpoint=checkpoint, resume=resume)
+    history = train(net, opt, COSTS[cost], data, epochs, batch_size, seed, checkpoint=checkpoint, resume=resume,
+                    compiled=compiled)
     return net, history
 
 
@@ -364,6 +366,22 @@ def test_an_overflow_in_training_names_the_epoch_and_batch(data, monkeypatch):
         real_backward(self)
     monkeypatch.setattr(type(setup()[0].weights[0]), "backward", overflowing_backward)
     with pytest.raises(Diverged, match=r"epoch 1, batch 7: backward: the gradient overflows at op '\*'"):
+        run(data, epochs=1, compiled=False)
+
+
+def test_an_overflow_in_a_replayed_step_names_the_epoch_and_batch(data, monkeypatch):
+    """The recorded step (the default) raises the same OverflowError, from the same rule, as the plain graph."""
+    real_rule, calls = tensor.weighted_sum, []
+
+    def overflowing_on_batch_7(w, x, b, out=None):
+        calls.append(1)
+        value, local_grads = real_rule(w, x, b, out)
+        if len(calls) == 2 * 7 - 1:  # batch 7's first layer: two w·x+b per batch
+            value[0, 0] = np.inf
+            tensor._overflow_checked("w·x+b", value, w, x, b)
+        return value, local_grads
+    monkeypatch.setattr(tensor, "weighted_sum", overflowing_on_batch_7)
+    with pytest.raises(Diverged, match=r"epoch 1, batch 7: w·x\+b: the result on shapes .* overflows"):
         run(data, epochs=1)
 
 
