@@ -37,7 +37,7 @@ from .graph import topological_order
 from .tensor import Tensor, _unbroadcast, _writable
 
 KEPT = 8  # tapes kept, one per signature (an epoch's last, smaller batch has its own)
-LEARNED, ARGUMENT, CONSTANT = "learned", "argument", "constant"  # where a leaf's value comes from
+VJP, ELEMENTWISE, BROADCAST = "vjp", "elementwise", "broadcast"  # a local derivative: a function, or an array (times g)
 
 
 class CompiledStep:
@@ -119,25 +119,27 @@ class Tape:
         slot = {node: i for i, node in enumerate(nodes)}
         self.values = [None] * len(nodes)  # each node's value at the current replay
         self.locals = [None] * len(nodes)  # and its local derivatives
-        self.sources = []  # how each leaf's value is found: (slot, LEARNED and the Tensor, ARGUMENT and i, or CONSTANT and the array)
-        self.ops = []  # (slot, rule, operand slots, settings, out buffer or None, settings that are arguments)
-        self.learned = []  # (slot, learned Tensor): each gets its gradient
+        self.learned = []  # (slot, learned Tensor): each is read at every replay, and gets its gradient
+        self.arguments = []  # (slot, i): a leaf that is the step's argument i
+        self.ops = []  # (slot, rule, operand slots, settings, {"out": buffer} or {}, whether a setting is an argument)
         self.description = []  # what verify_against compares
         for node in nodes:
             i = slot[node]
             if not node._children:  # a leaf
                 source = node if node.requires_grad else _argument(node.data, args)
                 if node.requires_grad:
-                    self.sources.append((i, LEARNED, node))
                     self.learned.append((i, node))
+                elif type(source) is _Arg:
+                    self.arguments.append((i, source.i))
                 else:
-                    self.sources.append((i, ARGUMENT, source.i) if type(source) is _Arg else (i, CONSTANT, source))
+                    self.values[i] = source  # a constant: there for every replay
                 self.description.append(("leaf", source if node.requires_grad or type(source) is _Arg else
                                          (node.data.dtype, node.data.shape, node.data.tobytes())))
                 continue
             rule, settings = node._rule
             settings = tuple(_argument(s, args) if type(s) is np.ndarray else s for s in settings)
-            out = np.empty_like(node.data) if "out" in rule.__code__.co_varnames[:rule.__code__.co_argcount] else None
+            takes_out = "out" in rule.__code__.co_varnames[:rule.__code__.co_argcount]
+            out = {"out": np.empty_like(node.data)} if takes_out else {}
             self.ops.append((i, rule, tuple(slot[c] for c in node._children), settings, out,
                              any(type(s) is _Arg for s in settings)))
             self.description.append((rule, tuple(slot[c] for c in node._children),
@@ -150,7 +152,7 @@ class Tape:
         buffers = [np.empty(node.data.shape, np.result_type(node.grad)) if node.requires_grad else None
                    for node in nodes]
         self.buffers = buffers
-        self.edges = []  # (node slot, child index, child slot, elementwise, out buffer, first into the child)
+        self.edges = []  # (node slot, child index, child slot, how to multiply, out buffer, first into the child)
         seen = set()
         for node in reversed(nodes):
             if not node._children or not node.requires_grad:
@@ -160,10 +162,11 @@ class Tape:
                     continue
                 c = slot[child]
                 local = node._local_grads[j]
-                elementwise = not callable(local) and np.broadcast_shapes(np.shape(local), node.data.shape) == child.data.shape
+                how = VJP if callable(local) else ELEMENTWISE if np.broadcast_shapes(
+                    np.shape(local), node.data.shape) == child.data.shape else BROADCAST
                 first = c not in seen
                 seen.add(c)
-                self.edges.append((slot[node], j, c, elementwise, buffers[c] if first else np.empty_like(buffers[c]), first))
+                self.edges.append((slot[node], j, c, how, buffers[c] if first else np.empty_like(buffers[c]), first))
         self.description.append(tuple(e[:4] for e in self.edges))
 
     def verify_against(self, first):
@@ -179,38 +182,36 @@ class Tape:
 
     def replay(self, args):
         """The step on new arrays: the cost, with each learned Tensor's .grad set; None if the gradient check fails."""
-        values, grads, locals_ = self.values, self.grads, self.locals
-        for i, kind, source in self.sources:
-            values[i] = source.data if kind is LEARNED else args[source] if kind is ARGUMENT else source
-        for i, rule, children, settings, out, from_args in self.ops:
+        values, grads, local_grads, buffers = self.values, self.grads, self.locals, self.buffers
+        for i, leaf in self.learned:
+            values[i] = leaf.data
+        for i, k in self.arguments:
+            values[i] = args[k]
+        for i, rule, children, settings, out, from_args in self.ops:  # forward: each op's rule, as its node calls it
             if from_args:
                 settings = [args[s.i] if type(s) is _Arg else s for s in settings]
-            if out is None:
-                values[i], locals_[i] = rule(*[values[c] for c in children], *settings)
-            else:
-                values[i], locals_[i] = rule(*[values[c] for c in children], *settings, out=out)
+            values[i], local_grads[i] = rule(*[values[c] for c in children], *settings, **out)
         grads[self.root] = self.seed
-        for i, j, c, elementwise, out, first in self.edges:
-            local, g = locals_[i][j], grads[i]
-            if callable(local):
+        for i, j, c, how, out, first in self.edges:  # backward: the chain rule, edge by edge, as Tensor._backward
+            local, g = local_grads[i][j], grads[i]
+            if how is VJP:
                 contribution = local(g, out)
-            elif elementwise:
+            elif how is ELEMENTWISE:
                 contribution = np.multiply(local, g, out=out)
             else:
-                contribution = _unbroadcast(local * g, self.values[c].shape)
+                contribution = _unbroadcast(local * g, values[c].shape)
             if first:
                 grads[c] = contribution
-            elif grads[c] is self.buffers[c]:
+            elif grads[c] is buffers[c]:
                 np.add(grads[c], contribution, out=grads[c])
             else:  # the first contribution is a view of another gradient (a transpose): add into a new array
                 grads[c] = grads[c] + contribution
-        total = 0.0
-        with np.errstate(over="ignore", invalid="ignore"):  # as graph.check_gradients: one BLAS call per leaf
-            for i, leaf in self.learned:
-                leaf.grad = g = grads[i]
-                total += float(np.vdot(g, g))
-                if not leaf.data.flags.writeable:  # locked by a graph never walked back, such as a prediction's:
-                    _writable(leaf.data)  # its backward() would have unlocked it, as the plain step's does
+        total = 0.0  # graph.check_gradients: each learned gradient's sum of squares, by BLAS (which never warns)
+        for i, leaf in self.learned:
+            leaf.grad = g = grads[i]
+            total += float(np.vdot(g, g))
+            if not leaf.data.flags.writeable:  # locked by a graph never walked back, such as a prediction's:
+                _writable(leaf.data)  # its backward() would have unlocked it, as the plain step's does
         if not math.isfinite(total):
             return None
         return float(values[self.root])

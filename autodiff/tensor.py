@@ -254,13 +254,22 @@ def weighted_sum(w, x, b, out=None):
     input's is its weight, the bias's is 1: summed over the examples of the batch."""
     out = np.matmul(x, w.T, out=out)  # numpy warns if it overflows, before the error below: errstate costs 2% of a step
     out += b
-    if not np.isfinite(out).all():
+    if not math.isfinite(np.vdot(out, out)):  # NaN or inf in, NaN or inf out, by BLAS (no warning), one call where
+        # isfinite(out).all() takes two: 2 against 3.7 us. Squares of finite numbers may overflow: the scan decides
+        if np.isfinite(out).all():
+            return out, _weighted_sum_derivatives(w, x)
         if not np.isfinite(x).all():
             raise ValueError(f"w·x+b: the inputs must be finite, got {x[~np.isfinite(x)].flat[0]} in them")
         _overflow_checked("w·x+b", out, w, x, b)
-    return out, (lambda g, out=None: np.matmul(g.T, x, out=out),
-                 lambda g, out=None: np.matmul(g, w, out=out),
-                 lambda g, out=None: np.add.reduce(g, axis=0, out=out))
+    return out, _weighted_sum_derivatives(w, x)
+
+
+def _weighted_sum_derivatives(w, x):
+    """w·x+b's local derivatives, as functions of the gradient g of its result: for the weights (g.T @ x),
+    the inputs (g @ w) and the bias (g summed over the batch)."""
+    return (lambda g, out=None: np.matmul(g.T, x, out=out),
+            lambda g, out=None: np.matmul(g, w, out=out),
+            lambda g, out=None: np.add.reduce(g, axis=0, out=out))
 
 
 def matmul(a, b):

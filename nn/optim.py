@@ -25,7 +25,7 @@ class SGD(Optimizer):
         self.velocity = [0.0 * p.data for p in self.params]  # zeros, in the parameter's shape and type
 
     def step(self):
-        scratch = self.__dict__.setdefault("_scratch", [None] * len(self.params))  # see _descend
+        scratch = self.__dict__.get("_scratch") or self.__dict__.setdefault("_scratch", [None] * len(self.params))
         for i, p in enumerate(self.params):
             direction = p.grad
             if self.momentum:
@@ -95,9 +95,9 @@ def _descend(data, lr, direction, scratch, i):
     lr * direction as a new array cost a large layer a quarter of its update (an allocation the size
     of the layer, and its page faults): 450 against 333 us for 1024 x 784.
     """
-    s, dtype = scratch[i], np.result_type(direction, lr)
-    if s is None or s.shape != data.shape or s.dtype != dtype:
-        s = scratch[i] = np.empty(data.shape, dtype)
+    s = scratch[i]
+    if s is None or s.shape != data.shape:  # the first step (or a parameter given a new shape)
+        s = scratch[i] = np.empty(data.shape, np.result_type(direction, lr))
     data -= np.multiply(direction, lr, out=s)  # the same numbers as lr * direction
 
 

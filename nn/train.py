@@ -99,7 +99,13 @@ def compiled_step(net, cost):
 
     if cost is squared_error_cost:  # its one-hot targets are made from the labels outside the graph: pass them in
         step = compile(lambda x, targets: squared_error(net(x), targets), structure)
-        return lambda x, labels: step(x, one_hot(labels, net.sizes[-1]).astype(net.dtype))
+        identity = np.eye(net.sizes[-1], dtype=net.dtype)  # row i: the targets of digit i, as one_hot makes them
+
+        def with_targets(x, labels):
+            if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= len(identity):
+                one_hot(labels, len(identity))  # its error names the labels
+            return step(x, identity[labels])
+        return with_targets
     return compile(lambda x, labels: cost(net(x), labels), structure)
 
 
