@@ -13,6 +13,7 @@ import pytest
 
 import autodiff.tensor as tensor
 import nn.data
+import nn.train
 from autodiff.files import DamagedFileError
 from mnist_fixtures import idx_files, write_files
 from nn.fast import FastMLP
@@ -254,6 +255,22 @@ def demo(monkeypatch, data):
 
 def demo_args(out, *more):
     return ["--hidden", "8", "--epochs", "3", "--batch-size", "16", "--out", str(out), *more]
+
+
+@pytest.mark.parametrize("options", [[], ["--cost", "cross-entropy", "--activation", "relu", "--optimizer", "adam",
+                                         "--dtype", "float32"]])
+def test_the_demo_replays_its_step_and_no_compile_gives_the_same_weights_bit_for_bit(demo, tmp_path, monkeypatch,
+                                                                                      options):
+    recorded = []
+    real = nn.train.compiled_step
+    monkeypatch.setattr(nn.train, "compiled_step", lambda net, cost: recorded.append(net) or real(net, cost))
+    replayed = demo.main(demo_args(tmp_path / "replayed", *options))
+    assert len(recorded) == 1  # the default: the step recorded and replayed
+    plain = demo.main(demo_args(tmp_path / "plain", "--no-compile", *options))
+    assert len(recorded) == 1  # --no-compile: the plain graph
+    ours, theirs = (np.load(tmp_path / name / "model.npz") for name in ("replayed", "plain"))
+    assert set(ours) == set(theirs) and all(ours[key].tobytes() == theirs[key].tobytes() for key in ours)
+    assert [figures["cost"] for figures in replayed] == [figures["cost"] for figures in plain]
 
 
 def test_the_demo_writes_metrics_for_every_epoch(demo, tmp_path, capsys):
