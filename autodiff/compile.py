@@ -49,8 +49,13 @@ class CompiledStep:
         self.recordings = 0  # how many times the plain graph was recorded: for tests and benchmarks
 
     def __call__(self, *args):
+        """The cost of f(*args), with each learned Tensor's .grad its gradient (an array the next call overwrites).
+
+        args: numpy arrays (a new shape or dtype records again) or numbers (a new value records again).
+        One thread at a time: a replay writes into the tape's own arrays.
+        """
         signature = (self.key() if self.key is not None else None,
-                     *[(a.shape, a.dtype) if type(a) is np.ndarray else (type(a), a) for a in args])
+                     *[(a.shape, a.dtype) if type(a) is np.ndarray else _number(a) for a in args])
         tape = self.tapes.get(signature)
         if tape is not None and tape.verified:
             cost = tape.replay(args)
@@ -85,6 +90,12 @@ class CompiledStep:
 def compile(f, key=None):
     """f recorded on its first calls and replayed after: a CompiledStep. key(): what else describes the graph."""
     return CompiledStep(f, key)
+
+
+def _number(a):
+    if not isinstance(a, (int, float, np.generic)):
+        raise TypeError(f"compile: a step's arguments must be numpy arrays or numbers, got {type(a).__name__}")
+    return type(a), a
 
 
 def _fresh_gradients(loss):

@@ -166,3 +166,10 @@ def test_a_step_that_returns_no_cost_is_refused():
     step = compile(lambda x: Tensor(x) * 2.0)
     with pytest.raises(TypeError, match="compile: the step must return a Tensor holding one number"):
         step(np.ones(3))
+
+
+def test_arguments_that_are_neither_arrays_nor_numbers_are_refused():
+    net = network([3, 2], "sigmoid", "squared", np.float64, 0)
+    step = compile(lambda x, t: squared_error(net(x), np.asarray(t)))
+    with pytest.raises(TypeError, match="compile: a step's arguments must be numpy arrays or numbers, got list"):
+        step(np.ones((1, 3)), [[0.0, 1.0]])
