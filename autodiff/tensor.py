@@ -10,9 +10,10 @@ The graph walk is graph.py's, shared with Value.
 
 A graph keeps references to the arrays it was computed from (a product's local derivatives are
 its operands), so changing one between forward and backward would give a stale gradient. So
-the arrays of a graph's parameters and results are read-only until backward() has run on it:
-an in-place change in between (w.data[...] = ..., w.data -= ...) is refused by numpy
-("assignment destination is read-only"). PyTorch refuses the same with a version counter.
+the arrays of a graph's parameters and results are read-only until backward() has run on it, or
+until the graph is dropped (a prediction's): an in-place change in between (w.data[...] = ...,
+w.data -= ...) is refused by numpy ("assignment destination is read-only"). PyTorch refuses the
+same with a version counter.
 Data you pass in (requires_grad=False) stays yours: it is not locked, nor checked.
 """
 import math
@@ -54,10 +55,11 @@ def _checked(data, dtype):
     return array
 
 
-def _hold(data, children, local_grads):
+def _hold(data, children, local_grads, holder):
     """Make the arrays a new node's derivatives need read-only until backward: see the top of this file.
 
-    Returns whether any child is learned (requires a gradient): then so is the new node.
+    holder: the new node's _id, kept by each child as the newest node that holds its array (see
+    Tensor.__del__). Returns whether any child is learned (requires a gradient): then so is the new node.
     """
     learned = False
     for child in children:  # a product's local derivatives are its operands
@@ -65,6 +67,7 @@ def _hold(data, children, local_grads):
             learned = True
             if type(child.data) is np.ndarray:  # nor a numpy scalar
                 child.data.setflags(write=False)
+                child._held_by = holder
     if local_grads and local_grads[0] is data:  # exp's derivative is its own value
         data.setflags(write=False)
     return learned
@@ -348,15 +351,16 @@ def _node(data, children, local_grads, op):
     """The result of an op. Built without __init__'s checks, which only user input needs."""
     t = _new(Tensor)
     t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
-    t.requires_grad = _hold(data, children, local_grads)
-    t._id, t._rule = _next_id(), None
+    t._id, t._held_by, t._rule = _next_id(), None, None
+    t.requires_grad = _hold(data, children, local_grads, t._id)
     return t
 
 
 class Tensor:
     """An array that remembers how it was computed, so that backward() can find its gradient."""
 
-    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "requires_grad", "_rule")
+    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "requires_grad", "_held_by",
+                 "_rule")
 
     def __init__(self, data, dtype=np.float64, label="", requires_grad=True):
         self.data = _checked(data, dtype)
@@ -368,6 +372,17 @@ class Tensor:
         self.requires_grad = requires_grad  # False for data, such as the images, that is not learned
         self._id = _next_id()  # creation order, which graph.py uses as a topological order
         self._rule = None  # (rule, settings) of the op that made this Tensor: see _apply
+        self._held_by = None  # the _id of the newest node whose derivatives need self.data as it is
+
+    def __del__(self, _writable=_writable):
+        """A graph dropped without backward() (a prediction, say) needs its arrays no more: writable again,
+        unless a newer node holds one (the next step's graph): that one's backward() releases it."""
+        try:
+            for child in self._children:
+                if child._held_by == self._id:
+                    _writable(child.data)
+        except AttributeError:  # a Tensor whose __init__ failed: it held nothing
+            pass
 
     def _operand(self, x):
         return x if isinstance(x, Tensor) else Tensor(x, self.data.dtype, requires_grad=False)
@@ -422,6 +437,19 @@ class Tensor:
     def __rpow__(self, other):
         return self._operand(other) ** self
 
+    def __rmatmul__(self, other):
+        return self._operand(other) @ self
+
+    # --- numpy on the left: x * t, x @ t with x an array ---
+    # Left to itself, numpy would apply the op element by element and make an array of Tensors.
+    # __array_ufunc__ = None makes numpy hand its operators to the Tensor's reflected ops (NEP 13),
+    # and refuse its functions (np.exp(t), x *= t): they could not record the op for backward().
+    __array_ufunc__ = None
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("numpy cannot use a Tensor as an array: it would not record the ops for backward(). "
+                        "Use the Tensor's own ops (t.exp(), x @ t, t.sum()), or t.data for its numbers")
+
     # --- functions of one input ---
 
     def exp(self):
@@ -461,12 +489,10 @@ class Tensor:
     def __matmul__(self, other):
         other = self._operand(other)
         a, b = self.data, other.data
-        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-            try:
-                a @ b
-            except ValueError:
-                raise ValueError(f"@: shapes {a.shape} and {b.shape} do not fit a matrix product") from None
+        if a.ndim != 2 or b.ndim != 2:
             raise ValueError(f"@: expected two matrices, got shapes {a.shape} and {b.shape}")
+        if a.shape[1] != b.shape[0]:
+            raise ValueError(f"@: shapes {a.shape} and {b.shape} do not fit a matrix product")
         return _apply(matmul, "@", (self, other))
 
     def sum(self, axis=None, keepdims=False):
@@ -482,12 +508,19 @@ class Tensor:
         """axis as a tuple of non-negative axes (None stays None), or an error naming the op."""
         if axis is None:
             return None
-        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis) if isinstance(axis, (tuple, list)) else None
+        if axes is None or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+            raise TypeError(f"{op}: axis must be a whole number or a tuple of them, got {axis!r:.40}")
         if any(not -self.data.ndim <= a < self.data.ndim for a in axes):
             raise ValueError(f"{op}: axis {axis} is out of range for shape {self.shape}")
+        if len({a % self.data.ndim for a in axes}) != len(axes):
+            raise ValueError(f"{op}: axis {axis} names an axis twice")
         return tuple(a % self.data.ndim for a in axes)
 
     def reshape(self, *shape):
+        given = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)) else shape
+        if not shape or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in given):
+            raise TypeError(f"reshape: the new shape must be whole numbers, got {shape!r:.40}")
         try:
             self.data.reshape(*shape)
         except ValueError:
@@ -518,12 +551,16 @@ class Tensor:
         nn.losses builds the same cost from Values op by op; here it is fused for speed, and its
         local derivative is what that graph computes step by step: (softmax - one_hot) / batch.
         """
-        z, labels = self.data, np.asarray(labels)
+        given, z, labels = labels, self.data, np.asarray(labels)
         if z.ndim != 2 or labels.shape != (z.shape[0],):
             raise ValueError(f"cross-entropy: logits {z.shape} and labels {labels.shape} do not fit "
                              "(expected (batch, k) and (batch,))")
         if len(z) == 0:
             raise ValueError("cross-entropy: the batch is empty (0 examples): there is no mean to take")
+        if z.shape[1] == 0:
+            raise ValueError(f"cross-entropy: logits {z.shape} hold no logits: there is no class to choose")
+        if isinstance(given, (list, tuple)) and any(isinstance(label, (bool, np.bool_)) for label in given):
+            raise ValueError("cross-entropy: labels must be integers, got True or False among them")  # numpy reads 1, 0
         return _apply(cross_entropy, "cross-entropy", (self,), labels)
 
     # --- backpropagation ---
@@ -539,9 +576,12 @@ class Tensor:
         for child, local in zip(self._children, self._local_grads):
             if child.requires_grad:  # _contribution, inlined: this line runs for every edge of every step
                 contribution = local(g) if callable(local) else _unbroadcast(local * g, child.data.shape)
-                # 0.0 (set by start_backward or zero_grad) + contribution is the contribution itself. It may
-                # be a view of another node's gradient, so later contributions are added into a new array.
-                child.grad = contribution if type(child.grad) is float else child.grad + contribution
+                if type(child.grad) is float:  # 0.0, set by start_backward or zero_grad: the first contribution
+                    # is the gradient. A view (sum, mean, .T, reshape) of another node's gradient is made an
+                    # array of its own, as stepping's 0.0 + contribution does: the user may change it.
+                    child.grad = contribution if contribution.base is None else 0.0 + contribution
+                else:
+                    child.grad = child.grad + contribution
 
     def backward(self):
         """Fill in d(self)/d(node) as .grad for every node this Tensor depends on.

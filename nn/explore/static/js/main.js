@@ -7,6 +7,7 @@ import { NetworkView } from "./network.js";
 import { DrawingPad, INK_SIDE } from "./pad.js";
 import { TrainingView } from "./training.js";
 import { WantsView } from "./wants.js";
+import { AverageView } from "./average.js";
 import { ZoomView } from "./zoom.js";
 
 const $ = (id) => document.getElementById(id);
@@ -25,7 +26,7 @@ const page = {
 // painted (total), and from its answer to that frame (render).
 window.explorerTimings = [];
 
-let network, wants, zoom, training, pad, sizes;
+let network, wants, zoom, training, pad, sizes, average;
 
 function showError(error) {
   const footer = $("error");
@@ -231,12 +232,21 @@ async function start() {
     onTarget: (digit) => { page.target = digit; refreshAll(); },
     onOutput: (j) => { page.output = j; if (page.example) wants.show(page.example, j); },
   });
-  zoom = new ZoomView({ title: $("zoom-title"), prev: $("zoom-prev"), next: $("zoom-next"), counter: $("zoom-counter"),
-                        graph: $("zoom-graph"), text: $("zoom-text"), check: $("zoom-check") }, showError);
+  zoom = new ZoomView({ title: $("zoom-title"), check: $("zoom-check"), stepper: $("zoom-stepper") }, showError);
   zoom.layers = sizes.length - 1;
   training = new TrainingView({ costChart: $("cost-chart"), accuracyChart: $("accuracy-chart"), status: $("train-status"),
                                 settings: $("train-settings"), batch: $("batch") });
   pad = new DrawingPad($("pad"), drew);
+  average = new AverageView($("average-panel"), {
+    ask: (body) => postJSON("/api/average", body).catch((error) => { showError(error); throw error; }),
+    // the example on screen: a picked digit by set and index, a drawing with the target chosen for it
+    current: () => (page.label !== null ? { ...page.picked } : page.input && { ...page.input, target: page.target }),
+    wrong: async (start) => {
+      const digit = await postJSON("/api/digit", { set: "test", wrong: true, start });
+      return { set: digit.set, index: digit.index };
+    },
+    onStep: () => refreshState(true),
+  });
   $("label-pick").innerHTML += [...Array(10).keys()].map((d) => `<option value="${d}">only ${d}s</option>`).join("");
 
   $("clear").addEventListener("click", () => pad.clear(false));
