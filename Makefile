@@ -29,7 +29,8 @@ e2e: $(BIN)/activate
 	SEEBACKPROP_E2E=1 $(BIN)/python -m pytest tests/test_e2e_mnist.py tests/test_notebook.py
 
 # Speed against micrograd and PyTorch; installs them into the venv, never into the package.
-# About 8 minutes on 2 free cores, a line at least every minute; benchmarks/README.md has the longer runs.
+# About 8 minutes on 2 free cores (estimated from its parts), a line at least every minute; benchmarks/README.md
+# has the longer runs.
 bench: $(BIN)/activate
 	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
 	@echo "== 1/3 the scalar engine against micrograd, and one MNIST epoch (about 2 minutes) =="
