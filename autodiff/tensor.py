@@ -120,30 +120,16 @@ def _spread(grad, axis, keepdims, shape):
     return np.broadcast_to(grad if keepdims or axis is None else np.expand_dims(grad, axis), shape)
 
 
-def _no_overflow(op, data, children):
+def _overflow_checked(op, data, *operands):
     """data, or an error naming the op: for the ops that can overflow on finite operands.
 
     sigmoid, tanh, relu, log, neg, reshape and T cannot, so they skip this scan of their result:
     on the network's path, only w·x+b and the cost pay for it.
     """
     if not np.isfinite(data).all():
-        shapes = ", ".join(str(c.shape) for c in children)
+        shapes = ", ".join(str(np.shape(x)) for x in operands)
         raise OverflowError(f"{op}: the result on shapes {shapes} overflows the range of {data.dtype}")
     return data
-
-
-def _checked_node(data, children, local_grads, op):
-    """The result of an op that can overflow on finite operands: scanned (_no_overflow), then a node."""
-    return _node(_no_overflow(op, data, children), children, local_grads, op)
-
-
-def _node(data, children, local_grads, op):
-    """The result of an op. Built without __init__'s checks, which only user input needs."""
-    t = _new(Tensor)
-    t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
-    t._id, t._held_by = _next_id(), None
-    t.requires_grad = _hold(data, children, local_grads, t._id)
-    return t
 
 
 def _finite(op, *derivatives):
@@ -157,16 +143,224 @@ def _finite(op, *derivatives):
 def _broadcasting(op, f, a, b):
     """f(a, b) for two arrays, or an error naming the op and both shapes."""
     try:
-        with np.errstate(over="ignore"):  # _checked_node reports it, naming the op
+        with np.errstate(over="ignore"):  # _overflow_checked reports it, naming the op
             return f(a, b)
     except ValueError:
         raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast together") from None
 
 
+# --- the rules: each op's forward value and its local derivatives, side by side ---
+#
+# A rule takes its operands' arrays (and the op's settings) and returns (value, local derivatives):
+# one per operand, an array (elementwise) or a function of the upstream gradient (a vector-Jacobian
+# product, for the ops that mix elements; `out` is an array it may write into). A rule also checks
+# what depends on the values (a result that overflows, a division by 0). Tensor's methods below
+# check the operands' types and shapes, call the rule and make the node; a recorded step
+# (compile.py) calls the same rules on the next batch's arrays, without making nodes.
+
+
+def add(a, b):
+    return _overflow_checked("+", _broadcasting("+", np.add, a, b), a, b), (1.0, 1.0)
+
+
+def mul(a, b):
+    return _overflow_checked("*", _broadcasting("*", np.multiply, a, b), a, b), (b, a)
+
+
+def sub(a, b):
+    return _overflow_checked("-", _broadcasting("-", np.subtract, a, b), a, b), (1.0, -1.0)
+
+
+def div(a, b):
+    if (b == 0.0).any():
+        raise ZeroDivisionError(f"div: division by zero (the divisor of shape {b.shape} holds a 0)")
+    out = _broadcasting("/", np.divide, a, b)
+    with np.errstate(over="ignore"):
+        local_grads = _finite("/", 1.0 / b, -out / b)
+    return _overflow_checked("/", out, a, b), local_grads
+
+
+def neg(x):
+    return -x, (-1.0,)
+
+
+def power(x, y):
+    """x ** y for a number y."""
+    if not y.is_integer() and (x < 0.0).any():
+        raise ValueError(f"pow: a negative base needs an integer exponent, got {x[x < 0.0].flat[0]:g} ** {y:g}")
+    if y < 1.0 and (x == 0.0).any():
+        if y < 0.0:
+            raise ZeroDivisionError(f"pow: zero to a negative power (0 ** {y:g})")
+        if y > 0.0:
+            raise ValueError(f"pow: the derivative of x ** {y:g} is infinite at x = 0")
+    with np.errstate(over="ignore"):  # _overflow_checked reports it, naming the op
+        out = x**y
+        d_dx = y * x ** (y - 1.0) if y != 0.0 else np.zeros_like(x)
+    local_grads = _finite("**", d_dx)
+    return _overflow_checked("**", out, x), local_grads
+
+
+def power_tensor(x, y, y_learned):
+    """x ** y for an array y; y_learned: whether y needs a gradient (then x must be >= 0)."""
+    x, y = _broadcasting("**", np.broadcast_arrays, x, y)
+    if ((x < 0.0) & (y != np.round(y))).any():
+        raise ValueError("pow: a negative base needs an integer exponent")
+    if ((x == 0.0) & (y < 0.0)).any():
+        raise ZeroDivisionError("pow: zero to a negative power")
+    if ((x == 0.0) & (y > 0.0) & (y < 1.0)).any():
+        raise ValueError("pow: the derivative of x ** y with 0 < y < 1 is infinite at x = 0")
+    if y_learned and (x < 0.0).any():
+        raise ValueError("pow: a Tensor exponent needs bases >= 0 to be differentiable")
+    with np.errstate(over="ignore"):
+        out = x**y
+        d_dx = y * x ** np.where(y == 0.0, 1.0, y - 1.0)  # 0 for y == 0, even at x == 0
+        d_dy = out * np.log(np.where(x > 0.0, x, 1.0))  # x ** y is 0 for all y > 0 near x = 0
+    local_grads = _finite("**", d_dx, d_dy)
+    return _overflow_checked("**", out, x, y), local_grads
+
+
+def exp(x):
+    with np.errstate(over="ignore"):  # _overflow_checked reports it, naming the op
+        e = np.exp(x)
+    return _overflow_checked("exp", e, x), (e,)  # exp's derivative is its own value
+
+
+def log(x):
+    if (x <= 0.0).any():
+        raise ValueError(f"log: the logarithm needs positive inputs, got log({x[x <= 0.0].flat[0]:g})")
+    with np.errstate(over="ignore"):
+        return np.log(x), _finite("log", 1.0 / x)
+
+
+def tanh(x):
+    t = np.tanh(x)
+    return t, (1.0 - t * t,)
+
+
+def sigmoid(x, out=None):
+    s = np.negative(x, out=np.empty_like(x) if out is None else out)  # an array even for a 0-d input
+    with np.errstate(over="ignore"):  # exp(-x) = inf for x < -709 gives 1 / inf = 0: the right limit
+        np.exp(s, out=s)
+    s += 1.0
+    np.reciprocal(s, out=s)  # 1 / (1 + exp(-x)), computed in place: this op runs on every layer
+    local = 1.0 - s
+    local *= s  # s (1 - s)
+    return s, (local,)
+
+
+def relu(x, out=None):
+    return np.maximum(x, 0.0, out=out), ((x > 0.0).astype(x.dtype),)
+
+
+def weighted_sum(w, x, b, out=None):
+    """Every neuron's w·x + b for every example; each weight's local derivative is its input, each
+    input's is its weight, the bias's is 1: summed over the examples of the batch."""
+    out = np.matmul(x, w.T, out=out)  # numpy warns if it overflows, before the error below: errstate costs 2% of a step
+    out += b
+    if not math.isfinite(np.vdot(out, out)):  # NaN or inf in, NaN or inf out, by BLAS (no warning), one call where
+        # isfinite(out).all() takes two: 2 against 3.7 us. Squares of finite numbers may overflow: the scan decides
+        if np.isfinite(out).all():
+            return out, _weighted_sum_derivatives(w, x)
+        if not np.isfinite(x).all():
+            raise ValueError(f"w·x+b: the inputs must be finite, got {x[~np.isfinite(x)].flat[0]} in them")
+        _overflow_checked("w·x+b", out, w, x, b)
+    return out, _weighted_sum_derivatives(w, x)
+
+
+def _weighted_sum_derivatives(w, x):
+    """w·x+b's local derivatives, as functions of the gradient g of its result: for the weights (g.T @ x),
+    the inputs (g @ w) and the bias (g summed over the batch)."""
+    return (lambda g, out=None: np.matmul(g.T, x, out=out),
+            lambda g, out=None: np.matmul(g, w, out=out),
+            lambda g, out=None: np.add.reduce(g, axis=0, out=out))
+
+
+def matmul(a, b):
+    return _overflow_checked("@", a @ b, a, b), (lambda g, out=None: np.matmul(g, b.T, out=out),
+                                                 lambda g, out=None: np.matmul(a.T, g, out=out))
+
+
+def sum_(x, axis, keepdims):
+    spread = lambda g, out=None: _spread(g, axis, keepdims, x.shape)  # noqa: E731  every element counted once
+    return _overflow_checked("sum", x.sum(axis=axis, keepdims=keepdims), x), (spread,)
+
+
+def mean(x, axis, keepdims):
+    count = x.size if axis is None else math.prod(x.shape[a] for a in axis)
+    spread = lambda g, out=None: _spread(g / count, axis, keepdims, x.shape)  # noqa: E731  each counted 1/count
+    return _overflow_checked("mean", x.mean(axis=axis, keepdims=keepdims), x), (spread,)
+
+
+def reshape(x, shape):
+    return x.reshape(*shape), (lambda g, out=None: g.reshape(x.shape),)
+
+
+def transpose(x):
+    return x.T, (lambda g, out=None: g.T,)
+
+
+def squared_error(y, targets, given):
+    """Per example the sum of (output - target)², then the mean; its local derivative 2 (output - target) / batch.
+
+    given: the targets as the user gave them, to name a NaN, inf or overflowing cast in them.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the op
+        difference = y - targets
+        flat = difference.ravel()
+        cost = np.dot(flat, flat) / len(difference)
+    if not math.isfinite(cost):  # one number to look at; the search only when it fails
+        _checked(given, y.dtype)  # a NaN or inf in the targets as given (or made by the cast), by name
+        _overflow_checked("squared-error", cost, y)
+    return np.asarray(cost), (difference * (2.0 / len(difference)),)
+
+
+def cross_entropy(z, labels):
+    """Softmax cross-entropy against integer labels, averaged; its local derivative (softmax - one_hot) / batch.
+
+    Subtracting each row's largest logit changes no softmax, and then no exp can overflow.
+    """
+    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= z.shape[1]:
+        raise ValueError(f"cross-entropy: labels must be integers from 0 to {z.shape[1] - 1}")
+    rows = np.arange(len(z))
+    with np.errstate(over="ignore", invalid="ignore"):  # reported by _overflow_checked, naming the op
+        shifted = z - z.max(axis=1, keepdims=True)
+        log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        cost = (log_sum[:, 0] - shifted[rows, labels]).mean()
+    if not math.isfinite(cost):
+        _overflow_checked("cross-entropy", cost, z)
+    softmax_minus_one_hot = np.exp(shifted - log_sum)
+    softmax_minus_one_hot[rows, labels] -= 1.0
+    softmax_minus_one_hot /= len(z)
+    return np.asarray(cost), (softmax_minus_one_hot,)
+
+
+# --- the graph: a node per op ---
+
+def _apply(rule, op, children, *settings):
+    """The node of an op: its rule applied to its children's arrays (and the op's settings, such as an axis).
+
+    The node keeps the rule and settings, so that compile.py can replay the op on new arrays.
+    """
+    data, local_grads = rule(*[child.data for child in children], *settings)
+    t = _node(data, children, local_grads, op)
+    t._rule = rule, settings
+    return t
+
+
+def _node(data, children, local_grads, op):
+    """The result of an op. Built without __init__'s checks, which only user input needs."""
+    t = _new(Tensor)
+    t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
+    t._id, t._held_by, t._rule = _next_id(), None, None
+    t.requires_grad = _hold(data, children, local_grads, t._id)
+    return t
+
+
 class Tensor:
     """An array that remembers how it was computed, so that backward() can find its gradient."""
 
-    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "requires_grad", "_held_by")
+    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "requires_grad", "_held_by",
+                 "_rule")
 
     def __init__(self, data, dtype=np.float64, label="", requires_grad=True):
         self.data = _checked(data, dtype)
@@ -177,6 +371,7 @@ class Tensor:
         self.label = label  # a name to show when rendering
         self.requires_grad = requires_grad  # False for data, such as the images, that is not learned
         self._id = _next_id()  # creation order, which graph.py uses as a topological order
+        self._rule = None  # (rule, settings) of the op that made this Tensor: see _apply
         self._held_by = None  # the _id of the newest node whose derivatives need self.data as it is
 
     def __del__(self, _writable=_writable):
@@ -200,65 +395,30 @@ class Tensor:
     def dtype(self):
         return self.data.dtype
 
-    # --- arithmetic: forward value, then the local derivative for each operand ---
+    # --- arithmetic: each op's rule (above) gives its forward value and its local derivatives ---
 
     def __add__(self, other):
-        other = self._operand(other)
-        return _checked_node(_broadcasting("+", np.add, self.data, other.data), (self, other), (1.0, 1.0), "+")
+        return _apply(add, "+", (self, self._operand(other)))
 
     def __mul__(self, other):
-        other = self._operand(other)
-        a, b = self.data, other.data
-        return _checked_node(_broadcasting("*", np.multiply, a, b), (self, other), (b, a), "*")
+        return _apply(mul, "*", (self, self._operand(other)))
 
     def __sub__(self, other):
-        other = self._operand(other)
-        return _checked_node(_broadcasting("-", np.subtract, self.data, other.data), (self, other), (1.0, -1.0), "-")
+        return _apply(sub, "-", (self, self._operand(other)))
 
     def __truediv__(self, other):
-        other = self._operand(other)
-        a, b = self.data, other.data
-        if (b == 0.0).any():
-            raise ZeroDivisionError(f"div: division by zero (the divisor of shape {b.shape} holds a 0)")
-        out = _broadcasting("/", np.divide, a, b)
-        with np.errstate(over="ignore"):
-            return _checked_node(out, (self, other), _finite("/", 1.0 / b, -out / b), "/")
+        return _apply(div, "/", (self, self._operand(other)))
 
     def __neg__(self):
-        return _node(-self.data, (self,), (-1.0,), "neg")
+        return _apply(neg, "neg", (self,))
 
     def __pow__(self, other):
         """x ** y for a number y (one child), as in Value, or a Tensor y (two children: x and y)."""
         if isinstance(other, Tensor) or np.ndim(other) > 0:
-            return self._pow_tensor(self._operand(other))
-        x, y = self.data, float(_checked(other, np.float64))
-        if not y.is_integer() and (x < 0.0).any():
-            raise ValueError(f"pow: a negative base needs an integer exponent, got {x[x < 0.0].flat[0]:g} ** {y:g}")
-        if y < 1.0 and (x == 0.0).any():
-            if y < 0.0:
-                raise ZeroDivisionError(f"pow: zero to a negative power (0 ** {y:g})")
-            if y > 0.0:
-                raise ValueError(f"pow: the derivative of x ** {y:g} is infinite at x = 0")
-        with np.errstate(over="ignore"):  # _checked_node reports it, naming the op
-            out = x**y
-            d_dx = y * x ** (y - 1.0) if y != 0.0 else np.zeros_like(x)
-        return _checked_node(out, (self,), _finite("**", d_dx), f"**{y:g}")
-
-    def _pow_tensor(self, other):
-        x, y = _broadcasting("**", np.broadcast_arrays, self.data, other.data)
-        if ((x < 0.0) & (y != np.round(y))).any():
-            raise ValueError("pow: a negative base needs an integer exponent")
-        if ((x == 0.0) & (y < 0.0)).any():
-            raise ZeroDivisionError("pow: zero to a negative power")
-        if ((x == 0.0) & (y > 0.0) & (y < 1.0)).any():
-            raise ValueError("pow: the derivative of x ** y with 0 < y < 1 is infinite at x = 0")
-        if other.requires_grad and (x < 0.0).any():
-            raise ValueError("pow: a Tensor exponent needs bases >= 0 to be differentiable")
-        with np.errstate(over="ignore"):
-            out = x**y
-            d_dx = y * x ** np.where(y == 0.0, 1.0, y - 1.0)  # 0 for y == 0, even at x == 0
-            d_dy = out * np.log(np.where(x > 0.0, x, 1.0))  # x ** y is 0 for all y > 0 near x = 0
-        return _checked_node(out, (self, other), _finite("**", d_dx, d_dy), "**")
+            other = self._operand(other)
+            return _apply(power_tensor, "**", (self, other), other.requires_grad)
+        y = float(_checked(other, np.float64))
+        return _apply(power, f"**{y:g}", (self,), y)
 
     # --- the same ops with the operands swapped: 2 * t, 1 - t, 2 ** t ---
 
@@ -293,41 +453,25 @@ class Tensor:
     # --- functions of one input ---
 
     def exp(self):
-        with np.errstate(over="ignore"):  # _checked_node reports it, naming the op
-            e = np.exp(self.data)
-        return _checked_node(e, (self,), (e,), "exp")
+        return _apply(exp, "exp", (self,))
 
     def log(self):
-        x = self.data
-        if (x <= 0.0).any():
-            raise ValueError(f"log: the logarithm needs positive inputs, got log({x[x <= 0.0].flat[0]:g})")
-        with np.errstate(over="ignore"):
-            return _node(np.log(x), (self,), _finite("log", 1.0 / x), "log")
+        return _apply(log, "log", (self,))
 
     def tanh(self):
-        t = np.tanh(self.data)
-        return _node(t, (self,), (1.0 - t * t,), "tanh")
+        return _apply(tanh, "tanh", (self,))
 
     def sigmoid(self):
-        s = np.negative(self.data, out=np.empty_like(self.data))  # an array even for a 0-d input
-        with np.errstate(over="ignore"):  # exp(-x) = inf for x < -709 gives 1 / inf = 0: the right limit
-            np.exp(s, out=s)
-        s += 1.0
-        np.reciprocal(s, out=s)  # 1 / (1 + exp(-x)), computed in place: this op runs on every layer
-        local = 1.0 - s
-        local *= s  # s (1 - s)
-        return _node(s, (self,), (local,), "sigmoid")
+        return _apply(sigmoid, "sigmoid", (self,))
 
     def relu(self):
-        x = self.data
-        return _node(np.maximum(x, 0.0), (self,), ((x > 0.0).astype(x.dtype),), "relu")
+        return _apply(relu, "relu", (self,))
 
     @staticmethod
     def weighted_sum(weights, inputs, bias):
         """Every neuron's w·x + b for every example: inputs (batch, nin), weights (nout, nin), bias (nout,).
 
-        The local derivatives are Value.weighted_sum's, a matrix at a time: each weight's is its
-        input, each input's is its weight, the bias's is 1; summed over the examples of the batch.
+        The local derivatives are Value.weighted_sum's, a matrix at a time (the rule weighted_sum above).
 
         inputs may be an array, such as a batch of images: data, not learned. It is not scanned for
         NaN or inf on the way in: any would show in the result, which is checked and 50 times smaller.
@@ -338,14 +482,7 @@ class Tensor:
         if x.ndim != 2 or w.ndim != 2 or b.shape != (w.shape[0],) or x.shape[1] != w.shape[1]:
             raise ValueError(f"w·x+b: weights {w.shape}, inputs {x.shape} and bias {b.shape} do not fit "
                              "(expected (nout, nin), (batch, nin), (nout,))")
-        out = x @ w.T  # numpy warns if it overflows, before the error below: errstate costs 2% of a step
-        out += b
-        if not np.isfinite(out).all():
-            if not np.isfinite(x).all():
-                raise ValueError(f"w·x+b: the inputs must be finite, got {x[~np.isfinite(x)].flat[0]} in them")
-            _no_overflow("w·x+b", out, (weights, inputs, bias))
-        return _node(out, (weights, inputs, bias),
-                     (lambda g: g.T @ x, lambda g: g @ w, lambda g: np.add.reduce(g, axis=0)), "w·x+b")
+        return _apply(weighted_sum, "w·x+b", (weights, inputs, bias))
 
     # --- ops that mix elements ---
 
@@ -354,26 +491,18 @@ class Tensor:
         a, b = self.data, other.data
         if a.ndim != 2 or b.ndim != 2:
             raise ValueError(f"@: expected two matrices, got shapes {a.shape} and {b.shape}")
-        try:
-            out = a @ b
-        except ValueError:
-            raise ValueError(f"@: shapes {a.shape} and {b.shape} do not fit a matrix product") from None
-        return _checked_node(out, (self, other), (lambda g: g @ b.T, lambda g: a.T @ g), "@")
+        if a.shape[1] != b.shape[0]:
+            raise ValueError(f"@: shapes {a.shape} and {b.shape} do not fit a matrix product")
+        return _apply(matmul, "@", (self, other))
 
     def sum(self, axis=None, keepdims=False):
-        shape = self.shape
-        axis = self._axes("sum", axis)
-        spread = lambda g: _spread(g, axis, keepdims, shape)  # noqa: E731  every element counted once
-        return _checked_node(self.data.sum(axis=axis, keepdims=keepdims), (self,), (spread,), "sum")
+        return _apply(sum_, "sum", (self,), self._axes("sum", axis), keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        shape = self.shape
         axis = self._axes("mean", axis)
-        count = self.data.size if axis is None else math.prod(shape[a] for a in axis)
-        if count == 0:
-            raise ValueError(f"mean: no elements to average over (shape {shape}, axis {axis})")
-        spread = lambda g: _spread(g / count, axis, keepdims, shape)  # noqa: E731  each counted 1/count
-        return _checked_node(self.data.mean(axis=axis, keepdims=keepdims), (self,), (spread,), "mean")
+        if (self.data.size if axis is None else math.prod(self.shape[a] for a in axis)) == 0:
+            raise ValueError(f"mean: no elements to average over (shape {self.shape}, axis {axis})")
+        return _apply(mean, "mean", (self,), axis, keepdims)
 
     def _axes(self, op, axis):
         """axis as a tuple of non-negative axes (None stays None), or an error naming the op."""
@@ -389,19 +518,18 @@ class Tensor:
         return tuple(a % self.data.ndim for a in axes)
 
     def reshape(self, *shape):
-        old = self.shape
         given = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)) else shape
         if not shape or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in given):
             raise TypeError(f"reshape: the new shape must be whole numbers, got {shape!r:.40}")
         try:
-            out = self.data.reshape(*shape)
+            self.data.reshape(*shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape {old} into {shape}") from None
-        return _node(out, (self,), (lambda g: g.reshape(old),), "reshape")
+            raise ValueError(f"reshape: cannot reshape {self.shape} into {shape}") from None
+        return _apply(reshape, "reshape", (self,), shape)
 
     @property
     def T(self):
-        return _node(self.data.T, (self,), (lambda g: g.T,), "T")
+        return _apply(transpose, "T", (self,))
 
     def squared_error(self, targets):
         """The video's cost for outputs (batch, k): per example the sum of (output - target)², then the mean.
@@ -409,27 +537,19 @@ class Tensor:
         nn.losses builds the same cost from Values op by op; here it is fused for speed, and its
         local derivative is what that graph computes step by step: 2 (output - target) / batch.
         """
-        given, targets = targets, _real(targets, self.dtype)  # a NaN or inf in them makes the cost so: see below
+        given, targets = targets, _real(targets, self.dtype)  # a NaN or inf in them makes the cost so: see the rule
         if targets.shape != self.shape or self.data.ndim != 2:
             raise ValueError(f"squared-error: outputs {self.shape} and targets {targets.shape} do not fit "
                              "(expected two arrays of shape (batch, k))")
         if len(targets) == 0:
             raise ValueError("squared-error: the batch is empty (0 examples): there is no mean to take")
-        with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the op
-            difference = self.data - targets
-            flat = difference.ravel()
-            cost = np.dot(flat, flat) / len(difference)
-        if not math.isfinite(cost):  # one number to look at; the search only when it fails
-            _checked(given, self.dtype)  # a NaN or inf in the targets as given (or made by the cast), by name
-            _no_overflow("squared-error", cost, (self,))
-        return _node(np.asarray(cost), (self,), (difference * (2.0 / len(difference)),), "squared-error")
+        return _apply(squared_error, "squared-error", (self,), targets, given)
 
     def cross_entropy(self, labels):
         """Softmax cross-entropy of logits (batch, k) against integer labels, averaged: one node.
 
         nn.losses builds the same cost from Values op by op; here it is fused for speed, and its
         local derivative is what that graph computes step by step: (softmax - one_hot) / batch.
-        Subtracting each row's largest logit changes no softmax, and then no exp can overflow.
         """
         given, z, labels = labels, self.data, np.asarray(labels)
         if z.ndim != 2 or labels.shape != (z.shape[0],):
@@ -441,19 +561,7 @@ class Tensor:
             raise ValueError(f"cross-entropy: logits {z.shape} hold no logits: there is no class to choose")
         if isinstance(given, (list, tuple)) and any(isinstance(label, (bool, np.bool_)) for label in given):
             raise ValueError("cross-entropy: labels must be integers, got True or False among them")  # numpy reads 1, 0
-        if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= z.shape[1]:
-            raise ValueError(f"cross-entropy: labels must be integers from 0 to {z.shape[1] - 1}")
-        rows = np.arange(len(z))
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by _no_overflow, naming the op
-            shifted = z - z.max(axis=1, keepdims=True)
-            log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-            cost = (log_sum[:, 0] - shifted[rows, labels]).mean()
-        if not math.isfinite(cost):
-            _no_overflow("cross-entropy", cost, (self,))
-        softmax_minus_one_hot = np.exp(shifted - log_sum)
-        softmax_minus_one_hot[rows, labels] -= 1.0
-        softmax_minus_one_hot /= len(z)
-        return _node(np.asarray(cost), (self,), (softmax_minus_one_hot,), "cross-entropy")
+        return _apply(cross_entropy, "cross-entropy", (self,), labels)
 
     # --- backpropagation ---
 

@@ -1,15 +1,18 @@
 """The demo's best recipe (--recipe best) trained by us and by PyTorch on the CPU, on the real MNIST.
 
-Both train the same network from the same starting weights, with the same batches, the same
-random shifts of the images, the same momentum and the same cosine decay of the learning rate,
-one after the other in this process. It prints each one's test accuracy and seconds of training,
-and our CPU seconds: with one BLAS thread, what the wall clock shows when a core is free.
+All train the same network from the same starting weights, with the same batches, the same
+random shifts of the images, the same momentum and the same cosine decay of the learning rate:
+ours as `train_mnist.py --recipe best` trains it (nn.train.train, the recorded step replayed),
+PyTorch with its default threads, and PyTorch with one thread, as numpy has. They take turns an
+epoch at a time (PyTorch's two settings in alternating order), so a change of load hits all three
+alike; each epoch prints a line as it ends. At the end: each one's test accuracy and seconds of
+training, the ratios, and the load average.
 
     pip install -r benchmarks/requirements.txt     # torch==2.13.0, never a dependency of the package
-    python benchmarks/recipe_vs_pytorch.py [--seeds 0 1 2] [--epochs N] [--torch-threads N]
+    python benchmarks/recipe_vs_pytorch.py [--seeds 0 1 2] [--epochs N]
 
 The accuracies differ a little (float32 rounding in different orders grows over the run); the
-times show what the recipe costs in each.
+times show what the recipe costs in each. --epochs N shortens the cosine schedule to N epochs.
 """
 import argparse
 import math
@@ -41,36 +44,25 @@ RECIPE = RECIPES["best"]
 BATCH = 100  # the demo's default batch size
 
 
-def ours(net, data, epochs, seed):
-    """Our trainer, as `train_mnist.py --recipe best` runs it; seconds of training, test accuracy, CPU seconds.
-
-    With one BLAS thread, the CPU seconds are what the wall clock shows on a machine with a core to spare.
-    """
-    optimizer = SGD(net.parameters(), RECIPE["lr"], momentum=0.9)
-    cpu = []
-
-    def cpu_timed(batches, epoch):  # the CPU seconds of an epoch's batches, the scoring left out
-        start = time.process_time()
-        yield from batches
-        cpu.append(time.process_time() - start)
-
-    history = train(net, optimizer, COSTS["cross-entropy"], data, epochs, BATCH, seed, progress=cpu_timed,
-                    lr_decay=RECIPE["lr_decay"], shift=RECIPE["shift"])
-    return sum(figures["seconds"] for figures in history), history[-1]["test_accuracy"], sum(cpu)
+def torch_run(net, threads):
+    """A PyTorch copy of net (same layers and starting weights), its optimizer, and its thread count."""
+    model = net.to_torch()
+    return {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=RECIPE["lr"], momentum=0.9),
+            "threads": threads, "seconds": []}
 
 
-def theirs(net, data, epochs, seed):
-    """The same run in PyTorch: same weights, batches, shifts and learning rates."""
-    train_images, train_labels, test_images, test_labels = data
-    model = net.to_torch()  # the same layers and starting weights
-    optimizer = torch.optim.SGD(model.parameters(), lr=RECIPE["lr"], momentum=0.9)
-    labels = torch.from_numpy(train_labels)
+def torch_epoch(run, data, epoch, epochs, seed):
+    """One epoch of the same run in PyTorch: the batches, shifts and learning rates our trainer draws for it."""
+    train_images, train_labels = data[0], data[1]
+    model, optimizer, labels = run["model"], run["optimizer"], torch.from_numpy(train_labels)
     steps = math.ceil(len(train_images) / BATCH)
-    seconds = 0.0
-    for epoch in range(1, epochs + 1):
-        rng = np.random.default_rng([seed, epoch])  # as our trainer draws them
-        batches = shuffled_batches(len(train_images), BATCH, rng)
-        rates = cosine_rates(RECIPE["lr"], (epoch - 1) * steps, steps, epochs * steps)
+    rng = np.random.default_rng([seed, epoch])  # as our trainer draws them
+    batches = shuffled_batches(len(train_images), BATCH, rng)
+    rates = cosine_rates(RECIPE["lr"], (epoch - 1) * steps, steps, epochs * steps)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(run["threads"])
+    try:
+        time.sleep(0.1)  # the other setting's worker threads stop spinning on our cores
         start = time.perf_counter()
         for batch, rate in zip(batches, rates):
             inputs = torch.from_numpy(scaled(shifted(train_images[batch], RECIPE["shift"], rng), np.float32))
@@ -80,40 +72,58 @@ def theirs(net, data, epochs, seed):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        seconds += time.perf_counter() - start
+        run["seconds"].append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def torch_accuracy(run, data):
     with torch.no_grad():
-        guesses = model(torch.from_numpy(scaled(test_images, np.float32))).argmax(dim=1).numpy()
-    return seconds, float(np.mean(guesses == test_labels)), None
+        guesses = run["model"](torch.from_numpy(scaled(data[2], np.float32))).argmax(dim=1).numpy()
+    return float(np.mean(guesses == data[3]))
+
+
+def one_seed(data, epochs, seed, default_threads):
+    """Ours, PyTorch with its threads and PyTorch with one, an epoch each in turn; their figures."""
+    torch.manual_seed(seed)
+    net = FastMLP(784, RECIPE["hidden"] + [10], "relu", "linear", seed=seed, dtype=np.float32)
+    runs = [torch_run(net, default_threads), torch_run(net, 1)]  # copies of the starting weights, before we train
+
+    def after_our_epoch(history):
+        epoch = history[-1]["epoch"]
+        for run in runs if epoch % 2 else runs[::-1]:
+            torch_epoch(run, data, epoch, epochs, seed)
+        print(f"  seed {seed}, epoch {epoch:2d}/{epochs}: ours {history[-1]['seconds']:5.1f}s, PyTorch "
+              f"{runs[0]['seconds'][-1]:5.1f}s ({default_threads} threads), {runs[1]['seconds'][-1]:5.1f}s (1 thread)"
+              f"   load {os.getloadavg()[0]:.1f}", flush=True)
+
+    history = train(net, SGD(net.parameters(), RECIPE["lr"], momentum=0.9), COSTS["cross-entropy"], data, epochs,
+                    BATCH, seed, on_epoch=after_our_epoch, lr_decay=RECIPE["lr_decay"], shift=RECIPE["shift"])
+    ours = sum(figures["seconds"] for figures in history), history[-1]["test_accuracy"]
+    return ours, [(sum(run["seconds"]), torch_accuracy(run, data)) for run in runs]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, default=RECIPE["epochs"])
-    parser.add_argument("--torch-threads", type=int, help="PyTorch's threads (default: its own choice)")
     args = parser.parse_args(argv)
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
+    if args.epochs < 1:
+        parser.error("--epochs must be at least 1")
+    threads = torch.get_num_threads()
     data = mnist.load_mnist()
-    print(f"--recipe best: {RECIPE}, {args.epochs} epochs; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; numpy 1 BLAS thread")
-    print(f"{'seed':>4s} {'ours: accuracy':>15s} {'seconds':>8s} {'(CPU)':>7s} {'PyTorch: accuracy':>18s} "
-          f"{'seconds':>8s} {'time ratio':>10s}")
-    results = []
+    print(f"--recipe best: {RECIPE}, {args.epochs} epochs; torch {torch.__version__}, {threads} threads by "
+          f"default, and 1; numpy 1 BLAS thread; an epoch of each in turn", flush=True)
+    rows = []
     for seed in args.seeds:
-        runs = []
-        for engine in (ours, theirs):
-            torch.manual_seed(seed)
-            net = FastMLP(784, RECIPE["hidden"] + [10], "relu", "linear", seed=seed, dtype=np.float32)
-            runs.append(engine(net, data, args.epochs, seed))
-        (our_seconds, our_accuracy, our_cpu), (their_seconds, their_accuracy, _) = runs
-        results.append((our_accuracy, our_seconds, our_cpu, their_accuracy, their_seconds))
-        print(f"{seed:4d} {our_accuracy:15.2%} {our_seconds:7.1f}s {our_cpu:6.1f}s {their_accuracy:18.2%} "
-              f"{their_seconds:7.1f}s {our_seconds / their_seconds:10.2f}", flush=True)
-    if len(results) > 1:
-        mean = np.mean(results, axis=0)
-        print(f"mean {mean[0]:15.2%} {mean[1]:7.1f}s {mean[2]:6.1f}s {mean[3]:18.2%} {mean[4]:7.1f}s "
-              f"{mean[1] / mean[4]:10.2f}")
+        (seconds, accuracy), ((t2, a2), (t1, a1)) = one_seed(data, args.epochs, seed, threads)
+        rows.append((seed, accuracy, seconds, a2, t2, a1, t1))
+    print(f"{'seed':>4s} {'ours: accuracy':>15s} {'seconds':>8s}   PyTorch {threads} threads: accuracy  seconds  "
+          f"ratio   1 thread: accuracy  seconds  ratio")
+    for seed, accuracy, seconds, a2, t2, a1, t1 in rows:
+        print(f"{seed:4d} {accuracy:15.2%} {seconds:7.1f}s {a2:27.2%} {t2:7.1f}s {seconds / t2:6.2f} {a1:19.2%} "
+              f"{t1:7.1f}s {seconds / t1:6.2f}")
+    print(f"(ratio: our seconds over PyTorch's; load average {os.getloadavg()[0]:.1f} at the end)")
 
 
 if __name__ == "__main__":

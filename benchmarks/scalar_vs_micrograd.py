@@ -148,6 +148,50 @@ def seconds(run, runs=5):
     return elapsed / runs
 
 
+def build_chain(n):
+    """x = x * c + d, n ops, leaves from one list: the time of building alone (no backward)."""
+    x, c, d = autodiff.Value(1.0), autodiff.Value(0.999), autodiff.Value(0.001)
+    for _ in range(n // 2):
+        x = x * c + d
+    return x
+
+
+def building(repeat):
+    """Microseconds per op to build our chain of 1e3 and 1e6 ops: as plain code builds it (the collector on), and as
+    nn's networks build theirs (inside collector_paused). Should not grow with the graph."""
+    from autodiff.value import collector_paused
+
+    print(f"\nbuilding a chain of Values, us per op (fastest of {max(2, repeat // 5)})      "
+          f"collector on   collector_paused   target at 1e6: <= 1.0 us   load {os.getloadavg()[0]:.1f}")
+    for n in (1_000, 1_000_000):
+        runs = max(1, 1_000_000 // n)  # a million ops per sample
+        times = {"on": [], "paused": []}
+        for _ in range(max(2, repeat // 5)):
+            for how in times:
+                gc.collect()
+                start = time.perf_counter()
+                for _ in range(runs):
+                    if how == "on":
+                        x = build_chain(n)
+                    else:
+                        with collector_paused():
+                            x = build_chain(n)
+                    del x  # freed here, by reference counting: part of the cost, as in a training loop
+                times[how].append((time.perf_counter() - start) / (runs * n) * 1e6)
+        on, paused = min(times["on"]), min(times["paused"])
+        verdict = "" if n < 1_000_000 else ("PASS" if paused <= 1.0 else "BELOW TARGET")
+        print(f"  {n:>9,} ops{on:>36.2f}{paused:>18.2f}   {verdict}")
+
+
+def progress(batches, what, every=100):
+    """The batches, with a line printed every `every` of them: a long epoch is never silent."""
+    batches = list(batches)
+    for i, batch in enumerate(batches, 1):
+        yield batch
+        if i % every == 0 or i == len(batches):
+            print(f"      {what}: batch {i}/{len(batches)}   load {os.getloadavg()[0]:.1f}", flush=True)
+
+
 def cpu_seconds():
     """CPU time of this process and of its children that have exited (the workers of an epoch)."""
     times = os.times()
@@ -165,7 +209,8 @@ def mnist_epoch(workers, micrograd_seconds_per_example):
     for count in workers:
         scalar = nn.MLP(784, SIZES, "sigmoid", "sigmoid")
         start = cpu_seconds()
-        history = train(scalar, SGD(scalar.parameters(), 3.0), COSTS["squared"], data, epochs=1, workers=count)
+        history = train(scalar, SGD(scalar.parameters(), 3.0), COSTS["squared"], data, epochs=1, workers=count,
+                        progress=lambda batches, epoch: progress(batches, f"scalar engine, {count} processes"))
         seconds, accuracy = history[0]["seconds"], history[0]["test_accuracy"]
         weights = FastMLP.from_scalar(scalar).parameters()
         difference = max(np.abs(a.data - b.data).max() for a, b in zip(weights, fast.parameters()))
@@ -203,6 +248,7 @@ def main(repeat, workers=(), epoch=True):
         columns = f"{t_theirs:>8.3f} s{t_ours:>8.3f} s{ratio:>9.1f}x"
         print(f"{name:<32}{columns}   >= {target:g}x {verdict}")
     print("\nBoth engines computed the same outputs and gradients (checked before timing).")
+    building(repeat)
     if epoch:
         mnist_epoch(workers, per_example["(a)"])
     return 0

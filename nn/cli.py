@@ -94,6 +94,9 @@ def parse(argv, prog=None):
     parser.add_argument("--lr-decay", choices=["cosine"], help="lower the learning rate to 0 over the run")
     parser.add_argument("--shift", type=int, default=0, metavar="PIXELS",
                         help="move each training image by up to this many pixels at random")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="fast engine: build the plain graph for every batch instead of replaying the step "
+                             "recorded once (the same weights, bit for bit; slower)")
     parser.add_argument("--data-dir", help="a directory of the four MNIST IDX files (default: cache, then download)")
     parser.add_argument("--out", help=f"where the checkpoint, the model and the pictures go (default: {DEFAULT_OUT} "
                                       "for the video's network, else a folder of runs/ named after the settings)")
@@ -269,7 +272,7 @@ def _main(argv, prog):
             print(f"resuming from {checkpoint}")
         history = train(net, optimizer, COSTS[args.cost], data, args.epochs, args.batch_size, args.seed,
                         checkpoint=checkpoint, resume=args.resume, on_epoch=after_epoch, progress=progress_bar,
-                        workers=args.workers, lr_decay=args.lr_decay, shift=args.shift)
+                        workers=args.workers, lr_decay=args.lr_decay, shift=args.shift, compiled=not args.no_compile)
         test_set, data = data[2:], None  # let the 47 MB of training images go before drawing: a lower peak
         finish(net, history, test_set, out, args.data_dir)
     except KeyboardInterrupt:

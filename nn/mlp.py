@@ -11,7 +11,7 @@ from numbers import Integral
 import numpy as np
 
 from autodiff import Value
-from autodiff.value import neuron_inputs
+from autodiff.value import collector_paused, neuron_inputs
 
 from .module import Module
 
@@ -156,8 +156,9 @@ class MLP(Module):
         ]
 
     def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
+        with collector_paused():  # a graph of Values holds no cycles: see autodiff.value.collector_paused
+            for layer in self.layers:
+                x = layer(x)
         return x
 
     def parameters(self):

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from autodiff.compile import compile
 from autodiff.files import DamagedFileError, atomic_write, read_npz
 
 from . import guard, scalar_train, threads
@@ -62,27 +63,54 @@ def cosine_rates(lr, first_step, steps, total_steps):
     return [lr * (1 + math.cos(math.pi * t / total_steps)) / 2 for t in range(first_step, first_step + steps)]
 
 
-def train_epoch(net, optimizer, cost, images, labels, batches, rates=None, shift=0, rng=None):
+def train_epoch(net, optimizer, cost, images, labels, batches, rates=None, shift=0, rng=None, step=None):
     """One step of gradient descent per mini-batch (arrays of indices); the mean cost over the epoch.
 
     rates: a learning rate for each batch, else the optimizer's. shift: move each image by up to
-    that many pixels, drawn from rng.
+    that many pixels, drawn from rng. step: forward, cost and backward in one call, such as
+    compiled_step's; else the plain graph, built anew for each batch.
     """
     total = 0.0
     for i, batch in enumerate(batches):
         if rates is not None:
             optimizer.lr = rates[i]
-        inputs = images[batch] if not shift else shifted(images[batch], shift, rng)
-        loss = cost(net(scaled(inputs, net.dtype)), labels[batch])
-        optimizer.zero_grad()
-        loss.backward()
+        inputs = scaled(images[batch] if not shift else shifted(images[batch], shift, rng), net.dtype)
+        if step is not None:
+            value = step(inputs, labels[batch])
+        else:
+            loss = cost(net(inputs), labels[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            value = float(loss.data)
         optimizer.step()
-        total += float(loss.data) * len(batch)
+        total += value * len(batch)
     return total / len(images)
 
 
-def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
-          checkpoint=None, resume=False, on_epoch=None, progress=None, workers=None, lr_decay=None, shift=0):
+def compiled_step(net, cost):
+    """cost(net(inputs), labels) and its backward pass, recorded once and replayed (autodiff/compile.py).
+
+    step(inputs, labels) returns the cost and leaves each parameter's gradient in its .grad, as
+    zero_grad() and backward() do, with the same numbers. A change to the network's activations or
+    parameters, or a batch of another size, records again.
+    """
+    def structure():
+        return net.activation, net.output, *map(id, net.weights), *map(id, net.biases)
+
+    if cost is squared_error_cost:  # its one-hot targets are made from the labels outside the graph: pass them in
+        step = compile(lambda x, targets: squared_error(net(x), targets), structure)
+        identity = np.eye(net.sizes[-1], dtype=net.dtype)  # row i: the targets of digit i, as one_hot makes them
+
+        def with_targets(x, labels):
+            if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= len(identity):
+                one_hot(labels, len(identity))  # its error names the labels
+            return step(x, identity[labels])
+        return with_targets
+    return compile(lambda x, labels: cost(net(x), labels), structure)
+
+
+def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0, checkpoint=None, resume=False,
+          on_epoch=None, progress=None, workers=None, lr_decay=None, shift=0, compiled=True):
     """Train until `epochs` epochs are done (counting those of a resumed checkpoint); the figures per epoch.
 
     net: a FastMLP, trained a mini-batch at a time; or an MLP of Values, trained a graph per
@@ -96,6 +124,9 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
     progress(batches, epoch): wraps an epoch's batches, e.g. in a progress bar.
     lr_decay: None, or "cosine": the learning rate falls from the optimizer's to 0 over all the epochs.
     shift: move each training image by up to this many pixels at random (see shifted); 0 for none.
+    compiled: with a cost from COSTS, the fast path records its step once and replays it
+        (compiled_step); False, or a cost function of your own, builds the plain graph for every
+        batch. Both give the same weights, bit for bit.
     """
     if lr_decay not in (None, "cosine") or not (isinstance(shift, int) and 0 <= shift < 28):
         raise ValueError(f"lr_decay must be None or 'cosine' (got {lr_decay!r}), shift 0 to 27 pixels (got {shift!r})")
@@ -110,6 +141,11 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
         run.update(epochs=epochs)
     history = load_checkpoint(checkpoint, net, optimizer, run) if resume else []
     watch = guard.Watch(cost, optimizer, history)  # divergence stops training, naming epoch and batch
+    step = None
+    if compiled and not isinstance(net, MLP) and cost in COSTS.values():  # a cost of your own may run Python
+        # that a replay would skip (a print, a count): it runs on the plain graph
+        replay = compiled_step(net, cost)
+        step = lambda x, labels: watch.check(replay(x, labels))  # noqa: E731  the watch sees every cost
     lr, steps = optimizer.lr, math.ceil(len(train_images) / batch_size)
     for epoch in range(len(history) + 1, epochs + 1):
         rng = np.random.default_rng([seed, epoch])
@@ -126,7 +162,7 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
                                                          batches, workers, on_batch=watch.check)
                 else:
                     mean_cost = train_epoch(net, optimizer, watch.cost, train_images, train_labels, batches,
-                                            rates, shift, rng)
+                                            rates, shift, rng, step)
             finally:
                 optimizer.lr = lr
         seconds = time.perf_counter() - start

@@ -10,8 +10,10 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+import autodiff.tensor as tensor
 import nn.cli
 import nn.data
+import nn.train
 from autodiff.files import DamagedFileError
 from mnist_fixtures import idx_files, write_files
 from nn.fast import FastMLP
@@ -58,10 +60,11 @@ def setup(optimizer="momentum", cost="cross-entropy", lr=None, hidden=8, seed=3)
 
 
 def run(data, checkpoint=None, epochs=3, resume=False, optimizer="momentum", cost="cross-entropy",
-        lr=None, hidden=8, seed=3, batch_size=16):
+        lr=None, hidden=8, seed=3, batch_size=16, compiled=True):
     """Train a fresh network (or resume one); the network and the history."""
     net, opt = setup(optimizer, cost, lr, hidden, seed)
-    history = train(net, opt, COSTS[cost], data, epochs, batch_size, seed, checkpoint=checkpoint, resume=resume)
+    history = train(net, opt, COSTS[cost], data, epochs, batch_size, seed, checkpoint=checkpoint, resume=resume,
+                    compiled=compiled)
     return net, history
 
 
@@ -251,6 +254,22 @@ def demo_args(out, *more):
     return ["--hidden", "8", "--epochs", "3", "--batch-size", "16", "--out", str(out), *more]
 
 
+@pytest.mark.parametrize("options", [[], ["--cost", "cross-entropy", "--activation", "relu", "--optimizer", "adam",
+                                         "--dtype", "float32"]])
+def test_the_demo_replays_its_step_and_no_compile_gives_the_same_weights_bit_for_bit(demo, tmp_path, monkeypatch,
+                                                                                      options):
+    recorded = []
+    real = nn.train.compiled_step
+    monkeypatch.setattr(nn.train, "compiled_step", lambda net, cost: recorded.append(net) or real(net, cost))
+    replayed = demo.main(demo_args(tmp_path / "replayed", *options))
+    assert len(recorded) == 1  # the default: the step recorded and replayed
+    plain = demo.main(demo_args(tmp_path / "plain", "--no-compile", *options))
+    assert len(recorded) == 1  # --no-compile: the plain graph
+    ours, theirs = (np.load(tmp_path / name / "model.npz") for name in ("replayed", "plain"))
+    assert set(ours) == set(theirs) and all(ours[key].tobytes() == theirs[key].tobytes() for key in ours)
+    assert [figures["cost"] for figures in replayed] == [figures["cost"] for figures in plain]
+
+
 def test_the_demo_writes_metrics_for_every_epoch(demo, tmp_path, capsys):
     metrics = tmp_path / "metrics.json"
     history = demo.main(demo_args(tmp_path / "run", "--metrics-json", str(metrics)))
@@ -361,6 +380,22 @@ def test_an_overflow_in_training_names_the_epoch_and_batch(data, monkeypatch):
         real_backward(self)
     monkeypatch.setattr(type(setup()[0].weights[0]), "backward", overflowing_backward)
     with pytest.raises(Diverged, match=r"epoch 1, batch 7: backward: the gradient overflows at op '\*'"):
+        run(data, epochs=1, compiled=False)
+
+
+def test_an_overflow_in_a_replayed_step_names_the_epoch_and_batch(data, monkeypatch):
+    """The recorded step (the default) raises the same OverflowError, from the same rule, as the plain graph."""
+    real_rule, calls = tensor.weighted_sum, []
+
+    def overflowing_on_batch_7(w, x, b, out=None):
+        calls.append(1)
+        value, local_grads = real_rule(w, x, b, out)
+        if len(calls) == 2 * 7 - 1:  # batch 7's first layer: two w·x+b per batch
+            value[0, 0] = np.inf
+            tensor._overflow_checked("w·x+b", value, w, x, b)
+        return value, local_grads
+    monkeypatch.setattr(tensor, "weighted_sum", overflowing_on_batch_7)
+    with pytest.raises(Diverged, match=r"epoch 1, batch 7: w·x\+b: the result on shapes .* overflows"):
         run(data, epochs=1)
 
 
