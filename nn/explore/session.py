@@ -13,7 +13,7 @@ from ..train import predict
 from . import neuron as zoom
 from .checks import BadRequest
 from .training import LEARNING_RATE, TakingTurns, Trainer
-from .wants import backward_pass, example, packed, per_example_nudges
+from .wants import backward_pass, example, forward_only, packed, per_example_nudges
 
 SETS = ("test", "train")
 DEFAULT_SIZES = [784, 16, 16, 10]  # the video's network
@@ -58,6 +58,7 @@ class Session:
         self.net = FastMLP(sizes[0], sizes[1:], "sigmoid", "sigmoid", seed=0)
         self.which = "untrained"
         self.trainer = Trainer(self.net, data, self.lock)
+        self.measured = None  # the badge's accuracy: (which, steps, share of the test digits right)
         if model is not None:
             self.switch("loaded")
 
@@ -80,6 +81,7 @@ class Session:
                 b.data = np.array(state[f"b{i}"], dtype=b.data.dtype)
             self.which = which
             self.trainer.restart()
+            self.measured = None
 
     def state(self, since=0):
         """The network's weights and the training's progress, for the picture and the plots."""
@@ -87,17 +89,35 @@ class Session:
             weights, biases = self.matrices()
             return {
                 "model": self.which, "has_loaded": self.loaded is not None, "sizes": self.net.sizes,
-                "training": self.trainer.progress(since),
+                "training": self.trainer.progress(since), "accuracy": self.accuracy_now(),
                 "w1": packed(weights[0]),  # one 28x28 image per first-layer neuron: what it looks for
                 "w": [None, None] + [packed(w, exact=True) for w in weights[1:]],
                 "b": [None] + [b.tolist() for b in biases],
                 "counts": {name: len(labels) for name, (_, labels) in self.data.items()},
             }
 
+    def accuracy_now(self):
+        """For the model's badge: {"steps", "share"}, the share of test digits read right after that many
+        steps here. Measured when paused (once per step count); while training runs, the last epoch's
+        figure, with the step it was measured at, so that the badge never claims a newer one."""
+        steps = len(self.trainer.costs)
+        if self.trainer.running:
+            epoch, share = self.trainer.accuracy[-1]  # epoch 0: as this network started here
+            latest = (epoch * len(self.trainer.batches), share)
+            if self.measured is not None and self.measured[0] == self.which and self.measured[1] > latest[0]:
+                latest = self.measured[1:]
+            return {"steps": latest[0], "share": latest[1]}
+        if self.measured is None or self.measured[:2] != (self.which, steps):
+            self.measured = (self.which, steps, self.trainer.test_accuracy())
+        return {"steps": steps, "share": self.measured[2]}
+
     # --- one example ---
 
     def example(self, pixels, target):
+        """What the network reads and wants of this example; target None (a drawing not yet labelled): no nudges."""
         with self.lock:
+            if target is None:
+                return forward_only(*self.matrices(), pixels)
             return example(*self.matrices(), pixels, target)
 
     def neuron(self, pixels, target, layer, j):
