@@ -45,7 +45,7 @@ def main():
         page.click("#wrong")
         page.wait_for_function("document.getElementById('picked').textContent.startsWith('test digit') "
                                "&& !document.getElementById('picked').textContent.startsWith('test digit 0 ')")
-        label = page.input_value("#target")
+        label = page.inner_text("#targets button.chosen")
         page.wait_for_function(f"document.querySelector('#outputs tr.target td').textContent === '{label}'")
         page.click(f"#network .neuron[data-layer='3'][data-neuron='{label}']")
         page.wait_for_selector("#zoom-graph svg")

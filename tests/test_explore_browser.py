@@ -28,7 +28,7 @@ def test_draw_pick_zoom_and_train(browser):
         page.goto(server.url)
         page.wait_for_selector("body[data-ready=true]", timeout=30_000)
         page.wait_for_function("document.querySelectorAll('#outputs tr').length === 11")
-        assert page.inner_text("#model-name") == "untrained"
+        assert page.inner_text("#model-name").startswith("untrained \u00b7")
         page.screenshot(path=ARTIFACTS / "1-loaded.png")
 
         # draw a stroke: the guess and the nudges appear for the drawing
@@ -46,6 +46,9 @@ def test_draw_pick_zoom_and_train(browser):
             const data = document.getElementById('received').getContext('2d').getImageData(0, 0, 28, 28).data;
             let lit = 0; for (let i = 0; i < data.length; i += 4) if (data[i] > 0) lit++; return lit; }""")
         assert 20 < received < 400  # a stroke, fitted into the 20x20 box
+        page.wait_for_selector("#outputs", state="hidden")  # no nudges until the learner says which digit it is
+        page.click("#targets button[data-digit='1']")
+        page.wait_for_function("document.querySelector('#outputs tr.target td')?.textContent === '1'")
         nudges = page.eval_on_selector_all("#outputs tr td:last-child", "cells => cells.map(c => c.textContent)")
         assert len(nudges) == 10 and all(n and "0.0000" not in n for n in nudges)
         assert "agree" in page.inner_text("#check") and page.locator("#check.ok").count() == 1
@@ -56,7 +59,7 @@ def test_draw_pick_zoom_and_train(browser):
         page.click("#go")
         page.wait_for_function("document.getElementById('picked').textContent.startsWith('test digit 5 ')")
         assert f'a "{data[3][5]}"' in page.inner_text("#picked")
-        assert page.input_value("#target") == str(data[3][5])
+        assert page.inner_text("#targets button.chosen") == str(data[3][5])
         page.screenshot(path=ARTIFACTS / "3-picked.png")
 
         # hovering over a first-layer neuron shows its 784 weights; choosing one keeps them shown
@@ -116,7 +119,7 @@ def test_draw_pick_zoom_and_train(browser):
         page.screenshot(path=ARTIFACTS / "6-whole-page.png", full_page=True)
         page.click("#reset")
         page.wait_for_function("window.explorerTraining.costs.length === 0")
-        assert page.inner_text("#model-name") == "untrained"
+        assert page.inner_text("#model-name").startswith("untrained \u00b7")
         page.click("#step")  # one mini-batch
         page.wait_for_function("window.explorerTraining.costs.length === 1")
 
@@ -124,8 +127,8 @@ def test_draw_pick_zoom_and_train(browser):
         page.click("#wrong")
         page.wait_for_function("!document.getElementById('picked').textContent.startsWith('test digit 5 ')")
         page.wait_for_function("document.querySelector('#outputs tr.target td').textContent === "
-                               "document.getElementById('target').value")
-        label = int(page.input_value("#target"))
+                               "document.querySelector('#targets button.chosen').textContent")
+        label = int(page.inner_text("#targets button.chosen"))
         guess = int(page.text_content("#network text.guess >> nth=0"))
         assert guess != label and f'a "{label}"' in page.inner_text("#picked")
 
