@@ -18,7 +18,7 @@ from autodiff.files import atomic_write  # noqa: E402
 from nn import data as mnist  # noqa: E402
 from nn.explore.__main__ import DEFAULT_MODEL  # noqa: E402
 from nn.explore.server import ExplorerServer  # noqa: E402
-from nn.explore.session import Session, check_model  # noqa: E402
+from nn.explore.session import Session, check_model, own_history  # noqa: E402
 from nn.fast import FastMLP  # noqa: E402
 
 OUT = ROOT / "docs" / "images" / "explorer.png"
@@ -34,7 +34,8 @@ def main():
         browser_path = chromium.executable()
     except chromium.ChromiumNotFound as error:
         sys.exit(str(error))
-    session = Session(mnist.load_mnist(), check_model(FastMLP.load(model), str(model)))
+    net = check_model(FastMLP.load(model), str(model))
+    session = Session(mnist.load_mnist(), net, own_history(model, net))
     server = ExplorerServer(session, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with sync_playwright() as p:

@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import data as mnist
 from ..fast import FastMLP
 from .server import ExplorerServer
-from .session import Session, check_model
+from .session import Session, check_model, own_history
 
 DEFAULT_MODEL = Path("runs/mnist/model.npz")
 
@@ -74,7 +74,7 @@ def main(argv=None, data=None):
             data = mnist.load_mnist(args.data_dir)
         except (mnist.MnistError, OSError) as error:
             raise SystemExit(f"explore: cannot load MNIST: {error}") from None
-    session = Session(data, model)
+    session = Session(data, model, own_history(args.model or DEFAULT_MODEL, model) if model is not None else None)
     server = start_server(session, args.host, args.port)
     print(f"The explorer: {'-'.join(map(str, session.net.sizes))} network, {how}.")
     print(f"Open {server.url} (Ctrl-C stops it)", flush=True)

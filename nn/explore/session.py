@@ -4,7 +4,12 @@ The server checks each request's shape (checks.py) and calls one method here; ea
 the lock, asks the engines, and returns plain data for JSON. Several tabs share one session: they
 look at the same network as it learns.
 """
+import json
+from pathlib import Path
+
 import numpy as np
+
+from autodiff.files import read_npz
 
 from ..data import one_hot, scaled
 from ..fast import FastMLP
@@ -35,6 +40,21 @@ def check_model(net, source):
     return net
 
 
+def own_history(model_path, net):
+    """The loaded model's own training, for the page's badge and accuracy chart: [{"epoch", "cost",
+    "test_accuracy"}] from the checkpoint.npz that demos/train_mnist.py writes beside model.npz, if
+    it holds these very weights (a later run may have left another); else None. The history is only
+    ever shown, so a checkpoint that cannot be read just means none."""
+    try:
+        stored = read_npz(Path(model_path).with_name("checkpoint.npz"))
+        if not all(np.array_equal(stored[f"net.{key}"], value) for key, value in net.state().items()):
+            return None
+        history = json.loads(str(stored["run"]))["history"]
+        return [{key: figures[key] for key in ("epoch", "cost", "test_accuracy")} for figures in history]
+    except Exception:  # noqa: BLE001 - missing, damaged or of another format: no history to show
+        return None
+
+
 def weights_to_follow(dw):
     """For the mini-batch table: each layer's most sensitive weight, and a typical first-layer one
     (the median |gradient| among those that move at all: a weight from a blank pixel never moves)."""
@@ -47,14 +67,16 @@ def weights_to_follow(dw):
 
 
 class Session:
-    def __init__(self, data, model=None):
+    def __init__(self, data, model=None, history=None):
         """data: (train images, train labels, test images, test labels) as nn.data.load_mnist returns them.
-        model: a FastMLP to start from (checked with check_model), or None to start untrained."""
+        model: a FastMLP to start from (checked with check_model), or None to start untrained.
+        history: the model's own training, as own_history() reads it, or None."""
         self.lock = TakingTurns()
         self.data = {"train": data[:2], "test": data[2:]}
         sizes = model.sizes if model is not None else DEFAULT_SIZES
         self.untrained = FastMLP(sizes[0], sizes[1:], "sigmoid", "sigmoid", seed=0).state()
         self.loaded = model.state() if model is not None else None
+        self.history = history if model is not None else None
         self.net = FastMLP(sizes[0], sizes[1:], "sigmoid", "sigmoid", seed=0)
         self.which = "untrained"
         self.trainer = Trainer(self.net, data, self.lock)
@@ -89,6 +111,7 @@ class Session:
             weights, biases = self.matrices()
             return {
                 "model": self.which, "has_loaded": self.loaded is not None, "sizes": self.net.sizes,
+                "history": self.history if self.which == "loaded" else None,
                 "training": self.trainer.progress(since), "accuracy": self.accuracy_now(),
                 "w1": packed(weights[0]),  # one 28x28 image per first-layer neuron: what it looks for
                 "w": [None, None] + [packed(w, exact=True) for w in weights[1:]],

@@ -275,7 +275,8 @@ async function poll() {
 // The badge says what is true: which network, how long it trained here, how well it reads now.
 function badge(state) {
   const steps = state.training.steps;
-  const start = state.model === "loaded" ? "trained model" : "untrained";
+  const start = state.model !== "loaded" ? "untrained" : state.history
+    ? `trained model (${count(state.history.length, "epoch")})` : "trained model";
   const which = steps === 0 ? start : state.model === "loaded" ? `trained model + ${count(steps, "step")} here`
     : `trained here for ${count(steps, "step")}`;
   const { share, steps: at } = state.accuracy; // measured after `at` steps here
@@ -301,10 +302,10 @@ function applyState(state, since) {
   $("train").disabled = progress.running;
   $("pause").disabled = !progress.running;
   $("step").disabled = progress.running;
-  $("accuracy-caption").textContent = state.model === "loaded"
-    ? "test accuracy after each epoch trained here (epoch 0: the trained model as loaded)"
-    : "test accuracy after each epoch trained here (epoch 0: untrained)";
-  training.update(progress, since);
+  const own = state.history ? `the loaded model's own ${count(state.history.length, "epoch")} (grey), then ` : "";
+  $("accuracy-caption").textContent = `test accuracy after each epoch: ${own}` +
+    (state.model === "loaded" ? "as loaded, and after each epoch here" : "untrained, and after each epoch here");
+  training.update(progress, since, state.history);
   if (progress.running) showLens(null); // a chosen neuron's lens would cover the changing picture
   if (changed) {
     network.setWeights(state.w.map((matrix) => matrix && rows(matrix)), unpack(state.w1), progress.running);

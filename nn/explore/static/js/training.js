@@ -13,11 +13,13 @@ export class TrainingView {
     this.costs = [];
   }
 
-  // progress: the server's "training" object; costs holds the costs from `since` on.
-  update(progress, since) {
+  // progress: the server's "training" object; costs holds the costs from `since` on. history: the
+  // loaded model's own epochs before it came here ([{epoch, test_accuracy}]), or null.
+  update(progress, since, history = null) {
     if (since === 0) this.costs = [];
     this.costs.push(...progress.costs);
     this.accuracy = progress.accuracy;
+    this.history = history || [];
     this.status.textContent = progress.steps === 0 ? "No training here yet." :
       `${count(progress.steps, "step")} trained here: epoch ${progress.epoch}, batch ${progress.batch} of ` +
       `${progress.batches_per_epoch}${progress.running ? ", training" : ", paused"}.`;
@@ -76,28 +78,36 @@ export class TrainingView {
     c.lineWidth = 1;
   }
 
-  // Test accuracy after each epoch trained here, from epoch 0: the network as it started here.
+  // Test accuracy after each epoch: the loaded model's own epochs (grey), then those trained here
+  // (green), from this network as it came here.
   drawAccuracy() {
-    const points = this.accuracy || [];
-    const epochs = Math.max(1, points[points.length - 1]?.[0] || 0);
-    const { c, x0, x1, y0, y1 } = this.chart(this.accuracyChart, 1, "share of test digits right", count(epochs, "epoch"));
-    c.strokeStyle = c.fillStyle = "#15803d";
+    const before = this.history.map((h) => [h.epoch, h.test_accuracy]);
+    const offset = before.length;
+    const here = (this.accuracy || []).map(([epoch, accuracy]) => [offset + epoch, accuracy]);
+    const epochs = Math.max(1, here[here.length - 1]?.[0] || 0, offset);
+    const { c, x0, x1, y0, y1 } = this.chart(this.accuracyChart, 1, "share of test digits right", `epoch ${epochs}`);
     const at = ([epoch, accuracy]) => [x0 + (epoch / epochs) * (x1 - x0), y0 - accuracy * (y0 - y1)];
-    c.beginPath();
-    points.forEach((point, i) => {
-      const [x, y] = at(point);
-      if (i === 0) c.moveTo(x, y); else c.lineTo(x, y);
-    });
-    c.stroke();
-    for (const point of points) {
-      const [x, y] = at(point);
-      c.fillRect(x - 4, y - 4, 8, 8);
-    }
-    const last = points[points.length - 1];
+    const line = (points, colour) => {
+      c.strokeStyle = c.fillStyle = colour;
+      c.beginPath();
+      points.forEach((point, i) => {
+        const [x, y] = at(point);
+        if (i === 0) c.moveTo(x, y); else c.lineTo(x, y);
+      });
+      c.stroke();
+      for (const point of points) {
+        const [x, y] = at(point);
+        c.fillRect(x - 4, y - 4, 8, 8);
+      }
+    };
+    line(before, "#9ca3af");
+    line(here, "#15803d");
+    const last = here[here.length - 1];
     if (last) {
       const [x, y] = at(last);
-      c.textAlign = x > x1 - 80 ? "right" : "left";
-      c.fillText(`${(100 * last[1]).toFixed(1)}%`, x > x1 - 80 ? x - 8 : x + 8, y + 24);
+      const left = x > x1 - 80;
+      c.textAlign = left ? "right" : "left";
+      c.fillText(`${(100 * last[1]).toFixed(1)}%`, left ? x - 8 : x + 8, y + 24);
     }
   }
 
