@@ -2,9 +2,9 @@
 
     python demos/explorer_screenshot.py     # needs runs/mnist/model.npz (make demo), MNIST, chromium, playwright
 
-It starts the explorer's server in this process, opens the page in Debian's chromium at 1024 px
-wide (a projector's width), picks the first test digit the network gets wrong, chooses the output
-it should have lit, and saves the window.
+It starts the explorer's server in this process, opens the page in Debian's chromium at 1024x768
+(a projector), picks the first test digit the network gets wrong, chooses the output it should have
+lit, and saves the window: every layer's wishes on the network, the guess and the target.
 """
 import sys
 import threading
@@ -40,7 +40,7 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with sync_playwright() as p:
         browser = chromium.launch(p, browser_path)
-        page = browser.new_page(viewport={"width": 1024, "height": 820})
+        page = browser.new_page(viewport={"width": 1024, "height": 768})
         page.goto(server.url)
         page.wait_for_selector("body[data-ready=true]", timeout=60_000)
         page.click("#wrong")

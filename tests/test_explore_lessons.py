@@ -341,3 +341,43 @@ def test_presenter_mode_larger_type_fewer_controls(browser, data):
         page.keyboard.press("p")
         assert not page.evaluate("document.body.classList.contains('presenter')")
         assert page.is_visible("#index")
+
+
+# --- the loaded model's own history ---
+
+def saved_run(directory, net, epochs):
+    """model.npz and the checkpoint.npz beside it, as demos/train_mnist.py leaves them."""
+    from nn.optim import SGD
+    from nn.train import save_checkpoint
+    history = [{"epoch": e, "seconds": 0.1, "cost": 1.0 / e, "test_accuracy": 0.5 + 0.01 * e} for e in range(1, epochs + 1)]
+    save_checkpoint(directory / "checkpoint.npz", net, SGD(net.parameters(), lr=3.0), {"seed": 0}, history)
+    net.save(directory / "model.npz")
+    return history
+
+
+def test_own_history_is_the_checkpoint_of_these_very_weights(tmp_path, trained):
+    from nn.explore.session import own_history
+    from nn.fast import FastMLP
+    history = saved_run(tmp_path, trained, 3)
+    assert own_history(tmp_path / "model.npz", trained) == [
+        {key: h[key] for key in ("epoch", "cost", "test_accuracy")} for h in history]
+    other = FastMLP(784, [16, 16, 10], "sigmoid", "sigmoid", seed=5)
+    assert own_history(tmp_path / "model.npz", other) is None  # a checkpoint of another run
+    (tmp_path / "checkpoint.npz").write_bytes(b"not a checkpoint")
+    assert own_history(tmp_path / "model.npz", trained) is None
+    assert own_history(tmp_path / "nowhere" / "model.npz", trained) is None
+
+
+def test_the_badge_and_chart_tell_the_loaded_models_own_history(browser, data, trained, tmp_path):
+    from nn.explore.session import own_history
+    saved_run(tmp_path, trained, 3)
+    with running(Session(data, trained, own_history(tmp_path / "model.npz", trained))) as server:
+        page = opened(browser, server)
+        assert page.inner_text("#model-name").startswith("trained model (3 epochs) \u00b7")
+        assert "the loaded model's own 3 epochs" in page.inner_text("#accuracy-caption")
+        # the chart draws the model's own epochs in grey (#9ca3af), before those trained here
+        grey = page.evaluate("""() => { const c = document.getElementById('accuracy-chart');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+            for (let i = 0; i < d.length; i += 4) if (d[i] === 156 && d[i + 1] === 163 && d[i + 2] === 175) n++;
+            return n; }""")
+        assert grey > 3 * 40  # three squares of 8x8, and the line between them

@@ -23,6 +23,7 @@ const page = {
   steps: 0, // training steps seen so far
   example: null,
   walk: 0, // the step of the walk back: 0 shows every wish at once
+  hovered: null, // the first-layer neuron under the pointer
 };
 // Frame times in milliseconds, for benchmarks/explorer.py: from asking the server to the next frame
 // painted (total), and from its answer to that frame (render).
@@ -306,7 +307,7 @@ function applyState(state, since) {
   $("accuracy-caption").textContent = `test accuracy after each epoch: ${own}` +
     (state.model === "loaded" ? "as loaded, and after each epoch here" : "untrained, and after each epoch here");
   training.update(progress, since, state.history);
-  if (progress.running) showLens(null); // a chosen neuron's lens would cover the changing picture
+  if (progress.running && page.hovered === null) showLens(null); // a chosen neuron's lens would cover the changing picture
   if (changed) {
     network.setWeights(state.w.map((matrix) => matrix && rows(matrix)), unpack(state.w1), progress.running);
     examine();
@@ -338,6 +339,7 @@ async function trainAction(action) {
 // --- the lens: a first-layer neuron's 784 weights, beside it, never over the input digit ---
 
 function showLens(hovered) {
+  page.hovered = hovered;
   const lens = $("lens");
   const chosen = page.selected && page.selected[0] === 1 && !page.running ? page.selected[1] : null;
   const j = hovered ?? chosen; // hovering shows a neuron; a chosen first-layer neuron stays shown, until training
@@ -362,7 +364,6 @@ function setPresenter(on) {
   document.body.classList.toggle("presenter", on);
   $("presenter").textContent = on ? "Leave presenter mode" : "Present";
   $("presenter").setAttribute("aria-pressed", String(on));
-  if (page.example) network.setExample(page.example, unpack(page.example.image));
 }
 
 function onKey(event) {
@@ -388,6 +389,9 @@ async function start() {
       page.selected = [layer, j];
       network.select(layer, j);
       showLens(null);
+      $("zoom-link").hidden = false;
+      $("zoom-link").textContent = `neuron ${j} step by step \u2193`;
+      $("zoom-link").title = `neuron ${j} of layer ${layer}: its backward pass, a step at a time, below`;
       if (layer === sizes.length - 1) {
         page.output = j;
         if (page.example && page.example.target !== null) wants.show(page.example, j);
