@@ -4,6 +4,7 @@ The server checks each request's shape (checks.py) and calls one method here; ea
 the lock, asks the engines, and returns plain data for JSON. Several tabs share one session: they
 look at the same network as it learns.
 """
+import hashlib
 import json
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from ..fast import FastMLP
 from ..nudges import weight_name
 from ..train import predict
 from . import neuron as zoom
+from .average import average
 from .checks import BadRequest
-from .training import LEARNING_RATE, TakingTurns, Trainer
+from .training import COST, LEARNING_RATE, TakingTurns, Trainer
 from .wants import backward_pass, example, forward_only, packed, per_example_nudges
 
 SETS = ("test", "train")
@@ -104,6 +106,17 @@ class Session:
             self.which = which
             self.trainer.restart()
             self.measured = None
+
+    def model(self):
+        """Which network is on screen, named by a hash of its weights: a link made on it names it, and
+        opened on another network says so rather than show other numbers as these."""
+        digest = hashlib.sha256()
+        with self.lock:
+            for p in self.net.parameters():
+                digest.update(str(p.data.shape).encode())
+                digest.update(np.ascontiguousarray(p.data, "<f8").tobytes())
+            return {"hash": digest.hexdigest()[:12], "model": self.which, "steps": len(self.trainer.costs),
+                    "sizes": self.net.sizes}
 
     def state(self, since=0):
         """The network's weights and the training's progress, for the picture and the plots."""
@@ -192,6 +205,53 @@ class Session:
             index = int(found[0])
         return {"set": which, "index": index, "label": int(labels[index]), "count": n,
                 "pixels": scaled(images[index], np.float64).tolist()}
+
+    # --- many examples, one step ---
+
+    MOST_EXAMPLES = 100  # a mini-batch, as in the video
+
+    def average(self, examples, fill=0, apply=False):
+        """Each example's wishes, their average and the batch gradient it equals (average.py); fill:
+        grow the examples to that many with training digits drawn at random; apply: the network
+        takes one step by the average. Examples are {"set", "index"} (their true label is the target)
+        or {"pixels", "target"}; a drawing arrives here as pixels (checks.examples)."""
+        examples = list(examples)
+        if fill > len(examples):
+            _, labels = self.data["train"]
+            rng = np.random.default_rng(len(examples))  # the same fill for the same examples
+            examples += [{"set": "train", "index": int(i)}
+                         for i in rng.choice(len(labels), fill - len(examples), replace=False)]
+        if not examples:
+            raise BadRequest("no examples: add at least one")
+        if len(examples) > self.MOST_EXAMPLES:
+            raise BadRequest(f"at most {self.MOST_EXAMPLES} examples, got {len(examples)}")
+        xs, targets = [], []
+        for e in examples:
+            if "set" in e:
+                images, labels = self.data[e["set"]]
+                if not 0 <= e["index"] < len(labels):
+                    raise BadRequest(f"index must be 0 to {len(labels) - 1} in the {e['set']} set, got {e['index']}")
+                xs.append(scaled(images[e["index"]], np.float64))
+                targets.append(int(labels[e["index"]]))
+            else:
+                xs.append(e["pixels"])
+                targets.append(e["target"])
+        xs = np.array(xs)
+        with self.lock:
+            if apply and self.trainer.running:
+                raise BadRequest("training is running: pause it to take a step by hand")
+            weights, biases = self.matrices()
+            result = average(weights, biases, self.net.activation, self.net.output, COST, xs, targets, LEARNING_RATE)
+            if apply:  # plain SGD by the average: new arrays, as switch() explains
+                for p, g in zip(self.net.parameters(), result.pop("_gradient")):
+                    p.data = p.data - LEARNING_RATE * g
+                self.trainer.costs.append(result["batch_cost"])
+            else:
+                result.pop("_gradient")
+        result.update(applied=apply, layers=len(self.net.weights), images=[packed(x) for x in xs[:8]],
+                      examples=[e if "set" in e else {"pixels": e["pixels"].tolist(), "target": e["target"]}
+                                for e in examples])
+        return result
 
     # --- training ---
 

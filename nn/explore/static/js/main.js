@@ -8,6 +8,7 @@ import { NetworkView } from "./network.js";
 import { DrawingPad, INK_SIDE } from "./pad.js";
 import { TrainingView } from "./training.js";
 import { WantsView } from "./wants.js";
+import { AverageView } from "./average.js";
 import { ZoomView } from "./zoom.js";
 
 const $ = (id) => document.getElementById(id);
@@ -29,7 +30,7 @@ const page = {
 // painted (total), and from its answer to that frame (render).
 window.explorerTimings = [];
 
-let network, wants, zoom, training, pad, sizes, walkSteps;
+let network, wants, zoom, training, pad, sizes, walkSteps, average;
 
 function showError(error) {
   const footer = $("error");
@@ -413,6 +414,18 @@ async function start() {
   $("targets").innerHTML = [...Array(sizes[sizes.length - 1]).keys()]
     .map((d) => `<button data-digit="${d}" aria-pressed="false">${d}</button>`).join("");
   for (const button of $("targets").children) button.addEventListener("click", () => chooseTarget(Number(button.dataset.digit)));
+  average = new AverageView($("average-panel"), {
+    ask: (body) => postJSON("/api/average", body).catch((error) => { showError(error); throw error; }),
+    // the example on screen: a picked digit by set and index, a drawing with the target chosen for it
+    // (a drawing with no target yet is not added: it wants nothing until it has one)
+    current: () => (page.label !== null ? { ...page.picked }
+      : page.input && page.target !== null ? { ...page.input, target: page.target } : null),
+    wrong: async (start) => {
+      const digit = await postJSON("/api/digit", { set: "test", wrong: true, start });
+      return { set: digit.set, index: digit.index };
+    },
+    onStep: () => refreshState(true),
+  });
   $("label-pick").innerHTML += [...Array(10).keys()].map((d) => `<option value="${d}">only ${d}s</option>`).join("");
 
   $("clear").addEventListener("click", () => { pad.clear(false); page.newDrawing = true; });
