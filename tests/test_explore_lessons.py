@@ -211,6 +211,9 @@ def test_every_layer_shows_its_wishes_on_one_printed_scale(browser, data):
 def test_the_walk_back_moves_picture_heatmaps_and_words_together(browser, data):
     with running(session_with(data=data)) as server:
         page = opened(browser, server)
+        page.click("#network .neuron[data-layer='1'][data-neuron='2']")
+        page.mouse.move(2, 300)
+        assert page.is_visible("#lens")  # a chosen first-layer neuron's weights stay shown...
         steps = []
         for _ in range(5):
             page.click("#walk-next")
@@ -219,6 +222,7 @@ def test_the_walk_back_moves_picture_heatmaps_and_words_together(browser, data):
                 "arrows": {layer: sum(v != 0 for v in wishes_drawn(page, layer).values()) for layer in (1, 2, 3)},
                 "rows": page.locator(".heatrow.each.now").count(), "sums": page.locator(".heatrow.sum.now").count(),
             })
+        assert page.is_hidden("#lens")  # ...but not over the wishes walked back
         assert [s["text"].split(" \u00b7 ")[0] for s in steps] == [f"Step {i} of 5" for i in range(1, 6)]
         # outputs; layer 2 wish by wish (10 rows), then their sum; layer 1 wish by wish (16 rows), then the sum
         assert [s["rows"] for s in steps] == [0, 10, 0, 16, 0] and [s["sums"] for s in steps] == [0, 0, 1, 0, 1]

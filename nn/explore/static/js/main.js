@@ -186,6 +186,7 @@ function walkTo(index) {
   network.setWalk(walk);
   wants.setWalk(walk);
   showWalk();
+  showLens(page.hovered);
 }
 
 // The words under the network, with the numbers the picture shows.
@@ -342,8 +343,10 @@ async function trainAction(action) {
 function showLens(hovered) {
   page.hovered = hovered;
   const lens = $("lens");
-  const chosen = page.selected && page.selected[0] === 1 && !page.running ? page.selected[1] : null;
-  const j = hovered ?? chosen; // hovering shows a neuron; a chosen first-layer neuron stays shown, until training
+  // hovering shows a neuron; a chosen first-layer neuron stays shown, unless training or the walk back
+  // needs the picture
+  const chosen = page.selected && page.selected[0] === 1 && !page.running && page.walk === 0 ? page.selected[1] : null;
+  const j = hovered ?? chosen;
   lens.hidden = j === null;
   if (j === null) return;
   const w1 = network.w1.subarray(784 * j, 784 * (j + 1));
