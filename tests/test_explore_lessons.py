@@ -314,7 +314,7 @@ def test_fit_for_a_projector_in_every_state(browser, data, trained):
             assert lens["x"] >= digit["x"] + digit["width"] or lens["y"] >= digit["y"] + digit["height"] \
                 or lens["y"] + lens["height"] <= digit["y"], (j, lens, digit)
         page.click("#network .neuron[data-layer='1'][data-neuron='2']")
-        page.wait_for_selector("#zoom-graph svg")
+        page.wait_for_selector("#zoom-check.ok")  # the zoom has answered
         page.mouse.move(2, 300)
         sizes["zoom"] = assert_readable_and_above_the_fold(page, "zoom")
         assert page.is_visible("#lens")  # the chosen neuron's lens stays, until training starts
