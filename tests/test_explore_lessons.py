@@ -108,6 +108,10 @@ def _pixels(server, index):
     return Client(server.url).post("/api/digit", {"set": "test", "index": index})[1]["pixels"]
 
 
+def signed(x, digits=3):
+    return "0" if x == 0 else ("+" if x > 0 else "\u2212") + fmt(abs(x), digits)
+
+
 def fmt(x, digits=3):
     """format.js's fmt: `digits` significant digits, and an exponent below 1e-3 (6.2e-4)."""
     if x == 0:
@@ -253,8 +257,11 @@ def test_lines_can_show_the_weight_nudges_and_say_fire_together(browser, data):
         text = page.inner_text("#walk-text")
         assert "fire together wire together" in text
         below = np.array(example["a"][2])
-        bright = int(np.argmax(below))
-        assert f"neuron {bright} (a = {fmt(below[bright])})" in text
+        bright, dim = int(np.argmax(below)), int(np.argmin(below))
+        j = int(np.argmax(np.abs(example["dz"][3])))  # the output whose weights move most
+        assert (f"to output {j}, the weight from neuron {bright} (a = {fmt(below[bright])}) gets {signed(nudges[j, bright])}, "
+                f"from neuron {dim} (a = {fmt(below[dim])}) {signed(nudges[j, dim])}") in text
+        assert abs(nudges[j, bright]) == np.abs(nudges[j]).max()  # what the words claim is so
 
 
 # --- 3. fit for a projector ---

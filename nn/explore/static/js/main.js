@@ -207,8 +207,7 @@ function showWalk() {
   const scale = (l) => fmt(network.scaleOf[l]);
   let text;
   if (walk === null) {
-    text = "Beside every neuron: what this example wants of its activation, \u2212\u2202C/\u2202a, an arrow up or down " +
-      "as long as its share of the layer's largest wish (\u2195 under the layer). " + edgeWords(example);
+    text = edgeWords(example);
   } else if (walk.layer === L) {
     const wishes = example.da[L].map((d) => -d);
     text = `Step 1 of ${n} \u00b7 The outputs. The cost wants each output moved by \u2212\u2202C/\u2202a = \u22122(a \u2212 y): ` +
@@ -228,21 +227,25 @@ function showWalk() {
   $("walk-text").textContent = text;
 }
 
-// The lines' legend; with the weight nudges, the video's "fire together, wire together", with the
-// numbers that show it: the weight from the brightest neuron below the target gets the biggest nudge.
+// The lines' legend; with the weight nudges, the video's "neurons that fire together wire together",
+// with the numbers that show it, for the output that changes most (the largest error term): the
+// weight from the brightest neuron below gets its biggest nudge, the one from the dimmest its least.
 function edgeWords(example) {
   if (!$("edge-nudges").checked) {
-    return "Lines: the weights, blue positive, red negative, thicker when larger.";
+    return "Beside every neuron: what this example wants of its activation, \u2212\u2202C/\u2202a, an arrow up or down " +
+      "as long as its share of the layer's largest wish (\u2195 under the layer). Lines: the weights, blue positive, red negative.";
   }
-  const L = sizes.length - 1, j = example.target;
+  const L = sizes.length - 1;
+  const errors = example.dz[L].map(Math.abs);
+  const j = errors.indexOf(Math.max(...errors));
   const below = example.a[L - 1];
   const bright = below.indexOf(Math.max(...below)), dim = below.indexOf(Math.min(...below));
   const nudge = (k) => signed(-example.dw[L][j][k]);
   const scales = network.edgeScale.map((s, l) => s && `${l - 1}\u2192${l}: ${fmt(s.scale)}`).filter(Boolean).join(", ");
-  return `Lines: this example's weight nudges \u2212\u2202C/\u2202w = \u2212\u2202C/\u2202z\u2C7C \u00b7 a\u2096, blue up, red down, ` +
-    `width by size (largest ${scales}; the first layer's: the small images, one scale, largest ${fmt(network.thumbScale.scale)}). ` +
-    `Neurons that fire together wire together: to output ${j}, the weight from neuron ${bright} (a = ${fmt(below[bright])}) ` +
-    `gets ${nudge(bright)}, from neuron ${dim} (a = ${fmt(below[dim])}) ${nudge(dim)}.`;
+  return `Lines: this example's weight nudges \u2212\u2202C/\u2202w = \u2212\u2202C/\u2202z\u2C7C \u00b7 a\u2096 (largest ${scales}; ` +
+    `the first layer's: the small images, largest ${fmt(network.thumbScale.scale)}). Neurons that fire together wire together: ` +
+    `to output ${j}, the weight from neuron ${bright} (a = ${fmt(below[bright])}) gets ${nudge(bright)}, ` +
+    `from neuron ${dim} (a = ${fmt(below[dim])}) ${nudge(dim)}.`;
 }
 
 // --- training and the network's weights ---

@@ -30,7 +30,7 @@ export class WantsView {
     this.output.innerHTML = [...Array(10).keys()].map((j) => `<option value="${j}">${j}</option>`).join("");
     this.output.addEventListener("change", () => this.onOutput(Number(this.output.value)));
     this.ownScale = container.querySelector("#own-scale");
-    this.ownScale.addEventListener("change", () => this.example && this.showFirst(this.example));
+    this.ownScale.addEventListener("change", () => this.example?.target != null && this.showFirst(this.example));
     this.first = [];
     this.walk = null;
   }
