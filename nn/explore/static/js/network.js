@@ -133,8 +133,10 @@ export class NetworkView {
       this.values[j].setAttribute("class", j === example.guess ? "value guess" : "value");
     });
     this.drawWishes();
-    this.drawEdges();
-    this.drawThumbs();
+    // the lines and thumbnails follow the example only when they show its nudges or wishes (a
+    // stroke asks for an example every frame: the weights need not be drawn again)
+    if (this.edgeMode === "nudges" || this.walk) this.drawEdges();
+    if (this.edgeMode === "nudges") this.drawThumbs();
   }
 
   // Which wishes show: null for all; or a step of the walk back, {layer, part}: the layers above
