@@ -411,8 +411,7 @@ async function start() {
   wants = new WantsView($("wants"), {
     onOutput: (j) => { page.output = j; if (page.example) wants.show(page.example, j); },
   });
-  zoom = new ZoomView({ title: $("zoom-title"), prev: $("zoom-prev"), next: $("zoom-next"), counter: $("zoom-counter"),
-                        graph: $("zoom-graph"), text: $("zoom-text"), check: $("zoom-check") }, showError);
+  zoom = new ZoomView({ title: $("zoom-title"), check: $("zoom-check"), stepper: $("zoom-stepper") }, showError);
   zoom.layers = sizes.length - 1;
   training = new TrainingView({ costChart: $("cost-chart"), accuracyChart: $("accuracy-chart"), status: $("train-status"),
                                 settings: $("train-settings"), batch: $("batch") });
