@@ -25,6 +25,7 @@ const page = {
   example: null,
   walk: 0, // the step of the walk back: 0 shows every wish at once
   hovered: null, // the first-layer neuron under the pointer
+  stale: true, // the network on screen is not yet the server's
 };
 // Frame times in milliseconds, for benchmarks/explorer.py: from asking the server to the next frame
 // painted (total), and from its answer to that frame (render).
@@ -294,10 +295,14 @@ function applyState(state, since) {
   const progress = state.training;
   if (progress.steps < since) { // the network was switched or reset: fetch its costs from the start
     page.steps = 0;
+    page.stale = true;
     setTimeout(refreshState, 0);
     return;
   }
-  const changed = progress.steps !== page.steps || since === 0;
+  // A new network or new steps: draw it again and ask again about the example. Not on every poll of
+  // an untrained network (since 0): a zoom asked for each second would never let a slow answer show.
+  const changed = page.stale || progress.steps !== page.steps || state.model !== page.model;
+  page.stale = false;
   page.running = progress.running;
   page.steps = progress.steps;
   page.model = state.model;
