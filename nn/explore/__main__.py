@@ -16,7 +16,7 @@ from .. import data as mnist
 from .. import threads
 from ..fast import FastMLP
 from .server import ExplorerServer
-from .session import Session, check_model
+from .session import Session, check_model, own_history
 from .training import BATCH_SIZE
 
 DEFAULT_MODEL = Path("runs/mnist/model.npz")
@@ -87,7 +87,7 @@ def main(argv=None, data=None):
             data = mnist.load_mnist(args.data_dir)
         except (mnist.MnistError, OSError) as error:
             raise SystemExit(f"explore: cannot load MNIST: {error}") from None
-    session = Session(data, model)
+    session = Session(data, model, own_history(args.model or DEFAULT_MODEL, model) if model is not None else None)
     threads.follow(session.net.sizes, BATCH_SIZE)  # numpy's BLAS threads, as training will use them
     server = start_server(session, args.host, args.port)
     warn_if_exposed(server)

@@ -264,7 +264,7 @@ class Handler(BaseHTTPRequestHandler):
     def post_api(self, path, body):
         session = self.server.session
         if path == "/api/example":
-            return session.example(checks.image(body), checks.digit(body))
+            return session.example(checks.image(body), checks.digit(body, "target", None))  # None: not labelled yet
         if path == "/api/neuron":
             return session.neuron(checks.image(body), checks.digit(body),
                                   checks.integer(body, "layer", 1, 9), checks.integer(body, "neuron", 0, 10_000))

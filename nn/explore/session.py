@@ -5,18 +5,22 @@ the lock, asks the engines, and returns plain data for JSON. Several tabs share 
 look at the same network as it learns.
 """
 import hashlib
+import json
+from pathlib import Path
 
 import numpy as np
+
+from autodiff.files import read_npz
 
 from ..data import one_hot, scaled
 from ..fast import FastMLP
 from ..nudges import weight_name
 from ..train import predict
 from . import neuron as zoom
+from .average import average
 from .checks import BadRequest
 from .training import COST, LEARNING_RATE, TakingTurns, Trainer
-from .average import average
-from .wants import backward_pass, example, packed, per_example_nudges
+from .wants import backward_pass, example, forward_only, packed, per_example_nudges
 
 SETS = ("test", "train")
 DEFAULT_SIZES = [784, 16, 16, 10]  # the video's network
@@ -38,6 +42,21 @@ def check_model(net, source):
     return net
 
 
+def own_history(model_path, net):
+    """The loaded model's own training, for the page's badge and accuracy chart: [{"epoch", "cost",
+    "test_accuracy"}] from the checkpoint.npz that demos/train_mnist.py writes beside model.npz, if
+    it holds these very weights (a later run may have left another); else None. The history is only
+    ever shown, so a checkpoint that cannot be read just means none."""
+    try:
+        stored = read_npz(Path(model_path).with_name("checkpoint.npz"))
+        if not all(np.array_equal(stored[f"net.{key}"], value) for key, value in net.state().items()):
+            return None
+        history = json.loads(str(stored["run"]))["history"]
+        return [{key: figures[key] for key in ("epoch", "cost", "test_accuracy")} for figures in history]
+    except Exception:  # noqa: BLE001 - missing, damaged or of another format: no history to show
+        return None
+
+
 def weights_to_follow(dw):
     """For the mini-batch table: each layer's most sensitive weight, and a typical first-layer one
     (the median |gradient| among those that move at all: a weight from a blank pixel never moves)."""
@@ -50,17 +69,20 @@ def weights_to_follow(dw):
 
 
 class Session:
-    def __init__(self, data, model=None):
+    def __init__(self, data, model=None, history=None):
         """data: (train images, train labels, test images, test labels) as nn.data.load_mnist returns them.
-        model: a FastMLP to start from (checked with check_model), or None to start untrained."""
+        model: a FastMLP to start from (checked with check_model), or None to start untrained.
+        history: the model's own training, as own_history() reads it, or None."""
         self.lock = TakingTurns()
         self.data = {"train": data[:2], "test": data[2:]}
         sizes = model.sizes if model is not None else DEFAULT_SIZES
         self.untrained = FastMLP(sizes[0], sizes[1:], "sigmoid", "sigmoid", seed=0).state()
         self.loaded = model.state() if model is not None else None
+        self.history = history if model is not None else None
         self.net = FastMLP(sizes[0], sizes[1:], "sigmoid", "sigmoid", seed=0)
         self.which = "untrained"
         self.trainer = Trainer(self.net, data, self.lock)
+        self.measured = None  # the badge's accuracy: (which, steps, share of the test digits right)
         if model is not None:
             self.switch("loaded")
 
@@ -83,6 +105,7 @@ class Session:
                 b.data = np.array(state[f"b{i}"], dtype=b.data.dtype)
             self.which = which
             self.trainer.restart()
+            self.measured = None
 
     def model(self):
         """Which network is on screen, named by a hash of its weights: a link made on it names it, and
@@ -101,17 +124,36 @@ class Session:
             weights, biases = self.matrices()
             return {
                 "model": self.which, "has_loaded": self.loaded is not None, "sizes": self.net.sizes,
-                "training": self.trainer.progress(since),
+                "history": self.history if self.which == "loaded" else None,
+                "training": self.trainer.progress(since), "accuracy": self.accuracy_now(),
                 "w1": packed(weights[0]),  # one 28x28 image per first-layer neuron: what it looks for
                 "w": [None, None] + [packed(w, exact=True) for w in weights[1:]],
                 "b": [None] + [b.tolist() for b in biases],
                 "counts": {name: len(labels) for name, (_, labels) in self.data.items()},
             }
 
+    def accuracy_now(self):
+        """For the model's badge: {"steps", "share"}, the share of test digits read right after that many
+        steps here. Measured when paused (once per step count); while training runs, the last epoch's
+        figure, with the step it was measured at, so that the badge never claims a newer one."""
+        steps = len(self.trainer.costs)
+        if self.trainer.running:
+            epoch, share = self.trainer.accuracy[-1]  # epoch 0: as this network started here
+            latest = (epoch * len(self.trainer.batches), share)
+            if self.measured is not None and self.measured[0] == self.which and self.measured[1] > latest[0]:
+                latest = self.measured[1:]
+            return {"steps": latest[0], "share": latest[1]}
+        if self.measured is None or self.measured[:2] != (self.which, steps):
+            self.measured = (self.which, steps, self.trainer.test_accuracy())
+        return {"steps": steps, "share": self.measured[2]}
+
     # --- one example ---
 
     def example(self, pixels, target):
+        """What the network reads and wants of this example; target None (a drawing not yet labelled): no nudges."""
         with self.lock:
+            if target is None:
+                return forward_only(*self.matrices(), pixels)
             return example(*self.matrices(), pixels, target)
 
     def neuron(self, pixels, target, layer, j):

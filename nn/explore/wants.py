@@ -98,6 +98,17 @@ def example(weights, biases, x, target):
 
 
 
+def forward_only(weights, biases, x):
+    """A drawing nobody has labelled yet: what the network reads and guesses, and no nudges, since
+    the nudges depend on the target and there is none until the learner says which digit it is."""
+    a = [Tensor(x[None, :])]
+    for w, b in zip(weights, biases):
+        a.append(Tensor.weighted_sum(Tensor(w), a[-1], Tensor(b)).sigmoid())
+    outputs = a[-1].data[0]
+    return {"image": packed(a[0].data[0]), "target": None, "guess": int(np.argmax(outputs)),
+            "a": [None] + [t.data[0].tolist() for t in a[1:]]}
+
+
 def per_example_nudges(weights, biases, xs, ys, chosen):
     """The video's mini-batch table: row i, column e is what example e wants of chosen weight
     (l, j, k), -∂C_e/∂w. The chain rule in numpy for the whole batch at once (nn.nudges does it an
