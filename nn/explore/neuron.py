@@ -20,16 +20,18 @@ SHOWN_PER_ROLE = 4  # of a neuron's 784 weights, the text names the few that mat
 DRAWN_NODES = 24  # more, and the drawing groups a neuron's weights and its inputs: readable on a projector
 
 
-def neuron_graph(layer, j, inputs, w, b, target=None):
-    """(root, leaves by role): Values for neuron j of `layer`, fed the activations `inputs` of the layer below."""
+def neuron_graph(layer, j, inputs, w, b, target=None, activation="sigmoid"):
+    """(root, leaves by role): Values for neuron j of `layer`, fed the activations `inputs` of the layer below,
+    through its layer's activation (sigmoid, tanh, relu, or linear: none)."""
     below = layer - 1
     a_in = [Value(float(x), f"a({below})_{k}") for k, x in enumerate(inputs)]
     ws = [Value(float(x), f"w({layer})_{j},{k}") for k, x in enumerate(w)]
     bias = Value(float(b), f"b({layer})_{j}")
     z = Value.weighted_sum(ws, a_in, bias)
     z.label = f"z({layer})_{j}"
-    a = z.sigmoid()
-    a.label = f"a({layer})_{j}"
+    a = z if activation == "linear" else getattr(z, activation)()  # linear: a is z itself
+    if a is not z:
+        a.label = f"a({layer})_{j}"
     root = a
     if target is not None:  # an output neuron: its share of the cost
         root = (a - Value(float(target), f"y_{j}")) ** 2
@@ -37,13 +39,14 @@ def neuron_graph(layer, j, inputs, w, b, target=None):
     return root, {"weights": ws, "inputs": a_in, "bias": [bias], "z": z, "a": a}
 
 
-def steps(layer, j, inputs, w, b, upstream=None, target=None):
+def steps(layer, j, inputs, w, b, upstream=None, target=None, activation="sigmoid", upstream_from="layers"):
     """The backward pass through neuron j, step by step: [{"dot", "text", "node"}], and the numbers it ends with.
 
-    Give `target` for an output neuron (the graph then ends in its cost), `upstream` = ∂C/∂a_j for
-    a hidden one.
+    Give `target` for an output neuron under the squared error (the graph then ends in its cost),
+    `upstream` = ∂C/∂a_j for a hidden one, or for an output under the cross-entropy, which is no sum
+    of one cost per output (upstream_from="cost").
     """
-    root, parts = neuron_graph(layer, j, inputs, w, b, target)
+    root, parts = neuron_graph(layer, j, inputs, w, b, target, activation)
     seed = 1.0 if target is not None else float(upstream)
     nodes = topological_order(root)
     name = names(nodes)
@@ -58,8 +61,11 @@ def steps(layer, j, inputs, w, b, upstream=None, target=None):
         if step.index == 0 and target is not None:
             lines.append(f"∂{cost}/∂{name[root]} = 1: C is the sum of the outputs' costs C_j, so each adds one for one.")
         elif step.index == 0:
-            lines.append(f"∂{cost}/∂{name[root]} = {number(seed)}: what the layers above sent back "
-                         "(each neuron above wishes this activation moved, in proportion to its weight; summed).")
+            lines.append(f"∂{cost}/∂{name[root]} = {number(seed)}: " + (
+                "what the cost sent back: the cross-entropy's softmax minus the target, for this output."
+                if upstream_from == "cost" else
+                "what the layers above sent back (each neuron above wishes this activation moved, in proportion "
+                "to its weight; summed)."))
         else:
             lines.append(f"∂{cost}/∂{_grouped(name[step.node])} = {number(step.grad)} is complete.")
         lines.append("The chain rule passes it on to each child, times the child's local derivative:")

@@ -7,12 +7,8 @@ parsed and checked (checks.py) before the session computes; a bad one gets a 400
 message, and an unexpected error a 500, both without a traceback to the page, and the server
 keeps serving.
 
-    GET  /api/state?since=N   the network's weights, and training's progress (costs from step N)
-    POST /api/example         {"pixels" | "drawing", "target"}: the forward pass and every nudge
-    POST /api/digit           {"set", "index" | "label" and/or "wrong", "start"}: a test or training digit
-    POST /api/neuron          {"pixels", "target", "layer", "neuron"}: one neuron's backward pass, step by step
-    POST /api/train           {"action": start | pause | step | untrained | loaded}
-    GET  /api/batch           the mini-batch table of the last training step
+The API calls under /api/ are api.py's (state, example, digit, neuron, train, batch, models,
+model), which the notebook widget calls too.
 """
 import json
 import sys
@@ -20,11 +16,11 @@ import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import autodiff
 
-from . import checks
+from . import api
 from .checks import BadRequest
 
 LARGEST_BODY = 1_000_000  # bytes: a 280x280 drawing as JSON is about 400 kB
@@ -133,32 +129,10 @@ class Handler(BaseHTTPRequestHandler):
             length -= len(got)
 
     def get_api(self, url):
-        session = self.server.session
-        if url.path == "/api/state":
-            query = parse_qs(url.query)
-            since = query.get("since", ["0"])[0]
-            if not since.isdigit():
-                raise BadRequest(f"since must be a whole number, got {since[:20]!r}")
-            return session.state(int(since))
-        if url.path == "/api/batch":
-            return session.batch()
-        raise LookupError(url.path)
+        return api.answer(self.server.session, "GET", url.path.removeprefix("/api/"), url.query)
 
     def post_api(self, path, body):
-        session = self.server.session
-        if path == "/api/example":
-            return session.example(checks.image(body), checks.digit(body))
-        if path == "/api/neuron":
-            return session.neuron(checks.image(body), checks.digit(body),
-                                  checks.integer(body, "layer", 1, 9), checks.integer(body, "neuron", 0, 10_000))
-        if path == "/api/digit":
-            which = checks.choice(body, "set", ("test", "train"), "test")
-            return session.digit(which, checks.integer(body, "index", 0, 10**9, None),
-                                 checks.digit(body, "label", None), checks.flag(body, "wrong"),
-                                 checks.integer(body, "start", 0, 10**9, 0))
-        if path == "/api/train":
-            return session.train(checks.choice(body, "action", ("start", "pause", "step", "untrained", "loaded")))
-        raise LookupError(path)
+        return api.answer(self.server.session, "POST", path.removeprefix("/api/"), body=body)
 
 
 class ExplorerServer(ThreadingHTTPServer):

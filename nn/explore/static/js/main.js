@@ -9,7 +9,8 @@ import { TrainingView } from "./training.js";
 import { WantsView } from "./wants.js";
 import { ZoomView } from "./zoom.js";
 
-const $ = (id) => document.getElementById(id);
+let root = document; // the page, or the shadow root the notebook widget draws into
+const $ = (id) => root.getElementById(id);
 const page = {
   input: null, // what the network reads: {pixels} (a picked digit) or {drawing} (the pad's ink)
   label: null, // the true label of a picked digit; null for a drawing
@@ -201,7 +202,17 @@ async function trainAction(action) {
 
 // --- start ---
 
-async function start() {
+// where: the document, or a shadow root holding the page's markup (the notebook widget).
+export async function start(where = document) {
+  root = where;
+  try {
+    await wire();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function wire() {
   const state = await getJSON("/api/state?since=0");
   sizes = state.sizes;
   network = new NetworkView($("network"), sizes, {
@@ -259,7 +270,5 @@ async function start() {
   await pick({ index: 0 });
   setTimeout(poll, 500);
   window.explorerTraining = training; // for the browser test and the benchmark: the costs the page plots
-  document.body.dataset.ready = "true"; // for the browser test: the page is wired up
+  (root.host || document.body).dataset.ready = "true"; // for the browser test: the page is wired up
 }
-
-start().catch(showError);
