@@ -263,6 +263,19 @@ class Tensor:
     def __rpow__(self, other):
         return self._operand(other) ** self
 
+    def __rmatmul__(self, other):
+        return self._operand(other) @ self
+
+    # --- numpy on the left: x * t, x @ t with x an array ---
+    # Left to itself, numpy would apply the op element by element and make an array of Tensors.
+    # __array_ufunc__ = None makes numpy hand its operators to the Tensor's reflected ops (NEP 13),
+    # and refuse its functions (np.exp(t), x *= t): they could not record the op for backward().
+    __array_ufunc__ = None
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("numpy cannot use a Tensor as an array: it would not record the ops for backward(). "
+                        "Use the Tensor's own ops (t.exp(), x @ t, t.sum()), or t.data for its numbers")
+
     # --- functions of one input ---
 
     def exp(self):
@@ -325,12 +338,12 @@ class Tensor:
     def __matmul__(self, other):
         other = self._operand(other)
         a, b = self.data, other.data
+        if a.ndim != 2 or b.ndim != 2:
+            raise ValueError(f"@: expected two matrices, got shapes {a.shape} and {b.shape}")
         try:
             out = a @ b
         except ValueError:
             raise ValueError(f"@: shapes {a.shape} and {b.shape} do not fit a matrix product") from None
-        if a.ndim != 2 or b.ndim != 2:
-            raise ValueError(f"@: expected two matrices, got shapes {a.shape} and {b.shape}")
         return _checked_node(out, (self, other), (lambda g: g @ b.T, lambda g: a.T @ g), "@")
 
     def sum(self, axis=None, keepdims=False):
@@ -403,6 +416,8 @@ class Tensor:
                              "(expected (batch, k) and (batch,))")
         if len(z) == 0:
             raise ValueError("cross-entropy: the batch is empty (0 examples): there is no mean to take")
+        if z.shape[1] == 0:
+            raise ValueError(f"cross-entropy: logits {z.shape} hold no logits: there is no class to choose")
         if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= z.shape[1]:
             raise ValueError(f"cross-entropy: labels must be integers from 0 to {z.shape[1] - 1}")
         rows = np.arange(len(z))
@@ -430,9 +445,12 @@ class Tensor:
         for child, local in zip(self._children, self._local_grads):
             if child.requires_grad:  # _contribution, inlined: this line runs for every edge of every step
                 contribution = local(g) if callable(local) else _unbroadcast(local * g, child.data.shape)
-                # 0.0 (set by start_backward or zero_grad) + contribution is the contribution itself. It may
-                # be a view of another node's gradient, so later contributions are added into a new array.
-                child.grad = contribution if type(child.grad) is float else child.grad + contribution
+                if type(child.grad) is float:  # 0.0, set by start_backward or zero_grad: the first contribution
+                    # is the gradient. A view (sum, mean, .T, reshape) of another node's gradient is made an
+                    # array of its own, as stepping's 0.0 + contribution does: the user may change it.
+                    child.grad = contribution if contribution.base is None else 0.0 + contribution
+                else:
+                    child.grad = child.grad + contribution
 
     def backward(self):
         """Fill in d(self)/d(node) as .grad for every node this Tensor depends on.
@@ -442,7 +460,8 @@ class Tensor:
         """
         order = None
         try:
-            order = backward(self, self._seed())
+            with np.errstate(over="ignore", invalid="ignore"):  # check_gradients names any overflow
+                order = backward(self, self._seed())
         finally:
             _release(self, order)
 

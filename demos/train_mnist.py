@@ -40,13 +40,6 @@ def interrupted_while_starting(signum, frame):
 if __name__ == "__main__":  # Ctrl-C during start-up (the imports take a second): exit 130, no traceback
     signal.signal(signal.SIGINT, interrupted_while_starting)
 
-# Batches of 100 images make small matrix products: a second BLAS thread gains little on them, and
-# when another program keeps a core busy, BLAS threads waiting for each other made training 4 to 11
-# times slower (measured on a 2-core machine). So one thread, unless you set these yourself. They
-# must be set before numpy is imported.
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(variable, "1")
-
 import matplotlib  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402

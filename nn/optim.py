@@ -3,14 +3,20 @@
 They work on either engine: a parameter's .data and .grad are floats for Value, arrays for Tensor.
 A Tensor's parameters and running sums are updated in place: a step allocates (almost) nothing.
 """
+import math
+from collections.abc import Iterable, Mapping
+from numbers import Real
+
 import numpy as np
+
+from autodiff import Tensor, Value
 
 from . import module
 
 
 class Optimizer:
     def __init__(self, params, lr):
-        self.params, self.lr = list(params), lr
+        self.params, self.lr = _parameters(params, type(self).__name__), _positive(self, "lr", lr)
 
     def zero_grad(self):
         module.zero_grad(self.params)
@@ -21,7 +27,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=0.1, momentum=0.0):
         super().__init__(params, lr)
-        self.momentum = momentum
+        self.momentum = _fraction(self, "momentum", momentum)
         self.velocity = [0.0 * p.data for p in self.params]  # zeros, in the parameter's shape and type
 
     def step(self):
@@ -52,7 +58,10 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
-        self.betas, self.eps, self.steps = betas, eps, 0
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, Iterable) or len(betas := tuple(betas)) != 2:
+            raise TypeError(f"Adam: betas must be two numbers (b1, b2) such as (0.9, 0.999), got {betas!r:.80}")
+        self.betas = (_fraction(self, "betas[0]", betas[0]), _fraction(self, "betas[1]", betas[1]))
+        self.eps, self.steps = _positive(self, "eps", eps), 0
         def zeros():  # one array per parameter, of its shape and dtype (0-d float64 for a Value's float)
             return [np.zeros_like(p.data) for p in self.params]
 
@@ -106,3 +115,55 @@ def _checked_count(state, name):
     if value.ndim != 0 or value.dtype.kind not in "iu" or value < 0:
         raise ValueError(f"optimizer state: {name} must be a whole number >= 0, got {state.get(name)!r}")
     return int(value)
+
+
+# --- the checks of the constructors: PyTorch refuses these too, by name ---
+
+
+def _parameters(params, who):
+    """params as a list of distinct learnable leaves, or an error naming the first that is not one.
+
+    A number or an array has no gradient to step against; a node computed from others is recomputed
+    by the next forward pass, which undoes any step; data (requires_grad=False) gets no gradient;
+    and a parameter listed twice would be stepped twice.
+    """
+    if isinstance(params, (Value, Tensor, Mapping, str, bytes)) or not isinstance(params, Iterable):
+        raise TypeError(f"{who}: params must be a list of parameters such as net.parameters(), got "
+                        f"{type(params).__name__}")
+    params, seen = list(params), {}
+    if not params:
+        raise ValueError(f"{who}: params is empty: there is nothing to learn")
+    for i, p in enumerate(params):
+        kind = "Values" if isinstance(p, Value) else "Tensors"
+        if not isinstance(p, (Value, Tensor)):
+            raise TypeError(f"{who}: params[{i}] is {type(p).__name__} {p!r:.40}, not a parameter (a Value or a Tensor)")
+        if p._children:
+            raise ValueError(f"{who}: params[{i}] is computed from other {kind} (op {p.op!r}), not a parameter: "
+                             "only the leaves of a graph, such as weights, can be learned")
+        if not getattr(p, "requires_grad", True):
+            raise ValueError(f"{who}: params[{i}] is data (requires_grad=False), which gets no gradient")
+        if id(p) in seen:
+            raise ValueError(f"{who}: params[{i}] is params[{seen[id(p)]}] again: it would be stepped twice")
+        seen[id(p)] = i
+    return params
+
+
+def _number(optimizer, name, x):
+    if isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x):
+        raise (ValueError if isinstance(x, Real) and not isinstance(x, bool) else TypeError)(
+            f"{type(optimizer).__name__}: {name} must be a finite number, got {x!r:.40}")
+    return float(x)
+
+
+def _positive(optimizer, name, x):
+    """lr, eps: a finite number > 0 (lr <= 0 stands still or climbs the cost; eps = 0 divides 0 by 0)."""
+    if not _number(optimizer, name, x) > 0:
+        raise ValueError(f"{type(optimizer).__name__}: {name} must be a finite number > 0, got {x!r}")
+    return float(x)
+
+
+def _fraction(optimizer, name, x):
+    """momentum, a beta: the share of the past a running sum keeps, in [0, 1): 1 keeps every gradient forever."""
+    if not 0 <= _number(optimizer, name, x) < 1:
+        raise ValueError(f"{type(optimizer).__name__}: {name} must be a number from 0 up to (not including) 1, got {x!r}")
+    return float(x)

@@ -15,7 +15,7 @@ import numpy as np
 
 from autodiff.files import DamagedFileError, atomic_write, read_npz
 
-from . import guard, scalar_train
+from . import guard, scalar_train, threads
 from .data import one_hot, scaled, shuffled_batches
 from .fast import FastMLP
 from .losses import cross_entropy, squared_error
@@ -115,6 +115,8 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
         rng = np.random.default_rng([seed, epoch])
         batches = shuffled_batches(len(train_images), batch_size, rng)
         rates = cosine_rates(lr, (epoch - 1) * steps, steps, epochs * steps) if lr_decay == "cosine" else None
+        if isinstance(net, FastMLP):  # numpy's BLAS threads for these layers on the machine as it is now
+            threads.follow(net.sizes, batch_size)
         start = time.perf_counter()
         with watch.epoch(epoch, net):
             batches = watch.batches(progress(batches, epoch) if progress else batches)

@@ -366,7 +366,6 @@ BAD = [
     ("/api/digit", {"set": "test", "wrong": "yes"}, "wrong"),
     ("/api/train", {"action": "explode"}, "action"),
     ("/api/train", {}, "action"),
-    ("/api/example", b"[" + b"0.5," * 400_000 + b"0.5]", "too large"),
 ]
 
 
@@ -379,10 +378,10 @@ def test_bad_requests_get_400_json(client, path, body, words):
 
 
 def test_other_bad_requests(client):
-    status, headers, raw = client.request("POST", "/api/example")  # an empty body
-    assert status == 400 and "not JSON" in json.loads(raw)["error"]
+    status, headers, raw = client.request("POST", "/api/example", b"", {"Content-Type": "application/json"})
+    assert status == 400 and "not JSON" in json.loads(raw)["error"]  # an empty body
     with socket.create_connection((client.host, client.port), timeout=30) as raw_socket:  # no Content-Length
-        raw_socket.sendall(b"POST /api/example HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw_socket.sendall(f"POST /api/example HTTP/1.1\r\nHost: {client.host}:{client.port}\r\n\r\n".encode())
         answer = raw_socket.makefile("rb").read()
     assert answer.startswith(b"HTTP/1.1 400") and b"Content-Length" in answer.partition(b"\r\n\r\n")[2]
     assert client.get("/api/state?since=abc")[0] == 400

@@ -13,6 +13,7 @@ import webbrowser
 from pathlib import Path
 
 from .. import data as mnist
+from .. import threads
 from .models import load_model as read_model
 from .server import ExplorerServer
 from .session import Session, check_model
@@ -25,7 +26,9 @@ def parse(argv):
     parser = argparse.ArgumentParser(prog="python -m nn.explore", description="Any MLP reading 28x28 images, live in the browser.")
     parser.add_argument("--model", type=Path, help=f"a .npz model (default: {DEFAULT_MODEL} if it exists, else untrained)")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free one (default: 8000)")
-    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the address to listen on: 127.0.0.1 or ::1 (the default) this machine only; "
+                             "0.0.0.0 or :: every network, so anyone who can reach this machine")
     parser.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
     parser.add_argument("--data-dir", help="a directory of the four MNIST IDX files, or any set of 28x28 images "
                                            "with up to 10 classes in the same files, named by an optional classes.txt "
@@ -59,7 +62,16 @@ def start_server(session, host, port):
         if error.errno == errno.EADDRINUSE:
             raise SystemExit(f"explore: port {port} is in use (another explorer?): choose another with "
                              f"--port {port + 1 if port else 8001}, or --port 0 for any free one") from None
-        raise SystemExit(f"explore: cannot listen on {host}:{port}: {error.strerror or error}") from None
+        raise SystemExit(f"explore: cannot listen on {host} port {port}: {error.strerror or error}") from None
+
+
+def warn_if_exposed(server):
+    """Listening beyond this machine lets anyone who reaches it see the network and start or stop its training."""
+    if server.exposed:
+        where = "every network interface" if server.everywhere else f"the address {server.host}"
+        print(f"explore: WARNING: listening on {where}, not only this machine: anyone who can reach it on "
+              f"port {server.port} can use the explorer, see the network and start or stop its training. "
+              "Leave out --host to keep it to this machine.", file=sys.stderr, flush=True)
 
 
 def has_display():
@@ -87,9 +99,13 @@ def main(argv=None, data=None):
         session = Session(data, model, kind, settings, classes, models=MODELS if MODELS.is_dir() else None, name=name)
     except ValueError as error:
         raise SystemExit(f"explore: {error}") from None
+    threads.follow(session.net.sizes, session.settings.batch_size)  # numpy's BLAS threads, as training will use them
     server = start_server(session, args.host, args.port)
+    warn_if_exposed(server)
+    if len(session.data["train"][1]) == 0:
+        print("explore: the training set is empty: the page can show digits, but not train", file=sys.stderr)
     print(f"The explorer: {'-'.join(map(str, session.net.sizes))} network, {how}.")
-    print(f"Open {server.url} (Ctrl-C stops it)", flush=True)
+    print(f"Open {' or '.join(server.urls())} (Ctrl-C stops it)", flush=True)
     if not args.no_browser and has_display():
         threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
     try:

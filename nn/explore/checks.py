@@ -89,3 +89,21 @@ def image(body):
         raise BadRequest(f"drawing ink must hold {size}x{size} = {size * size} bytes, got {len(raw)}")
     ink = np.frombuffer(raw, dtype=np.uint8).reshape(size, size) / 255.0
     return to_mnist(ink)
+
+
+def examples(body, sets):
+    """The examples of POST /api/average: a list of {"set", "index"} or of an image ("pixels" or a
+    "drawing") with its "target", which a drawing must have: nobody else knows what it shows."""
+    value = field(body, "examples", [])
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        raise BadRequest("examples must be a list of objects")
+    if len(value) > 100:
+        raise BadRequest(f"at most 100 examples, got {len(value)}")
+    checked = []
+    for e in value:
+        if "set" in e:
+            checked.append({"set": choice(e, "set", sets), "index": integer(e, "index", 0, 10**9)})
+        else:
+            target = digit(e, "target")  # first: without one there are no nudges to show
+            checked.append({"pixels": image(e), "target": target})
+    return checked

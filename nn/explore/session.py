@@ -4,6 +4,7 @@ The server checks each request's shape (checks.py) and calls one method here; ea
 the lock, asks the engines, and returns plain data for JSON. Several tabs share one session: they
 look at the same network as it learns.
 """
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from ..nudges import weight_name
 from ..train import predict
 from . import neuron as zoom
 from .checks import BadRequest
+from ..train import COSTS
+from .average import average
 from .models import list_models, load_model
 from .training import Settings, TakingTurns, Trainer
 from .wants import SHOWN, Kind, backward_pass, example, packed, per_example_nudges
@@ -58,9 +61,9 @@ class Session:
         name: the model's name there."""
         self.lock = TakingTurns()
         self.data = {"train": data[:2], "test": data[2:]}
+        self.classes = [str(d) for d in range(10)] if classes is None else list(classes)
         labels = max((int(np.max(y)) + 1 for y in (data[1], data[3]) if len(y)), default=1)
-        self.classes = list(classes) if classes is not None else [str(d) for d in range(max(labels, 10))]
-        if len(self.classes) < labels or len(self.classes) > 10:
+        if classes is not None and not labels <= len(self.classes) <= 10:
             raise ValueError(f"the data's labels run from 0 to {labels - 1}, but there are {len(self.classes)} "
                              "class names: give one to 10 names, one for each label")
         self.models = models
@@ -126,6 +129,17 @@ class Session:
 
     def list_models(self):
         return [] if self.models is None else list_models(self.models, len(self.classes))
+
+    def model(self):
+        """Which network is on screen, named by a hash of its weights: a link made on it names it, and
+        opened on another network says so rather than show other numbers as these."""
+        digest = hashlib.sha256()
+        with self.lock:
+            for p in self.net.parameters():
+                digest.update(str(p.data.shape).encode())
+                digest.update(np.ascontiguousarray(p.data, "<f8").tobytes())
+            return {"hash": digest.hexdigest()[:12], "model": self.which, "steps": len(self.trainer.costs),
+                    "sizes": self.net.sizes}
 
     def state(self, since=0):
         """The network's weights and the training's progress, for the picture and the plots.
@@ -210,6 +224,54 @@ class Session:
             index = int(found[0])
         return {"set": which, "index": index, "label": int(labels[index]), "count": n,
                 "pixels": scaled(images[index], np.float64).tolist()}
+
+    # --- many examples, one step ---
+
+    MOST_EXAMPLES = 100  # a mini-batch, as in the video
+
+    def average(self, examples, fill=0, apply=False):
+        """Each example's wishes, their average and the batch gradient it equals (average.py); fill:
+        grow the examples to that many with training digits drawn at random; apply: the network
+        takes one step by the average. Examples are {"set", "index"} (their true label is the target)
+        or {"pixels", "target"}; a drawing arrives here as pixels (checks.examples)."""
+        examples = list(examples)
+        if fill > len(examples):
+            _, labels = self.data["train"]
+            rng = np.random.default_rng(len(examples))  # the same fill for the same examples
+            examples += [{"set": "train", "index": int(i)}
+                         for i in rng.choice(len(labels), fill - len(examples), replace=False)]
+        if not examples:
+            raise BadRequest("no examples: add at least one")
+        if len(examples) > self.MOST_EXAMPLES:
+            raise BadRequest(f"at most {self.MOST_EXAMPLES} examples, got {len(examples)}")
+        xs, targets = [], []
+        for e in examples:
+            if "set" in e:
+                images, labels = self.data[e["set"]]
+                if not 0 <= e["index"] < len(labels):
+                    raise BadRequest(f"index must be 0 to {len(labels) - 1} in the {e['set']} set, got {e['index']}")
+                xs.append(scaled(images[e["index"]], np.float64))
+                targets.append(int(labels[e["index"]]))
+            else:
+                xs.append(e["pixels"])
+                targets.append(e["target"])
+        xs = np.array(xs)
+        with self.lock:
+            if apply and self.trainer.running:
+                raise BadRequest("training is running: pause it to take a step by hand")
+            weights, biases = self.matrices()
+            result = average(weights, biases, self.net.activation, self.net.output, COSTS[self.kind.cost], xs,
+                             targets, self.settings.lr)
+            if apply:  # plain SGD by the average: new arrays, as switch() explains
+                for p, g in zip(self.net.parameters(), result.pop("_gradient")):
+                    p.data = p.data - self.settings.lr * g
+                self.trainer.costs.append(result["batch_cost"])
+            else:
+                result.pop("_gradient")
+        result.update(applied=apply, layers=len(self.net.weights), images=[packed(x) for x in xs[:8]],
+                      examples=[e if "set" in e else {"pixels": e["pixels"].tolist(), "target": e["target"]}
+                                for e in examples])
+        return result
 
     # --- training ---
 

@@ -7,14 +7,18 @@ drawn from (seed, epoch). But a step at a time, so that the page can pause, take
 watch: every step takes the session's lock, so a page reading the network never sees half a step.
 """
 import contextlib
+import sys
 import threading
 import time
+import traceback
 
 import numpy as np
 
+from .. import threads
 from ..data import scaled, shuffled_batches
 from ..optim import SGD, Adam
 from ..train import COSTS, predict
+from .checks import BadRequest
 
 LEARNING_RATE, BATCH_SIZE, SEED = 3.0, 100, 0  # demos/train_mnist.py's defaults
 OPTIMIZERS = {"SGD": SGD, "Adam": Adam}
@@ -105,16 +109,24 @@ class Trainer:
         self.costs = []  # one per step: the mean cost of its mini-batch
         self.accuracy = [[0, self.test_accuracy()]]  # [epoch, share of the test digits right], from epoch 0
         self.last_batch = None
+        self.error = None  # why the background training stopped by itself, for the page
 
     def _batches(self, epoch):
         return shuffled_batches(len(self.train_images), self.settings.batch_size,
                                 np.random.default_rng([self.settings.seed, epoch]))
 
     def test_accuracy(self):
+        if len(self.test_labels) == 0:
+            return None  # no test digits: nothing to score (a mean of nothing would be NaN)
         return float(np.mean(predict(self.net, self.test_images) == self.test_labels))
+
+    def check_can_train(self):
+        if len(self.train_labels) == 0:
+            raise BadRequest("there are no training digits to train on: the training set is empty")
 
     def step(self):
         """One mini-batch: forward, cost, backward, step. At the end of an epoch, score the test digits."""
+        self.check_can_train()
         with self.lock.training():
             batch = self.batches[self.position]
             # the weights before the step, for the page's mini-batch table: plain SGD's are worked out from it
@@ -145,15 +157,22 @@ class Trainer:
     def start(self):
         if self.running:
             return
-        self.running = True
+        self.check_can_train()
+        threads.follow(self.net.sizes, self.settings.batch_size)  # numpy's BLAS threads for this network (nn/threads.py)
+        self.running, self.error = True, None
         self.thread = threading.Thread(target=self._run, name="explorer-training", daemon=True)
         self.thread.start()
 
     def _run(self):
-        while self.running:
-            self.step()
-            while self.lock.busy and self.running:  # let the page's requests through (pause() is one)
-                time.sleep(0.0002)
+        try:
+            while self.running:
+                self.step()
+                while self.lock.busy and self.running:  # let the page's requests through (pause() is one)
+                    time.sleep(0.0002)
+        except Exception as error:  # never silently: the page reads why in progress()["error"]
+            traceback.print_exc(file=sys.stderr)
+            self.error = f"training stopped at epoch {self.epoch}, batch {self.position + 1}: {error}"
+            self.running = False
 
     def pause(self):
         self.running = False
@@ -163,7 +182,7 @@ class Trainer:
 
     def progress(self, since=0):
         """What the page plots: the costs from step `since` on, the accuracy per epoch, where training is."""
-        return {"running": self.running, "epoch": self.epoch, "batch": self.position,
+        return {"running": self.running, "error": self.error, "epoch": self.epoch, "batch": self.position,
                 "batches_per_epoch": len(self.batches), "steps": len(self.costs),
                 "costs": self.costs[since:], "accuracy": self.accuracy,
                 "settings": f"{self.settings.describe()}, {len(self.train_images):,} training examples"}

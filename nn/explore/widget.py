@@ -24,6 +24,7 @@ from .. import data as mnist
 from ..fast import FastMLP
 from ..mlp import MLP
 from . import api
+from .api import NoSuchCall
 from .checks import BadRequest
 from .session import Session
 
@@ -106,7 +107,7 @@ class Explorer(anywidget.AnyWidget):
             reply["value"] = self.ask(content.get("method"), path, query, content.get("body"))
         except BadRequest as error:
             reply["error"] = str(error)
-        except LookupError:
+        except NoSuchCall:
             reply["error"] = f"no such API call: {content.get('method')} {path[:100]}"
         except Exception as error:  # a bug: the widget shows a message, the kernel's log the traceback
             traceback.print_exc(file=sys.stderr)

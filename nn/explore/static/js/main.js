@@ -7,6 +7,7 @@ import { NetworkView } from "./network.js";
 import { DrawingPad, INK_SIDE } from "./pad.js";
 import { TrainingView } from "./training.js";
 import { WantsView } from "./wants.js";
+import { AverageView } from "./average.js";
 import { ZoomView } from "./zoom.js";
 
 let root = document; // the page, or the shadow root the notebook widget draws into
@@ -26,7 +27,7 @@ const page = {
 // painted (total), and from its answer to that frame (render).
 window.explorerTimings = [];
 
-let network, wants, zoom, training, pad, sizes;
+let network, wants, zoom, training, pad, sizes, average;
 
 function showError(error) {
   const footer = $("error");
@@ -248,6 +249,16 @@ async function wire() {
   training = new TrainingView({ costChart: $("cost-chart"), accuracyChart: $("accuracy-chart"), status: $("train-status"),
                                 settings: $("train-settings"), batch: $("batch") });
   pad = new DrawingPad($("pad"), drew);
+  average = new AverageView($("average-panel"), {
+    ask: (body) => postJSON("/api/average", body).catch((error) => { showError(error); throw error; }),
+    // the example on screen: a picked digit by set and index, a drawing with the target chosen for it
+    current: () => (page.label !== null ? { ...page.picked } : page.input && { ...page.input, target: page.target }),
+    wrong: async (start) => {
+      const digit = await postJSON("/api/digit", { set: "test", wrong: true, start });
+      return { set: digit.set, index: digit.index };
+    },
+    onStep: () => refreshState(true),
+  });
   $("label-pick").innerHTML += [...Array(10).keys()].map((d) => `<option value="${d}">only ${d}s</option>`).join("");
 
   $("clear").addEventListener("click", () => pad.clear(false));
