@@ -2,9 +2,9 @@
 
     python demos/explorer_screenshot.py     # needs runs/mnist/model.npz (make demo), MNIST, chromium, playwright
 
-It starts the explorer's server in this process, opens the page in Debian's chromium at 1024 px
-wide (a projector's width), picks the first test digit the network gets wrong, chooses the output
-it should have lit, and saves the window.
+It starts the explorer's server in this process, opens the page in Debian's chromium at 1024x768
+(a projector), picks the first test digit the network gets wrong, chooses the output it should have
+lit, and saves the window: every layer's wishes on the network, the guess and the target.
 """
 import sys
 import threading
@@ -18,7 +18,7 @@ from autodiff.files import atomic_write  # noqa: E402
 from nn import data as mnist  # noqa: E402
 from nn.explore.__main__ import DEFAULT_MODEL  # noqa: E402
 from nn.explore.server import ExplorerServer  # noqa: E402
-from nn.explore.session import Session, check_model  # noqa: E402
+from nn.explore.session import Session, check_model, own_history  # noqa: E402
 from nn.fast import FastMLP  # noqa: E402
 
 OUT = ROOT / "docs" / "images" / "explorer.png"
@@ -34,18 +34,19 @@ def main():
         browser_path = chromium.executable()
     except chromium.ChromiumNotFound as error:
         sys.exit(str(error))
-    session = Session(mnist.load_mnist(), check_model(FastMLP.load(model), str(model)))
+    net = check_model(FastMLP.load(model), str(model))
+    session = Session(mnist.load_mnist(), net, own_history(model, net))
     server = ExplorerServer(session, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with sync_playwright() as p:
         browser = chromium.launch(p, browser_path)
-        page = browser.new_page(viewport={"width": 1024, "height": 820})
+        page = browser.new_page(viewport={"width": 1024, "height": 768})
         page.goto(server.url)
         page.wait_for_selector("body[data-ready=true]", timeout=60_000)
         page.click("#wrong")
         page.wait_for_function("document.getElementById('picked').textContent.startsWith('test digit') "
                                "&& !document.getElementById('picked').textContent.startsWith('test digit 0 ')")
-        label = page.input_value("#target")
+        label = page.inner_text("#targets button.chosen")
         page.wait_for_function(f"document.querySelector('#outputs tr.target td').textContent === '{label}'")
         page.click(f"#network .neuron[data-layer='3'][data-neuron='{label}']")
         page.wait_for_selector("#zoom-graph svg")

@@ -16,7 +16,7 @@ from .. import data as mnist
 from .. import threads
 from .models import load_model as read_model
 from .server import ExplorerServer
-from .session import Session, check_model
+from .session import Session, check_model, own_history
 
 DEFAULT_MODEL = Path("runs/mnist/model.npz")
 MODELS = Path("runs")  # the page's model picker lists the models under it
@@ -96,7 +96,9 @@ def main(argv=None, data=None):
     try:
         path = args.model or DEFAULT_MODEL
         name = path.parent.name if path.parent.parent == MODELS else str(path)  # runs/recipe/model.npz: "recipe"
-        session = Session(data, model, kind, settings, classes, models=MODELS if MODELS.is_dir() else None, name=name)
+        history = own_history(path, model) if model is not None else None
+        session = Session(data, model, history, kind, settings, classes, models=MODELS if MODELS.is_dir() else None,
+                          name=name)
     except ValueError as error:
         raise SystemExit(f"explore: {error}") from None
     threads.follow(session.net.sizes, session.settings.batch_size)  # numpy's BLAS threads, as training will use them

@@ -45,7 +45,7 @@ def answer(session, method, path, query="", body=None):
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     if path == "example":
-        return session.example(checks.image(body), checks.digit(body))
+        return session.example(checks.image(body), checks.digit(body, "target", None))  # None: not labelled yet
     if path == "neuron":
         return session.neuron(checks.image(body), checks.digit(body),
                               checks.integer(body, "layer", 1, 9), checks.integer(body, "neuron", 0, 10_000))

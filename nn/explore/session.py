@@ -5,21 +5,24 @@ the lock, asks the engines, and returns plain data for JSON. Several tabs share 
 look at the same network as it learns.
 """
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
+
+from autodiff.files import read_npz
 
 from ..data import one_hot, scaled
 from ..fast import FastMLP
 from ..nudges import weight_name
 from ..train import predict
 from . import neuron as zoom
+from .average import average
 from .checks import BadRequest
 from ..train import COSTS
-from .average import average
 from .models import list_models, load_model
 from .training import Settings, TakingTurns, Trainer
-from .wants import SHOWN, Kind, backward_pass, example, packed, per_example_nudges
+from .wants import SHOWN, Kind, backward_pass, example, forward_only, packed, per_example_nudges
 
 SETS = ("test", "train")
 DEFAULT_SIZES = [784, 16, 16, 10]  # the video's network
@@ -38,6 +41,21 @@ def check_model(net, source, classes=10):
     return net
 
 
+def own_history(model_path, net):
+    """The loaded model's own training, for the page's badge and accuracy chart: [{"epoch", "cost",
+    "test_accuracy"}] from the checkpoint.npz that demos/train_mnist.py writes beside model.npz, if
+    it holds these very weights (a later run may have left another); else None. The history is only
+    ever shown, so a checkpoint that cannot be read just means none."""
+    try:
+        stored = read_npz(Path(model_path).with_name("checkpoint.npz"))
+        if not all(np.array_equal(stored[f"net.{key}"], value) for key, value in net.state().items()):
+            return None
+        history = json.loads(str(stored["run"]))["history"]
+        return [{key: figures[key] for key in ("epoch", "cost", "test_accuracy")} for figures in history]
+    except Exception:  # noqa: BLE001 - missing, damaged or of another format: no history to show
+        return None
+
+
 def weights_to_follow(dw):
     """For the mini-batch table: each layer's most sensitive weight, and a typical first-layer one
     (the median |gradient| among those that move at all: a weight from a blank pixel never moves)."""
@@ -50,10 +68,11 @@ def weights_to_follow(dw):
 
 
 class Session:
-    def __init__(self, data, model=None, kind=None, settings=None, classes=None, live=False, models=None,
-                 name="loaded"):
+    def __init__(self, data, model=None, history=None, kind=None, settings=None, classes=None, live=False,
+                 models=None, name="loaded"):
         """data: (train images, train labels, test images, test labels) as nn.data.load_mnist returns them.
         model: a FastMLP to start from (checked with check_model), or None to start untrained (the video's).
+        history: the model's own training, as own_history() reads it, or None.
         kind: its activations and cost (wants.Kind; by default its own activations and the cost its
         output suggests); settings: how the page trains it (training.Settings; by default the video's).
         classes: the name of each class (by default the digits). live: show and train `model` itself
@@ -68,9 +87,9 @@ class Session:
                              "class names: give one to 10 names, one for each label")
         self.models = models
         self.live = live
-        self._use(model, kind, settings, name)
+        self._use(model, history, kind, settings, name)
 
-    def _use(self, model, kind=None, settings=None, name="loaded"):
+    def _use(self, model, history=None, kind=None, settings=None, name="loaded"):
         if model is not None:
             check_model(model, name, len(self.classes))
         sizes = model.sizes if model is not None else DEFAULT_SIZES[:-1] + [len(self.classes)]
@@ -85,6 +104,8 @@ class Session:
                                                                           seed=0, dtype=dtype)
         self.which = "loaded" if self.live and model is not None else "untrained"
         self.trainer = Trainer(self.net, (*self.data["train"], *self.data["test"]), self.lock, self.settings)
+        self.history = history if model is not None else None
+        self.measured = None  # the badge's accuracy: (which, steps, share of the test digits right)
         if self.loaded is not None:
             self.switch("loaded")
 
@@ -113,6 +134,7 @@ class Session:
                 b.data = np.array(state[f"b{i}"], dtype=b.data.dtype)
             self.which = which
             self.trainer.restart()
+            self.measured = None
 
     def use_model(self, name):
         """Switch to one of the models listed by models(): its network, its activations, its cost and its training."""
@@ -121,10 +143,12 @@ class Session:
             raise BadRequest(f"no model named {name[:100]!r} under the models folder")
         if not found[name]["usable"]:
             raise BadRequest(f"{name}: {found[name]['why']}")
-        model, kind, settings = load_model(Path(self.models) / name / "model.npz")
+        path = Path(self.models) / name / "model.npz"
+        model, kind, settings = load_model(path)
+        history = own_history(path, model)
         self.trainer.pause()
         with self.lock:
-            self._use(model, kind, settings, name=name)
+            self._use(model, history, kind, settings, name=name)
         return self.state()
 
     def list_models(self):
@@ -153,18 +177,38 @@ class Session:
             return {
                 "model": self.which, "has_loaded": self.loaded is not None or self.live, "sizes": self.net.sizes,
                 "name": self.model_name, "kind": self.kind.describe(), "classes": self.classes,
-                "training": self.trainer.progress(since),
+                "history": self.history if self.which == "loaded" else None,
+                "training": self.trainer.progress(since), "accuracy": self.accuracy_now(),
                 "w1": packed(weights[0]) if whole else None,  # one 28x28 image per first-layer neuron
                 "w": [None, None] + [packed(w, exact=True) if whole else None for w in weights[1:]],
                 "b": [None] + [b.tolist() for b in biases],
                 "counts": {name: len(labels) for name, (_, labels) in self.data.items()},
             }
 
+    def accuracy_now(self):
+        """For the model's badge: {"steps", "share"}, the share of test digits read right after that many
+        steps here. Measured when paused (once per step count); while training runs, the last epoch's
+        figure, with the step it was measured at, so that the badge never claims a newer one."""
+        steps = len(self.trainer.costs)
+        if self.trainer.running:
+            epoch, share = self.trainer.accuracy[-1]  # epoch 0: as this network started here
+            latest = (epoch * len(self.trainer.batches), share)
+            if self.measured is not None and self.measured[0] == self.which and self.measured[1] > latest[0]:
+                latest = self.measured[1:]
+            return {"steps": latest[0], "share": latest[1]}
+        if self.measured is None or self.measured[:2] != (self.which, steps):
+            self.measured = (self.which, steps, self.trainer.test_accuracy())
+        return {"steps": steps, "share": self.measured[2]}
+
     # --- one example ---
 
     def example(self, pixels, target):
-        self.check_class(target)
+        """What the network reads and wants of this example; target None (a drawing not yet labelled): no nudges."""
+        if target is not None:
+            self.check_class(target)
         with self.lock:
+            if target is None:
+                return forward_only(*self.matrices(), pixels, self.kind)
             return example(*self.matrices(), pixels, target, self.kind)
 
     def neuron(self, pixels, target, layer, j):

@@ -195,6 +195,27 @@ def example(weights, biases, x, target, kind=None):
     }
 
 
+
+def forward_only(weights, biases, x, kind=None):
+    """A drawing nobody has labelled yet: what the network reads and guesses, and no nudges, since
+    the nudges depend on the target and there is none until the learner says which digit it is.
+    A wide layer shows its most active neurons."""
+    kind = kind or Kind()
+    n = len(weights)
+    a = [Tensor(x[None, :])]
+    for l, (w, b) in enumerate(zip(weights, biases), 1):
+        z = Tensor.weighted_sum(Tensor(w), a[-1], Tensor(b))
+        name = kind.of_layer(l, n)
+        a.append(z if name == "linear" else getattr(z, name)())
+    a = [t.data[0] for t in a]
+    shown = [None] + [shown_neurons(a[l], a[l]) for l in range(1, n)] + [list(range(len(a[n])))]
+    return {"image": packed(a[0]), "target": None, "guess": int(np.argmax(a[n])), "kind": kind.describe(),
+            "a": [None] + [layer.tolist() for layer in a[1:]], "shown": shown,
+            "w1": packed(weights[0][shown[1]]),
+            "w": [None, None] + [packed(weights[l - 1][np.ix_(shown[l], shown[l - 1])], exact=True)
+                                 for l in range(2, n + 1)]}
+
+
 def per_example_nudges(weights, biases, xs, ys, chosen, kind=None):
     """The video's mini-batch table: row i, column e is what example e wants of chosen weight
     (l, j, k), -∂C_e/∂w. The chain rule in numpy for the whole batch at once (nn.nudges does it an

@@ -36,9 +36,10 @@ def page_files():
     """What widget.js needs of the page: its body's markup, its style, its modules and the graph drawing scripts."""
     html = (STATIC / "index.html").read_text(encoding="utf-8")
     body = re.search(r"<body>(.*)</body>", html, re.S).group(1)
+    styles = re.findall(r'<link rel="stylesheet" href="([\w.-]+\.css)">', html)
     return {
         "body": body,
-        "css": (STATIC / "explorer.css").read_text(encoding="utf-8"),
+        "css": "\n".join((STATIC / name).read_text(encoding="utf-8") for name in styles),
         "modules": {path.name: path.read_text(encoding="utf-8") for path in sorted((STATIC / "js").glob("*.js"))
                     if path.name not in ("page.js", "widget.js")},
         "vendor": [(WEB / "vendor" / "viz-global.js").read_text(encoding="utf-8"),

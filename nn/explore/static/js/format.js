@@ -59,3 +59,8 @@ export function bar(value, scale) {
   const colour = value >= 0 ? "var(--pos)" : "var(--neg)";
   return `<div class="barbox"><span style="${side};background:${colour}"></span></div>`;
 }
+
+// "1 step", "2 steps", "1,234 steps"
+export function count(n, word, words = `${word}s`) {
+  return `${n.toLocaleString("en")} ${n === 1 ? word : words}`;
+}

@@ -1,8 +1,9 @@
 // The explorer's page: wires the views to the server. The page keeps only what is on screen (the
-// current input, the target, the chosen neuron); every number comes from the server's engines.
+// current input, the target, the chosen neuron, the step of the walk back); every number comes
+// from the server's engines.
 
 import { getJSON, postJSON, rows, unpack } from "./api.js";
-import { largest, paint } from "./format.js";
+import { count, fmt, largest, paint, signed } from "./format.js";
 import { NetworkView } from "./network.js";
 import { DrawingPad, INK_SIDE } from "./pad.js";
 import { TrainingView } from "./training.js";
@@ -12,22 +13,26 @@ import { ZoomView } from "./zoom.js";
 
 let root = document; // the page, or the shadow root the notebook widget draws into
 const $ = (id) => root.getElementById(id);
+const pageBody = () => (root === document ? document.body : root.querySelector(".page")); // the widget's stands in for <body>
 const page = {
   input: null, // what the network reads: {pixels} (a picked digit) or {drawing} (the pad's ink)
   label: null, // the true label of a picked digit; null for a drawing
+  target: null, // the digit the output should read: a picked digit's label, or what the learner says a drawing is
+  newDrawing: true, // the next stroke starts a new drawing, which has no target until the learner says one
   picked: { set: "test", index: 0 },
   count: 1, // digits in the picked set
-  target: 0,
   output: 0, // the output neuron whose wishes are shown
   selected: null, // [layer, neuron] zoomed into
   steps: 0, // training steps seen so far
   example: null,
+  walk: 0, // the step of the walk back: 0 shows every wish at once
+  hovered: null, // the first-layer neuron under the pointer
 };
 // Frame times in milliseconds, for benchmarks/explorer.py: from asking the server to the next frame
 // painted (total), and from its answer to that frame (render).
 window.explorerTimings = [];
 
-let network, wants, zoom, training, pad, sizes, average;
+let network, wants, zoom, training, pad, sizes, walkSteps, average;
 
 function showError(error) {
   const footer = $("error");
@@ -51,12 +56,17 @@ async function examine() {
     const example = await postJSON("/api/example", { ...page.input, target: page.target });
     if (asked[0] !== page.input || asked[1] !== page.target) return; // stale: the newer input is asked for next
     const drawStart = performance.now();
-    example.dw = example.dw.map((matrix) => matrix && rows(matrix));
-    example.wishes = example.wishes.map((matrix) => matrix && rows(matrix));
+    if (example.target !== null) {
+      example.dw = example.dw.map((matrix) => matrix && rows(matrix));
+      example.wishes = example.wishes.map((matrix) => matrix && rows(matrix));
+      example.dw1Nudges = unpack(example.dw1).map((d) => -d);
+    }
     page.example = example;
     const image = unpack(example.image);
     paint($("received"), image);
     network.setExample(example, image);
+    showSummary(example);
+    showWalk();
     const networkDrawn = performance.now();
     // The network view follows every stroke and training 5 times a second; the tables below it
     // follow at the end of a stroke, and once a second while training (enough to read, and it
@@ -78,8 +88,23 @@ async function examine() {
   }
 }
 
+// Above the network: the guess, and the target with its cost, or why there are no nudges yet.
+function showSummary(example) {
+  const guess = `The network reads <b class="guess-digit">${example.guess}</b>.`;
+  if (example.target === null) {
+    $("summary").innerHTML = `${guess} <span class="ask">Which digit did you draw? Say it under the pad.</span>`;
+    return;
+  }
+  const whose = page.label !== null ? "its label" : "you said";
+  $("summary").innerHTML = `${guess} Target <b>${example.target}</b> (${whose}); cost ${fmt(example.cost)}.`;
+}
+
 function zoomIn(keepStep = false) {
   if (!page.selected || !page.input) return;
+  if (page.target === null) {
+    $("zoom-title").textContent = "Zoom into one neuron: first say which digit the drawing is";
+    return;
+  }
   const [layer, neuron] = page.selected;
   zoom.load({ ...page.input, target: page.target, layer, neuron }, keepStep);
 }
@@ -89,16 +114,38 @@ function refreshAll() {
   zoomIn(true);
 }
 
+// --- the target: a picked digit's label, or the digit the learner says a drawing is ---
+
+function showTargets() {
+  const picked = page.label !== null;
+  $("target-question").textContent = picked ? `Its label in MNIST: ${page.label}` : "Which digit is it?";
+  for (const button of $("targets").children) {
+    const d = Number(button.dataset.digit);
+    button.classList.toggle("chosen", d === page.target);
+    button.setAttribute("aria-pressed", String(d === page.target));
+    button.disabled = picked; // a picked digit's target is its true label
+  }
+}
+
+function chooseTarget(digit) {
+  if (page.label !== null || !page.input) return;
+  page.target = digit;
+  page.output = digit;
+  showTargets();
+  refreshAll();
+}
+
 // --- input: the pad, or a digit of the test or training set ---
 
 function drew(drawingPad) {
   if (drawingPad.blank) return;
-  page.input = { drawing: { size: INK_SIDE, ink: drawingPad.ink() } };
-  if (page.label !== null) { // a drawing has no true label: the target stays until the user chooses one
-    page.label = null;
-    wants.setTargets(null, page.target);
+  if (page.newDrawing) { // a new drawing: no target until the learner says which digit it is
+    page.newDrawing = false;
+    page.label = page.target = null;
+    showTargets();
+    $("picked").textContent = "your drawing";
   }
-  $("picked").textContent = "your drawing (choose its target below)";
+  page.input = { drawing: { size: INK_SIDE, ink: drawingPad.ink() } };
   examine();
   if (!drawingPad.last) zoomIn(true); // a stroke ended
 }
@@ -113,9 +160,10 @@ async function pick(request) {
     page.output = digit.label;
     $("index").value = digit.index;
     $("index").max = digit.count - 1;
-    $("picked").textContent = `${digit.set} digit ${digit.index.toLocaleString()} of ${digit.count.toLocaleString()}: a "${digit.label}"`;
-    wants.setTargets(digit.label, digit.label);
+    $("picked").textContent = `${digit.set} digit ${digit.index.toLocaleString("en")} of ${digit.count.toLocaleString("en")}: a "${digit.label}"`;
     pad.clear(false);
+    page.newDrawing = true;
+    showTargets();
     refreshAll();
   } catch (error) {
     showError(error);
@@ -124,6 +172,82 @@ async function pick(request) {
 
 function nextStart() {
   return (page.picked.index + 1) % page.count;
+}
+
+// --- the walk back: outputs, then each layer below, each neuron's wishes and then their sum ---
+
+function makeWalk(layers) {
+  const steps = [null, { layer: layers, part: "sum" }];
+  for (let l = layers - 1; l >= 1; l--) steps.push({ layer: l, part: "each" }, { layer: l, part: "sum" });
+  return steps;
+}
+
+function walkTo(index) {
+  page.walk = Math.max(0, Math.min(walkSteps.length - 1, index));
+  const walk = walkSteps[page.walk];
+  network.setWalk(walk);
+  wants.setWalk(walk);
+  showWalk();
+  showLens(page.hovered);
+}
+
+// The words under the network, with the numbers the picture shows.
+function showWalk() {
+  const example = page.example;
+  const ready = example && example.target !== null;
+  $("walk-back").disabled = !ready || page.walk === 0;
+  $("walk-next").disabled = !ready || page.walk === walkSteps.length - 1;
+  $("walk-next").textContent = page.walk === 0 ? "Walk the wishes back \u2192" : "Next \u2192";
+  if (!ready) {
+    $("walk-text").textContent = "Circles: each neuron's activation. No wishes yet: they are what this example wants " +
+      "to come closer to its target, and a drawing has none until you say which digit it is.";
+    return;
+  }
+  const L = sizes.length - 1;
+  const walk = walkSteps[page.walk];
+  const n = walkSteps.length - 1;
+  const scale = (l) => fmt(network.scaleOf[l]);
+  let text;
+  if (walk === null) {
+    text = edgeWords(example);
+  } else if (walk.layer === L) {
+    const wishes = example.da[L].map((d) => -d);
+    text = `Step 1 of ${n} \u00b7 The outputs. The cost wants each output moved by \u2212\u2202C/\u2202a = \u22122(a \u2212 y): ` +
+      `the target ${example.target} by ${signed(wishes[example.target])}, the others down (\u2195 ${scale(L)}).`;
+  } else {
+    const l = walk.layer, above = l + 1 === L ? "output" : `layer-${l + 1} neuron`;
+    if (walk.part === "each") {
+      const wishes = example.wishes[l + 1].flat().map((d) => -d);
+      text = `Step ${page.walk} of ${n} \u00b7 Layer ${l}, wish by wish. Each ${above} j wishes each neuron k below moved by ` +
+        `\u2212\u2202C/\u2202z\u2C7C \u00b7 w\u2C7C\u2096: the lines (largest ${fmt(largest(wishes))}), and the heatmap's rows below.`;
+    } else {
+      text = `Step ${page.walk} of ${n} \u00b7 Layer ${l}, the sum. The ${count(sizes[l + 1], above)}' wishes add up to ` +
+        `what this example wants of layer ${l}, \u2212\u2202C/\u2202a: the arrows (\u2195 ${scale(l)}), the heatmap's sum row.` +
+        (l === 1 ? " Each first-layer wish becomes nudges to 784 weights: the images below." : ` Layer ${l} passes it back in turn.`);
+    }
+  }
+  $("walk-text").textContent = text;
+}
+
+// The lines' legend; with the weight nudges, the video's "neurons that fire together wire together",
+// with the numbers that show it, for the output that changes most (the largest error term): the
+// weight from the brightest neuron below gets its biggest nudge, the one from the dimmest its least.
+function edgeWords(example) {
+  if (!$("edge-nudges").checked) {
+    return "Beside every neuron: what this example wants of its activation, \u2212\u2202C/\u2202a, an arrow up or down " +
+      "as long as its share of the layer's largest wish (\u2195 under the layer). Lines: the weights, blue positive, red negative.";
+  }
+  const L = sizes.length - 1;
+  const errors = example.dz[L].map(Math.abs);
+  const j = errors.indexOf(Math.max(...errors));
+  const below = example.a[L - 1];
+  const bright = below.indexOf(Math.max(...below)), dim = below.indexOf(Math.min(...below));
+  const nudge = (k) => signed(-example.dw[L][j][k]);
+  const scales = network.edgeScale.map((s, l) => s && `${l - 1}\u2192${l}: ${fmt(s.scale)}`).filter(Boolean).join(", ");
+  return `Lines: this example's weight nudges \u2212\u2202C/\u2202w = \u2212\u2202C/\u2202z\u2C7C \u00b7 a\u2096 (largest ${scales}; ` +
+    `the first layer's: the small images, largest ${fmt(network.thumbScale.scale)}). Neurons that fire together wire together: ` +
+    `to output ${j}, the weight from neuron ${bright} (a = ${fmt(below[bright])}) gets ${nudge(bright)}, ` +
+    `from neuron ${dim} (a = ${fmt(below[dim])}) ${nudge(dim)}.`;
 }
 
 // --- training and the network's weights ---
@@ -156,6 +280,18 @@ async function poll() {
   setTimeout(poll, Math.max(0, period - (performance.now() - started)));
 }
 
+// The badge says what is true: which network, how long it trained here, how well it reads now.
+function badge(state) {
+  const steps = state.training.steps;
+  const start = state.model !== "loaded" ? "untrained" : state.history
+    ? `trained model (${count(state.history.length, "epoch")})` : "trained model";
+  const which = steps === 0 ? start : state.model === "loaded" ? `trained model + ${count(steps, "step")} here`
+    : `trained here for ${count(steps, "step")}`;
+  const { share, steps: at } = state.accuracy; // measured after `at` steps here
+  const when = at === steps ? "" : ` at step ${at.toLocaleString("en")}`;
+  return `${which} \u00b7 test accuracy ${(100 * share).toFixed(1)}%${when}`;
+}
+
 function applyState(state, since) {
   const progress = state.training;
   if (progress.steps < since) { // the network was switched or reset: fetch its costs from the start
@@ -167,12 +303,18 @@ function applyState(state, since) {
   page.running = progress.running;
   page.steps = progress.steps;
   page.model = state.model;
-  $("model-name").textContent = state.model === "loaded" ? "trained model" : "untrained";
+  $("model-name").textContent = badge(state);
+  $("model-name").title = badge(state);
+  pageBody().classList.toggle("training", progress.running);
   $("use-loaded").disabled = !state.has_loaded;
   $("train").disabled = progress.running;
   $("pause").disabled = !progress.running;
   $("step").disabled = progress.running;
-  training.update(progress, since);
+  const own = state.history ? `the loaded model's own ${count(state.history.length, "epoch")} (grey), then ` : "";
+  $("accuracy-caption").textContent = `test accuracy after each epoch: ${own}` +
+    (state.model === "loaded" ? "as loaded, and after each epoch here" : "untrained, and after each epoch here");
+  training.update(progress, since, state.history);
+  if (progress.running && page.hovered === null) showLens(null); // a chosen neuron's lens would cover the changing picture
   if (changed) {
     network.setWeights(state.w.map((matrix) => matrix && rows(matrix)), unpack(state.w1), progress.running);
     examine();
@@ -201,6 +343,49 @@ async function trainAction(action) {
   }
 }
 
+// --- the lens: a first-layer neuron's 784 weights, beside it, never over the input digit ---
+
+function showLens(hovered) {
+  page.hovered = hovered;
+  const lens = $("lens");
+  // hovering shows a neuron; a chosen first-layer neuron stays shown, unless training or the walk back
+  // needs the picture
+  const chosen = page.selected && page.selected[0] === 1 && !page.running && page.walk === 0 ? page.selected[1] : null;
+  const j = hovered ?? chosen;
+  lens.hidden = j === null;
+  if (j === null) return;
+  const w1 = network.w1.subarray(784 * j, 784 * (j + 1));
+  const scale = largest(w1);
+  paint(lens.querySelector("canvas"), w1, { signedScale: scale });
+  lens.querySelector("p").textContent = `Neuron ${j} of layer 1 looks for this: its 784 weights, ` +
+    `blue raising it, red lowering it (full colour: ${fmt(scale, 2)}).`;
+  // to the right of the first layer, level with the neuron, inside the picture
+  const svg = $("network").getBoundingClientRect(), panel = $("network-panel").getBoundingClientRect();
+  const at = network.at(1, j), k = svg.width / at.width;
+  const top = svg.top - panel.top + at.y * k - lens.offsetHeight / 2;
+  lens.style.left = `${svg.left - panel.left + at.x * k + 28}px`;
+  lens.style.top = `${Math.max(svg.top - panel.top, Math.min(top, svg.bottom - panel.top - lens.offsetHeight))}px`;
+}
+
+// --- presenter mode: larger type, fewer controls, arrow keys walk the wishes back ---
+
+function setPresenter(on) {
+  pageBody().classList.toggle("presenter", on);
+  $("presenter").textContent = on ? "Leave presenter mode" : "Present";
+  $("presenter").setAttribute("aria-pressed", String(on));
+}
+
+function onKey(event) {
+  const typing = event.target.closest && event.target.closest("input, select, textarea, #zoom-panel");
+  if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key === "p" || event.key === "P") setPresenter(!pageBody().classList.contains("presenter"));
+  else if (/^[0-9]$/.test(event.key)) chooseTarget(Number(event.key)); // a drawing's target, by its key
+  else if (pageBody().classList.contains("presenter") && event.key === "ArrowRight") walkTo(page.walk + 1);
+  else if (pageBody().classList.contains("presenter") && event.key === "ArrowLeft") walkTo(page.walk - 1);
+  else return;
+  event.preventDefault();
+}
+
 // --- start ---
 
 // where: the document, or a shadow root holding the page's markup (the notebook widget).
@@ -216,31 +401,26 @@ export async function start(where = document) {
 async function wire() {
   const state = await getJSON("/api/state?since=0");
   sizes = state.sizes;
+  $("title").textContent = sizes.join(" \u2192 ");
+  $("title").title = `${sizes[0]} pixels in, ${sizes[sizes.length - 1]} digits out`;
   network = new NetworkView($("network"), sizes, {
     onSelect: (layer, j) => {
       page.selected = [layer, j];
       network.select(layer, j);
-      network.onLens(null);
+      showLens(null);
+      $("zoom-link").hidden = false;
+      $("zoom-link").textContent = `neuron ${j} step by step \u2193`;
+      $("zoom-link").title = `neuron ${j} of layer ${layer}: its backward pass, a step at a time, below`;
       if (layer === sizes.length - 1) {
         page.output = j;
-        if (page.example) wants.show(page.example, j);
+        if (page.example && page.example.target !== null) wants.show(page.example, j);
       }
       zoomIn();
     },
-    onLens: (hovered) => {
-      const lens = $("lens");
-      const chosen = page.selected && page.selected[0] === 1 ? page.selected[1] : null;
-      const j = hovered ?? chosen; // hovering shows a neuron; a chosen first-layer neuron stays shown
-      lens.hidden = j === null;
-      if (j === null) return;
-      const w1 = network.w1.subarray(784 * j, 784 * (j + 1));
-      paint(lens.querySelector("canvas"), w1, { signedScale: largest(w1) });
-      lens.querySelector("p").textContent = `Neuron ${j} of layer 1 looks for this: its 784 weights. ` +
-        "Ink on blue raises its activation, on red lowers it.";
-    },
+    onLens: showLens,
   });
+  walkSteps = makeWalk(sizes.length - 1);
   wants = new WantsView($("wants"), {
-    onTarget: (digit) => { page.target = digit; refreshAll(); },
     onOutput: (j) => { page.output = j; if (page.example) wants.show(page.example, j); },
   });
   zoom = new ZoomView({ title: $("zoom-title"), prev: $("zoom-prev"), next: $("zoom-next"), counter: $("zoom-counter"),
@@ -249,10 +429,15 @@ async function wire() {
   training = new TrainingView({ costChart: $("cost-chart"), accuracyChart: $("accuracy-chart"), status: $("train-status"),
                                 settings: $("train-settings"), batch: $("batch") });
   pad = new DrawingPad($("pad"), drew);
+  $("targets").innerHTML = [...Array(sizes[sizes.length - 1]).keys()]
+    .map((d) => `<button data-digit="${d}" aria-pressed="false">${d}</button>`).join("");
+  for (const button of $("targets").children) button.addEventListener("click", () => chooseTarget(Number(button.dataset.digit)));
   average = new AverageView($("average-panel"), {
     ask: (body) => postJSON("/api/average", body).catch((error) => { showError(error); throw error; }),
     // the example on screen: a picked digit by set and index, a drawing with the target chosen for it
-    current: () => (page.label !== null ? { ...page.picked } : page.input && { ...page.input, target: page.target }),
+    // (a drawing with no target yet is not added: it wants nothing until it has one)
+    current: () => (page.label !== null ? { ...page.picked }
+      : page.input && page.target !== null ? { ...page.input, target: page.target } : null),
     wrong: async (start) => {
       const digit = await postJSON("/api/digit", { set: "test", wrong: true, start });
       return { set: digit.set, index: digit.index };
@@ -261,7 +446,7 @@ async function wire() {
   });
   $("label-pick").innerHTML += [...Array(10).keys()].map((d) => `<option value="${d}">only ${d}s</option>`).join("");
 
-  $("clear").addEventListener("click", () => pad.clear(false));
+  $("clear").addEventListener("click", () => { pad.clear(false); page.newDrawing = true; });
   $("go").addEventListener("click", () => pick({ index: Number($("index").value) }));
   $("index").addEventListener("keydown", (event) => { if (event.key === "Enter") pick({ index: Number($("index").value) }); });
   const label = () => ($("label-pick").value === "" ? {} : { label: Number($("label-pick").value) });
@@ -276,6 +461,12 @@ async function wire() {
   $("use-untrained").addEventListener("click", () => trainAction("untrained"));
   $("use-loaded").addEventListener("click", () => trainAction("loaded"));
   $("reset").addEventListener("click", () => trainAction(page.model)); // the same network, from its start
+  $("walk-next").addEventListener("click", () => walkTo(page.walk + 1));
+  $("walk-back").addEventListener("click", () => walkTo(page.walk - 1));
+  $("edge-nudges").addEventListener("change", () => { network.setEdgeMode($("edge-nudges").checked ? "nudges" : "weights"); showWalk(); });
+  $("presenter").addEventListener("click", () => setPresenter(!pageBody().classList.contains("presenter")));
+  (root.host || document).addEventListener("keydown", onKey); // in a notebook, only keys typed in the widget
+  setPresenter(new URLSearchParams(location.search).get("presenter") === "1");
 
   applyState(state, 0);
   await pick({ index: 0 });

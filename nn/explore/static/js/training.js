@@ -1,8 +1,11 @@
 // Training, live: the server trains in a background thread; this shows the cost of every mini-batch,
-// the test accuracy after every epoch (from epoch 0, before any training), and the video's table for
-// the last mini-batch: what each example wants of a few weights, and their average.
+// the test accuracy after every epoch trained here (from epoch 0: the network as it started here),
+// and the video's table for the last mini-batch: what each example wants of a few weights, and
+// their average.
 
-import { fmt, signed } from "./format.js";
+import { count, fmt, signed } from "./format.js";
+
+const FONT = "18px system-ui, sans-serif"; // readable from the back of a room
 
 export class TrainingView {
   constructor({ costChart, accuracyChart, status, settings, batch }) {
@@ -10,75 +13,102 @@ export class TrainingView {
     this.costs = [];
   }
 
-  // progress: the server's "training" object; costs holds the costs from `since` on.
-  update(progress, since) {
+  // progress: the server's "training" object; costs holds the costs from `since` on. history: the
+  // loaded model's own epochs before it came here ([{epoch, test_accuracy}]), or null.
+  update(progress, since, history = null) {
     if (since === 0) this.costs = [];
     this.costs.push(...progress.costs);
     this.accuracy = progress.accuracy;
-    const last = this.accuracy[this.accuracy.length - 1];
-    this.status.textContent = `epoch ${progress.epoch}, batch ${progress.batch} / ${progress.batches_per_epoch}` +
-      ` · ${progress.steps.toLocaleString()} steps · test accuracy ${(100 * last[1]).toFixed(1)}% after epoch ${last[0]}` +
-      (progress.running ? " · training" : "");
+    this.history = history || [];
+    this.status.textContent = progress.steps === 0 ? "No training here yet." :
+      `${count(progress.steps, "step")} trained here: epoch ${progress.epoch}, batch ${progress.batch} of ` +
+      `${progress.batches_per_epoch}${progress.running ? ", training" : ", paused"}.`;
     this.settings.textContent = progress.settings;
     this.drawCosts();
     this.drawAccuracy();
   }
 
-  chart(canvas, yMax, yLabel) {
+  // Axes, with the top value and the x-axis words; yTop is a value of the data, never a fixed one.
+  chart(canvas, yTop, yLabel, xLabel) {
     const c = canvas.getContext("2d");
     const { width, height } = canvas;
     c.clearRect(0, 0, width, height);
     c.strokeStyle = "#bbb";
-    c.fillStyle = "#555";
-    c.font = "13px system-ui, sans-serif";
+    c.fillStyle = "#444";
+    c.font = FONT;
+    const box = { x0: 58, x1: width - 10, y0: height - 30, y1: 30 };
     c.beginPath();
-    c.moveTo(40, 10);
-    c.lineTo(40, height - 24);
-    c.lineTo(width - 8, height - 24);
+    c.moveTo(box.x0, box.y1);
+    c.lineTo(box.x0, box.y0);
+    c.lineTo(box.x1, box.y0);
     c.stroke();
-    c.fillText(fmt(yMax), 2, 16);
-    c.fillText("0", 26, height - 24);
-    c.fillText(yLabel, 46, 16);
-    return { c, x0: 40, x1: width - 8, y0: height - 24, y1: 10 };
+    c.textAlign = "right";
+    c.fillText(fmt(yTop, 2), box.x0 - 6, box.y1 + 6);
+    c.fillText("0", box.x0 - 6, box.y0 + 6);
+    c.fillText(xLabel, box.x1, height - 6);
+    c.textAlign = "left";
+    c.fillText(yLabel, box.x0 + 6, 20);
+    return { c, ...box };
   }
 
+  // The cost of every step, averaged over the steps that share a pixel; the y-axis runs from 0 to
+  // the largest value drawn, so that it follows the curve as training goes on.
   drawCosts() {
     const costs = this.costs;
-    const top = Math.max(0.1, ...costs.slice(0, 50), ...costs.slice(-200));
-    const { c, x0, x1, y0, y1 } = this.chart(this.costChart, top, "cost");
-    c.fillText(`${costs.length.toLocaleString()} steps`, x1 - 90, y0 + 18);
-    if (!costs.length) return;
-    const perPixel = Math.max(1, Math.ceil(costs.length / (x1 - x0)));
-    c.strokeStyle = "#2563eb";
-    c.beginPath();
-    for (let i = 0, p = 0; i < costs.length; i += perPixel, p++) {
+    const width = this.costChart.width - 68;
+    const perPixel = Math.max(1, Math.ceil(costs.length / width));
+    const points = [];
+    for (let i = 0; i < costs.length; i += perPixel) {
       const chunk = costs.slice(i, i + perPixel);
-      const mean = chunk.reduce((s, v) => s + v, 0) / chunk.length;
-      const x = x0 + ((i + chunk.length / 2) / Math.max(costs.length, 1)) * (x1 - x0);
-      const y = y0 - (Math.min(mean, top) / top) * (y0 - y1);
-      if (p === 0) c.moveTo(x, y); else c.lineTo(x, y);
+      points.push([i + chunk.length / 2, chunk.reduce((s, v) => s + v, 0) / chunk.length]);
     }
-    c.stroke();
-  }
-
-  drawAccuracy() {
-    const points = this.accuracy || [];
-    const { c, x0, x1, y0, y1 } = this.chart(this.accuracyChart, 1, "share of test digits right");
-    const epochs = Math.max(5, points[points.length - 1]?.[0] || 0);
-    c.fillText(`epoch ${epochs}`, x1 - 60, y0 + 18);
-    c.strokeStyle = c.fillStyle = "#15803d";
+    this.costTop = points.length ? Math.max(...points.map((p) => p[1])) : 0;
+    const top = this.costTop || 1;
+    const xLabel = costs.length ? count(costs.length, "step") : "no steps yet";
+    const { c, x0, x1, y0, y1 } = this.chart(this.costChart, this.costTop, "cost", xLabel);
+    if (!points.length) return;
+    c.strokeStyle = "#2563eb";
+    c.lineWidth = 2;
     c.beginPath();
-    points.forEach(([epoch, accuracy], i) => {
-      const x = x0 + (epoch / epochs) * (x1 - x0), y = y0 - accuracy * (y0 - y1);
-      if (i === 0) c.moveTo(x, y); else c.lineTo(x, y);
+    points.forEach(([i, mean], p) => {
+      const x = x0 + (i / costs.length) * (x1 - x0), y = y0 - (mean / top) * (y0 - y1);
+      if (p === 0) c.moveTo(x, y); else c.lineTo(x, y);
     });
     c.stroke();
-    for (const [epoch, accuracy] of points) {
-      const x = x0 + (epoch / epochs) * (x1 - x0), y = y0 - accuracy * (y0 - y1);
-      c.fillRect(x - 3, y - 3, 6, 6);
+    c.lineWidth = 1;
+  }
+
+  // Test accuracy after each epoch: the loaded model's own epochs (grey), then those trained here
+  // (green), from this network as it came here.
+  drawAccuracy() {
+    const before = this.history.map((h) => [h.epoch, h.test_accuracy]);
+    const offset = before.length;
+    const here = (this.accuracy || []).map(([epoch, accuracy]) => [offset + epoch, accuracy]);
+    const epochs = Math.max(1, here[here.length - 1]?.[0] || 0, offset);
+    const { c, x0, x1, y0, y1 } = this.chart(this.accuracyChart, 1, "share of test digits right", `epoch ${epochs}`);
+    const at = ([epoch, accuracy]) => [x0 + (epoch / epochs) * (x1 - x0), y0 - accuracy * (y0 - y1)];
+    const line = (points, colour) => {
+      c.strokeStyle = c.fillStyle = colour;
+      c.beginPath();
+      points.forEach((point, i) => {
+        const [x, y] = at(point);
+        if (i === 0) c.moveTo(x, y); else c.lineTo(x, y);
+      });
+      c.stroke();
+      for (const point of points) {
+        const [x, y] = at(point);
+        c.fillRect(x - 4, y - 4, 8, 8);
+      }
+    };
+    line(before, "#9ca3af");
+    line(here, "#15803d");
+    const last = here[here.length - 1];
+    if (last) {
+      const [x, y] = at(last);
+      const left = x > x1 - 80;
+      c.textAlign = left ? "right" : "left";
+      c.fillText(`${(100 * last[1]).toFixed(1)}%`, left ? x - 8 : x + 8, y + 24);
     }
-    const last = points[points.length - 1];
-    if (last) c.fillText(`${(100 * last[1]).toFixed(1)}%`, Math.min(x1 - 50, x0 + (last[0] / epochs) * (x1 - x0) + 6), y0 - last[1] * (y0 - y1) + 14);
   }
 
   // The server's /api/batch answer: rows = chosen weights, columns = the examples of the batch.

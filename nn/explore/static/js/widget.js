@@ -32,7 +32,7 @@ function loadVendor(scripts) {
 
 // The page's style, for a shadow root: its :root and body rules apply to the host and the page's box.
 function shadowStyle(css) {
-  return css.replace(/^:root\b/gm, ":host").replace(/^body\b/gm, ".page");
+  return css.replace(/^:root\b/gm, ":host").replace(/(^|[\s,}])body(?=[\s.{:#,[>])/g, "$1.page");
 }
 
 async function render({ model, el }) {
