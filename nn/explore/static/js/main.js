@@ -33,6 +33,22 @@ const page = {
 window.explorerTimings = [];
 
 let network, wants, zoom, training, pad, sizes, walkSteps, average;
+let classes = [...Array(10).keys()].map(String); // the name of each label
+const words = { digit: "digit", digits: "digits" }; // or, for images of other classes, "image"
+
+// The page's words follow the classes: "digit" for the digits, "image" for others (classes.txt).
+function nameTheClasses(state) {
+  const digits = classes.every((name, d) => name === String(d));
+  if (digits) return;
+  Object.assign(words, { digit: "image", digits: "images" });
+  const swap = (text) => text.replace(/\bdigit(s?)\b/g, "image$1").replace(/\bDigit(s?)\b/g, "Image$1");
+  const walker = document.createTreeWalker(pageBody(), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) node.nodeValue = swap(node.nodeValue);
+  for (const element of pageBody().querySelectorAll("[title], [aria-label]")) {
+    for (const name of ["title", "aria-label"]) if (element.hasAttribute(name)) element.setAttribute(name, swap(element.getAttribute(name)));
+  }
+  $("title").dataset.classes = classes.join(", ");
+}
 
 function showError(error) {
   const footer = $("error");
@@ -61,6 +77,7 @@ async function examine() {
       example.wishes = example.wishes.map((matrix) => matrix && rows(matrix));
       example.dw1Nudges = unpack(example.dw1).map((d) => -d);
     }
+    drawnOnly(example);
     page.example = example;
     const image = unpack(example.image);
     paint($("received"), image);
@@ -90,19 +107,35 @@ async function examine() {
 
 // Above the network: the guess, and the target with its cost, or why there are no nudges yet.
 function showSummary(example) {
-  const guess = `The network reads <b class="guess-digit">${example.guess}</b>.`;
+  const guess = `The network reads <b class="guess-digit">${classes[example.guess]}</b>.`;
   if (example.target === null) {
-    $("summary").innerHTML = `${guess} <span class="ask">Which digit did you draw? Say it under the pad.</span>`;
+    $("summary").innerHTML = `${guess} <span class="ask">Which ${words.digit} did you draw? Say it under the pad.</span>`;
     return;
   }
   const whose = page.label !== null ? "its label" : "you said";
   $("summary").innerHTML = `${guess} Target <b>${example.target}</b> (${whose}); cost ${fmt(example.cost)}.`;
 }
 
+// A wide layer's numbers arrive whole (a, da, dz, db), its matrices only between the neurons drawn
+// (example.shown, the server's choice): the views see the neurons drawn, in order, and name them by it.
+function drawnOnly(example) {
+  if (!example.shown) return;
+  example.names = example.shown;
+  if (example.w) {
+    example.w = example.w.map((matrix) => matrix && rows(matrix));
+    example.w1 = unpack(example.w1);
+  }
+  for (const key of ["a", "da", "dz", "db"]) {
+    if (!example[key]) continue;
+    example[key] = example[key].map((layer, l) => (l > 0 && layer && example.shown[l] && example.shown[l].length < layer.length
+      ? example.shown[l].map((j) => layer[j]) : layer));
+  }
+}
+
 function zoomIn(keepStep = false) {
   if (!page.selected || !page.input) return;
   if (page.target === null) {
-    $("zoom-title").textContent = "Zoom into one neuron: first say which digit the drawing is";
+    $("zoom-title").textContent = `Zoom into one neuron: first say which ${words.digit} the drawing is`;
     return;
   }
   const [layer, neuron] = page.selected;
@@ -118,7 +151,7 @@ function refreshAll() {
 
 function showTargets() {
   const picked = page.label !== null;
-  $("target-question").textContent = picked ? `Its label in MNIST: ${page.label}` : "Which digit is it?";
+  $("target-question").textContent = picked ? `Its label: ${classes[page.label]}` : `Which ${words.digit} is it?`;
   for (const button of $("targets").children) {
     const d = Number(button.dataset.digit);
     button.classList.toggle("chosen", d === page.target);
@@ -160,7 +193,7 @@ async function pick(request) {
     page.output = digit.label;
     $("index").value = digit.index;
     $("index").max = digit.count - 1;
-    $("picked").textContent = `${digit.set} digit ${digit.index.toLocaleString("en")} of ${digit.count.toLocaleString("en")}: a "${digit.label}"`;
+    $("picked").textContent = `${digit.set} ${words.digit} ${digit.index.toLocaleString("en")} of ${digit.count.toLocaleString("en")}: a "${classes[digit.label]}"`;
     pad.clear(false);
     page.newDrawing = true;
     showTargets();
@@ -200,7 +233,7 @@ function showWalk() {
   $("walk-next").textContent = page.walk === 0 ? "Walk the wishes back \u2192" : "Next \u2192";
   if (!ready) {
     $("walk-text").textContent = "Circles: each neuron's activation. No wishes yet: they are what this example wants " +
-      "to come closer to its target, and a drawing has none until you say which digit it is.";
+      `to come closer to its target, and a drawing has none until you say which ${words.digit} it is.`;
     return;
   }
   const L = sizes.length - 1;
@@ -316,7 +349,7 @@ function applyState(state, since) {
   training.update(progress, since, state.history);
   if (progress.running && page.hovered === null) showLens(null); // a chosen neuron's lens would cover the changing picture
   if (changed) {
-    network.setWeights(state.w.map((matrix) => matrix && rows(matrix)), unpack(state.w1), progress.running);
+    if (state.w1) network.setWeights(state.w.map((matrix) => matrix && rows(matrix)), unpack(state.w1), progress.running);
     examine();
     if (!progress.running) zoomIn(true);
     if (progress.steps > 0) showBatch();
@@ -350,14 +383,15 @@ function showLens(hovered) {
   const lens = $("lens");
   // hovering shows a neuron; a chosen first-layer neuron stays shown, unless training or the walk back
   // needs the picture
-  const chosen = page.selected && page.selected[0] === 1 && !page.running && page.walk === 0 ? page.selected[1] : null;
-  const j = hovered ?? chosen;
-  lens.hidden = j === null;
-  if (j === null) return;
+  const chosen = page.selected && page.selected[0] === 1 && !page.running && page.walk === 0
+    ? network.names[0].indexOf(page.selected[1]) : -1; // where it is drawn (a wide layer draws a few)
+  const j = hovered ?? (chosen >= 0 ? chosen : null);
+  lens.hidden = j === null || !network.w1;
+  if (lens.hidden) return;
   const w1 = network.w1.subarray(784 * j, 784 * (j + 1));
   const scale = largest(w1);
   paint(lens.querySelector("canvas"), w1, { signedScale: scale });
-  lens.querySelector("p").textContent = `Neuron ${j} of layer 1 looks for this: its 784 weights, ` +
+  lens.querySelector("p").textContent = `Neuron ${network.names[0][j]} of layer 1 looks for this: its 784 weights, ` +
     `blue raising it, red lowering it (full colour: ${fmt(scale, 2)}).`;
   // to the right of the first layer, level with the neuron, inside the picture
   const svg = $("network").getBoundingClientRect(), panel = $("network-panel").getBoundingClientRect();
@@ -401,9 +435,13 @@ export async function start(where = document) {
 async function wire() {
   const state = await getJSON("/api/state?since=0");
   sizes = state.sizes;
+  classes = state.classes;
+  nameTheClasses(state);
   $("title").textContent = sizes.join(" \u2192 ");
-  $("title").title = `${sizes[0]} pixels in, ${sizes[sizes.length - 1]} digits out`;
+  $("title").title = `${sizes[0]} pixels in, ${sizes[sizes.length - 1]} ${words.digits} out`;
   network = new NetworkView($("network"), sizes, {
+    shownAtMost: state.shown_at_most, classes,
+    kind: state.kind,
     onSelect: (layer, j) => {
       page.selected = [layer, j];
       network.select(layer, j);
@@ -430,7 +468,7 @@ async function wire() {
                                 settings: $("train-settings"), batch: $("batch") });
   pad = new DrawingPad($("pad"), drew);
   $("targets").innerHTML = [...Array(sizes[sizes.length - 1]).keys()]
-    .map((d) => `<button data-digit="${d}" aria-pressed="false">${d}</button>`).join("");
+    .map((d) => `<button data-digit="${d}" aria-pressed="false">${classes[d]}</button>`).join("");
   for (const button of $("targets").children) button.addEventListener("click", () => chooseTarget(Number(button.dataset.digit)));
   average = new AverageView($("average-panel"), {
     ask: (body) => postJSON("/api/average", body).catch((error) => { showError(error); throw error; }),
@@ -444,7 +482,7 @@ async function wire() {
     },
     onStep: () => refreshState(true),
   });
-  $("label-pick").innerHTML += [...Array(10).keys()].map((d) => `<option value="${d}">only ${d}s</option>`).join("");
+  $("label-pick").innerHTML += classes.map((name, d) => `<option value="${d}">only ${name}${words.digit === "digit" ? "s" : ""}</option>`).join("");
 
   $("clear").addEventListener("click", () => { pad.clear(false); page.newDrawing = true; });
   $("go").addEventListener("click", () => pick({ index: Number($("index").value) }));
