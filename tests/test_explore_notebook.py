@@ -137,6 +137,10 @@ def test_the_explorer_inline_in_jupyterlab(lab, browser):
         draw_stroke(page, pad)
         page.wait_for_function(f"window.explorerTimings.length > {before}", timeout=60_000)
         assert page.locator("#picked").inner_text().startswith("your drawing")
+        # the drawing's target: then the nudges it wants
+        before = page.evaluate("window.explorerTimings.length")
+        page.locator("#targets button[data-digit='1']").click()
+        page.wait_for_function(f"window.explorerTimings.length > {before}", timeout=60_000)
         assert page.locator("#network text.guess").count() == 2  # the guessed output's label and value
         arrows = page.locator("#network path[d^='M']")
         assert arrows.count() >= 5  # the nudges the outputs want, drawn as arrows

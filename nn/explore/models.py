@@ -35,7 +35,7 @@ def settings_of(run, output):
     """The Kind's cost and the Settings recorded by a run (None: the defaults for this output)."""
     if run is None:
         cost = "cross-entropy" if output == "linear" else "squared"
-        return cost, Settings(cost=cost)
+        return cost, Settings.default(cost)
     cost = COST_NAMES.get(run.get("cost"))
     if cost is None:
         raise ValueError(f"the run's cost {run.get('cost')!r} is not one the explorer knows ({', '.join(COST_NAMES)})")

@@ -95,7 +95,7 @@ class Session:
         sizes = model.sizes if model is not None else DEFAULT_SIZES[:-1] + [len(self.classes)]
         activation, output = (model.activation, model.output) if model is not None else ("sigmoid", "sigmoid")
         self.kind = kind or Kind(activation, output, "cross-entropy" if output == "linear" else "squared")
-        self.settings = settings or Settings(cost=self.kind.cost)
+        self.settings = settings or Settings.default(self.kind.cost)
         dtype = model.dtype if model is not None else np.float64
         self.untrained = FastMLP(sizes[0], sizes[1:], activation, output, seed=0, dtype=dtype).state()
         self.loaded = model.state() if model is not None and not self.live else None

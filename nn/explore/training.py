@@ -27,6 +27,12 @@ OPTIMIZERS = {"SGD": SGD, "Adam": Adam}
 class Settings:
     """How the page trains a network: its optimizer and that optimizer's numbers, the cost, the batch size."""
 
+    @classmethod
+    def default(cls, cost):
+        """With no record of how a network was trained: demos/train_mnist.py's defaults for its cost (plain
+        SGD at 3.0 for the video's squared error; for the cross-entropy, momentum 0.9 at 0.1, the recipe's)."""
+        return cls(cost=cost) if cost == "squared" else cls("SGD", {"lr": 0.1, "momentum": 0.9}, cost)
+
     def __init__(self, optimizer="SGD", options=None, cost="squared", batch_size=BATCH_SIZE, seed=SEED):
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"the page trains with {' or '.join(OPTIMIZERS)}, not {optimizer}")

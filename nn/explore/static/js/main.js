@@ -2,7 +2,7 @@
 // current input, the target, the chosen neuron, the step of the walk back); every number comes
 // from the server's engines.
 
-import { getJSON, postJSON, rows, unpack } from "./api.js";
+import { getJSON, postJSON, reload, rows, unpack } from "./api.js";
 import { count, fmt, largest, paint, signed } from "./format.js";
 import { NetworkView } from "./network.js";
 import { DrawingPad, INK_SIDE } from "./pad.js";
@@ -432,6 +432,32 @@ export async function start(where = document) {
   }
 }
 
+// The model picker: the models under runs/, with their shapes and accuracies; another one builds the
+// page again for its shape (a model the explorer cannot show is listed, disabled, with the reason).
+async function listModels() {
+  const { models, current } = await getJSON("/api/models");
+  if (!models.length) return;
+  const picker = document.createElement("select");
+  picker.id = "model-pick";
+  picker.setAttribute("aria-label", "the model to explore");
+  picker.title = "The models under runs/: shape, activations, cost, test accuracy";
+  const percent = (share) => (share === null ? "" : `, ${(100 * share).toFixed(1)}%`);
+  picker.innerHTML = (models.some((m) => m.name === current) ? "" : `<option value="">${current || "this network"}</option>`) +
+    models.map((m) => `<option value="${m.name}" ${m.usable ? "" : "disabled"} title="${m.usable ? m.training : m.why}">` +
+      `${m.name}: ${m.sizes ? m.sizes.join("-") : "?"}${percent(m.accuracy)}</option>`).join("");
+  picker.value = models.some((m) => m.name === current) ? current : "";
+  picker.addEventListener("change", async () => {
+    try {
+      await postJSON("/api/models", { name: picker.value });
+      reload();
+    } catch (error) {
+      showError(error);
+    }
+  });
+  picker.style.maxWidth = "12em"; // the list, open, shows each in full
+  $("presenter").after(picker);
+}
+
 async function wire() {
   const state = await getJSON("/api/state?since=0");
   sizes = state.sizes;
@@ -510,5 +536,6 @@ async function wire() {
   await pick({ index: 0 });
   setTimeout(poll, 500);
   window.explorerTraining = training; // for the browser test and the benchmark: the costs the page plots
+  await listModels().catch(showError);
   (root.host || document.body).dataset.ready = "true"; // for the browser test: the page is wired up
 }
