@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from autodiff import chromium  # noqa: E402
 from nn.explore.server import ExplorerServer, page_files  # noqa: E402
 from nn.explore.session import Session  # noqa: E402
-from nn.explore.training import BATCH_SIZE, COST, LEARNING_RATE, SEED  # noqa: E402
+from nn.explore.training import BATCH_SIZE, LEARNING_RATE, SEED  # noqa: E402
+from nn.train import COSTS  # noqa: E402
 from nn.fast import FastMLP  # noqa: E402
 from nn.optim import SGD  # noqa: E402
 from nn.train import train  # noqa: E402
@@ -83,7 +84,7 @@ def demo_epoch_seconds(data):
     net = FastMLP(784, [16, 16, 10], "sigmoid", "sigmoid", seed=SEED)
     optimizer = SGD(net.parameters(), lr=LEARNING_RATE)
     start = time.perf_counter()
-    train(net, optimizer, COST, data, epochs=1, batch_size=BATCH_SIZE, seed=SEED)
+    train(net, optimizer, COSTS["squared"], data, epochs=1, batch_size=BATCH_SIZE, seed=SEED)
     return time.perf_counter() - start
 
 

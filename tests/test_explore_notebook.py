@@ -22,10 +22,14 @@ from conftest import missing
 TESTS = Path(__file__).resolve().parent
 ARTIFACTS = TESTS.parent / "runs" / "test-artifacts" / "notebook"
 
-CELL = """\
+HELPER = """\
 import sys
-sys.path.insert(0, {tests!r})
+sys.path.insert(0, {tests!r})  # the tests' fake digits (the notebook's cell shows no machine path)
 from explore_fixtures import bar_data, lively_network
+"""
+
+CELL = """\
+from explore_helper import bar_data, lively_network
 from nn.explore import Explorer
 
 net = lively_network()
@@ -106,7 +110,8 @@ def draw_stroke(page, pad, start=0.2):
 def test_the_explorer_inline_in_jupyterlab(lab, browser):
     base, token, folder = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    write_notebook(folder / "explore.ipynb", CELL.format(tests=str(TESTS)))
+    (folder / "explore_helper.py").write_text(HELPER.format(tests=str(TESTS)))
+    write_notebook(folder / "explore.ipynb", CELL)
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))

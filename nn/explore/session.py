@@ -176,7 +176,7 @@ class Session:
             whole = max(self.net.sizes[1:]) <= SHOWN
             return {
                 "model": self.which, "has_loaded": self.loaded is not None or self.live, "sizes": self.net.sizes,
-                "name": self.model_name, "kind": self.kind.describe(), "classes": self.classes, "shown_at_most": SHOWN,
+                "name": self.model_name, "kind": self.kind.describe(), "classes": self.classes, "shown_at_most": SHOWN, "live": self.live,
                 "history": self.history if self.which == "loaded" else None,
                 "training": self.trainer.progress(since), "accuracy": self.accuracy_now(),
                 "w1": packed(weights[0]) if whole else None,  # one 28x28 image per first-layer neuron

@@ -316,9 +316,10 @@ async function poll() {
 // The badge says what is true: which network, how long it trained here, how well it reads now.
 function badge(state) {
   const steps = state.training.steps;
+  const loaded = state.live ? "your network" : "trained model"; // live: a notebook's own, trained or not
   const start = state.model !== "loaded" ? "untrained" : state.history
-    ? `trained model (${count(state.history.length, "epoch")})` : "trained model";
-  const which = steps === 0 ? start : state.model === "loaded" ? `trained model + ${count(steps, "step")} here`
+    ? `${loaded} (${count(state.history.length, "epoch")})` : loaded;
+  const which = steps === 0 ? start : state.model === "loaded" ? `${loaded} + ${count(steps, "step")} here`
     : `trained here for ${count(steps, "step")}`;
   const { share, steps: at } = state.accuracy; // measured after `at` steps here
   const when = at === steps ? "" : ` at step ${at.toLocaleString("en")}`;
