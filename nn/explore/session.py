@@ -80,7 +80,9 @@ class Session:
         name: the model's name there."""
         self.lock = TakingTurns()
         self.data = {"train": data[:2], "test": data[2:]}
-        self.classes = [str(d) for d in range(10)] if classes is None else list(classes)
+        # by default one digit per output: the video's 10, or a network's own number of outputs
+        self.classes = [str(d) for d in range(model.sizes[-1] if model is not None else 10)] if classes is None \
+            else list(classes)
         labels = max((int(np.max(y)) + 1 for y in (data[1], data[3]) if len(y)), default=1)
         if classes is not None and not labels <= len(self.classes) <= 10:
             raise ValueError(f"the data's labels run from 0 to {labels - 1}, but there are {len(self.classes)} "
