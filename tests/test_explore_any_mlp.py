@@ -178,3 +178,26 @@ def test_your_own_images_with_their_class_names(tmp_path, monkeypatch):
     (folder / "classes.txt").write_text("one\none\n")
     with pytest.raises(SystemExit, match="classes.txt"):
         explore_main(["--data-dir", str(folder), "--port", "0", "--no-browser"])
+
+
+def test_the_widget_reads_and_trains_a_scalar_mlp_live():
+    """Explorer(mlp): a change made to the MLP's Values shows in the next answer; a step taken in the widget
+    is in the MLP's Values after it (the same function the page's server calls, without a kernel)."""
+    pytest.importorskip("anywidget")
+    from nn.explore import Explorer
+    from nn.mlp import MLP
+
+    mlp = MLP(784, [8, 10], activation="sigmoid", output="sigmoid")
+    explorer = Explorer(mlp, data=DATA)
+    x = (DATA[2][0] / 255.0).tolist()
+    before = explorer.ask("POST", "example", body={"pixels": x, "target": 1})
+    mlp.layers[1].neurons[1].b.data += 5.0  # output 1 much more active, by a cell of the notebook
+    after = explorer.ask("POST", "example", body={"pixels": x, "target": 1})
+    expected = FastMLP.from_scalar(mlp)(np.array([x])).data[0]
+    np.testing.assert_allclose(after["a"][2], expected, rtol=1e-12)
+    assert after["a"][2][1] > before["a"][2][1]
+    explorer.ask("POST", "train", body={"action": "step"})
+    for w, layer in zip(explorer.session.net.weights, mlp.layers):
+        np.testing.assert_array_equal(w.data, [[v.data for v in n.w] for n in layer.neurons])
+    assert explorer.session.trainer.costs  # it did step
+    explorer.close()

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import anywidget
 import numpy as np
-import traitlets
 
 import autodiff
 
@@ -77,10 +76,9 @@ class Explorer(anywidget.AnyWidget):
     """
 
     _esm = STATIC / "js" / "widget.js"
-    _files = traitlets.Dict().tag(sync=True)
 
     def __init__(self, net, data=None, classes=None, kind=None, settings=None, **kwargs):
-        super().__init__(_files=page_files(), **kwargs)
+        super().__init__(**kwargs)
         self.scalar = ScalarNetwork(net) if isinstance(net, MLP) else None
         model = self.scalar.fast if self.scalar else net
         if data is None:
@@ -104,6 +102,10 @@ class Explorer(anywidget.AnyWidget):
             return
         path, _, query = str(content.get("path", "")).partition("?")
         reply = {"id": content["id"]}
+        if content.get("method") == "FILES":  # the page's files, by message: a synced trait would be saved in
+            reply["value"] = page_files()      # the notebook with the widget's state (1.4 MB, the renderer)
+            self.send(reply)
+            return
         try:
             reply["value"] = self.ask(content.get("method"), path, query, content.get("body"))
         except BadRequest as error:

@@ -36,13 +36,7 @@ function shadowStyle(css) {
 }
 
 async function render({ model, el }) {
-  const files = model.get("_files");
   const shadow = el.shadowRoot || el.attachShadow({ mode: "open" });
-  shadow.innerHTML = `<style>${shadowStyle(files.css)}
-    :host { display: block; background: #fff; color: var(--ink); }
-    footer#error { position: sticky; }</style><div class="page">${files.body}</div>`;
-  await loadVendor(files.vendor);
-
   let closed = false, next = 0;
   const pending = new Map();
   const onMessage = (message) => {
@@ -61,6 +55,12 @@ async function render({ model, el }) {
     model.send({ id, method, path, body });
   });
 
+  // the page's files come by message, not as a synced trait (which the notebook would save with its state)
+  const files = await ask("FILES", "");
+  shadow.innerHTML = `<style>${shadowStyle(files.css)}
+    :host { display: block; background: #fff; color: var(--ink); }
+    footer#error { position: sticky; }</style><div class="page">${files.body}</div>`;
+  await loadVendor(files.vendor);
   const urls = moduleUrls(files.modules);
   const api = await import(urls["api.js"]);
   api.useTransport({
