@@ -201,3 +201,26 @@ def test_the_widget_reads_and_trains_a_scalar_mlp_live():
         np.testing.assert_array_equal(w.data, [[v.data for v in n.w] for n in layer.neurons])
     assert explorer.session.trainer.costs  # it did step
     explorer.close()
+
+
+def test_the_page_names_the_classes(browser):
+    """Three classes named in classes.txt: the outputs, the target buttons and the page's words follow them."""
+    from explore_fixtures import running
+
+    images, labels, test_images, test_labels = bar_data(90, 30)
+    data = (images, labels % 3, test_images, test_labels % 3)
+    with running(Session(data, classes=["top", "middle", "bottom"])) as server:
+        page = browser.new_page(viewport={"width": 1024, "height": 768})
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+        page.wait_for_function("document.getElementById('picked').textContent.includes('of 30')")
+        assert page.locator("#targets button").all_inner_texts() == ["top", "middle", "bottom"]
+        assert page.locator("#network text", has_text="middle").count() == 1  # the outputs' labels
+        body = page.inner_text("body")
+        assert "Draw an image" in body and "digit" not in body.lower()
+        label = ["top", "middle", "bottom"][int(test_labels[0] % 3)]
+        assert f'a "{label}"' in page.inner_text("#picked")
+        assert errors == []
+        page.close()

@@ -41,7 +41,8 @@ function nameTheClasses(state) {
   const digits = classes.every((name, d) => name === String(d));
   if (digits) return;
   Object.assign(words, { digit: "image", digits: "images" });
-  const swap = (text) => text.replace(/\bdigit(s?)\b/g, "image$1").replace(/\bDigit(s?)\b/g, "Image$1");
+  const swap = (text) => text.replace(/\b([Aa]) digit\b/g, "$1n digit")
+    .replace(/\bdigit(s?)\b/g, "image$1").replace(/\bDigit(s?)\b/g, "Image$1");
   const walker = document.createTreeWalker(pageBody(), NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) node.nodeValue = swap(node.nodeValue);
   for (const element of pageBody().querySelectorAll("[title], [aria-label]")) {
@@ -341,6 +342,7 @@ function applyState(state, since) {
   $("model-name").title = badge(state);
   pageBody().classList.toggle("training", progress.running);
   $("use-loaded").disabled = !state.has_loaded;
+  if (state.live) $("use-loaded").textContent = "Your network"; // a notebook's own, trained or not
   $("train").disabled = progress.running;
   $("pause").disabled = !progress.running;
   $("step").disabled = progress.running;
@@ -487,6 +489,7 @@ async function wire() {
   walkSteps = makeWalk(sizes.length - 1);
   wants = new WantsView($("wants"), {
     onOutput: (j) => { page.output = j; if (page.example) wants.show(page.example, j); },
+    classes, noun: words.digit,
   });
   zoom = new ZoomView({ title: $("zoom-title"), prev: $("zoom-prev"), next: $("zoom-next"), counter: $("zoom-counter"),
                         graph: $("zoom-graph"), text: $("zoom-text"), check: $("zoom-check") }, showError);

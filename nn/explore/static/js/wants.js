@@ -19,7 +19,10 @@ function hiddenNote(example, l) {
 
 export class WantsView {
   // onOutput(j) when another output neuron is chosen.
-  constructor(container, { onOutput }) {
+  // classes: the outputs' names (the digits by default); noun: what an example is called ("digit", "image").
+  constructor(container, { onOutput, classes = [...Array(10).keys()].map(String), noun = "digit" }) {
+    this.classes = classes;
+    this.noun = noun;
     this.container = container;
     this.onOutput = onOutput;
     container.innerHTML = `
@@ -38,7 +41,7 @@ export class WantsView {
         <div id="first" class="images"></div>
       </div>`;
     this.output = container.querySelector("#output");
-    this.output.innerHTML = [...Array(10).keys()].map((j) => `<option value="${j}">${j}</option>`).join("");
+    this.output.innerHTML = this.classes.map((name, j) => `<option value="${j}">${name}</option>`).join("");
     this.output.addEventListener("change", () => this.onOutput(Number(this.output.value)));
     this.ownScale = container.querySelector("#own-scale");
     this.ownScale.addEventListener("change", () => this.example?.target != null && this.showFirst(this.example));
@@ -75,11 +78,11 @@ export class WantsView {
     const nudges = example.da[L].map((d) => -d);
     const scale = largest(nudges); // the bars fill by the largest nudge shown, never by a fixed ±2
     const rows = a.map((value, j) => `
-      <tr class="${j === example.target ? "target" : ""}"><td>${j}</td><td>${fmt(value)}</td><td>${j === example.target ? 1 : 0}</td>
+      <tr class="${j === example.target ? "target" : ""}"><td>${this.classes[j]}</td><td>${fmt(value)}</td><td>${j === example.target ? 1 : 0}</td>
         <td class="bar">${bar(nudges[j], scale)}</td><td>${signed(nudges[j])}</td></tr>`);
     this.container.querySelector("#outputs").innerHTML =
       `<caption class="hint">a full bar: ${fmt(scale)}, the largest nudge here</caption>
-       <tr><th>digit</th><th>a</th><th>y</th><th>nudge</th><th></th></tr>${rows.join("")}`;
+       <tr><th>${this.noun === "digit" ? "digit" : "class"}</th><th>a</th><th>y</th><th>nudge</th><th></th></tr>${rows.join("")}`;
   }
 
   showOne(example, L, j) {
