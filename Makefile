@@ -14,7 +14,7 @@ $(BIN)/activate: pyproject.toml
 	touch $(BIN)/activate
 
 demo: $(BIN)/activate
-	$(BIN)/python demos/train_mnist.py
+	$(BIN)/seebackprop train
 
 # The explorer: the network in the browser (runs/mnist/model.npz if `make demo` wrote it).
 explore: $(BIN)/activate

@@ -19,17 +19,81 @@ class DamagedFileError(ValueError):
     """A file we read is not what it should be. The message names the file and what is wrong with it."""
 
 
-def atomic_write(path, write):
+class RefusedTarget(OSError):
+    """A write refused before it began: its target is not a regular file, or belongs to another writer."""
+
+
+def atomic_write(path, write, owner=None):
     """Call write(binary_file) on a temporary file beside `path`, then rename it over `path`.
 
     A rename within a directory is atomic: readers see the old file or the new one, never a
     half-written one, even if the program is killed in the middle. Ctrl-C waits for the write to
     finish (np.savez, interrupted, leaves a zipfile that complains when it is collected).
+    Only a regular file is ever replaced, and not one that another writer owns (see check_target):
+    owner names the writer, for the one file it owns.
     """
     path = Path(path)
+    check_target(path, owner)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _interrupts_deferred():
         _write_then_rename(path, write)
+
+
+# --- what a write may replace ------------------------------------------------------------------
+
+_owned = {}  # what a file is ("the MNIST cache") -> a function giving its path now, or a path
+
+KINDS = {stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink", stat.S_IFIFO: "fifo", stat.S_IFCHR: "device",
+         stat.S_IFBLK: "device", stat.S_IFSOCK: "socket"}
+
+
+def owned_by(what, path):
+    """Declare the file at `path` (a path, or a function giving it) to be `what`; None forgets `what`.
+
+    atomic_write refuses to replace it, unless called with owner=what: a run's lock, the data
+    cache, a run's checkpoint must not be replaced by another output pointed at them by mistake.
+    """
+    if path is None:
+        _owned.pop(what, None)
+    else:
+        _owned[what] = path
+
+
+def check_target(path, owner=None):
+    """Raise RefusedTarget unless `path` may be written: absent, or a regular file nobody else owns.
+
+    Renaming over a device node, a FIFO, a socket, a folder or a symlink would replace it with a
+    regular file (as root, /dev/null itself): each is named and left as it is.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except NotADirectoryError:
+        raise RefusedTarget(f"{path}: a part of the path is a file, not a folder; nothing was written") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = KINDS.get(stat.S_IFMT(mode), "special file")
+        raise RefusedTarget(f"{path}: is a {kind}, not a regular file; nothing was written "
+                            f"(outputs are written only as regular files)")
+    what = owner_of(path)
+    if what is not None and what != owner:
+        raise RefusedTarget(f"{path} is {what}: refusing to write over it; nothing was written")
+
+
+def owner_of(path):
+    """What `path` is, if it names a file declared with owned_by (by any name: links, '..', hard links)."""
+    for what, owned in list(_owned.items()):
+        if same_file(path, owned() if callable(owned) else owned):
+            return what
+    return None
+
+
+def same_file(a, b):
+    """Whether two paths name the same file: the same inode if both exist, else the same resolved path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 @contextlib.contextmanager

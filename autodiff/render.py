@@ -19,6 +19,7 @@ import functools
 import gzip
 import html
 import json
+import math
 import sys
 import uuid
 import warnings
@@ -481,3 +482,109 @@ def _group_label(group, uses):
 def _escape(text):
     """A user's label inside a record: braces, bars and angle brackets would make new fields."""
     return "".join("\\" + c if c in '\\{}|<>"' else c for c in str(text))
+
+
+# --- the stepper's frames: every value of a small graph, readable on a projector ---
+#
+# A frame of the stepper draws each value as a box `name  value  grad`, with the op that made it
+# beside its name. A leaf that only one node uses (a neuron's weights and bias, a cost's target)
+# is a row inside that node's box rather than a box of its own: a neuron reads as one box, and no
+# edge needs a label (w0, a0, ...) that could collide with its neighbour's. Edges point from a
+# node to its children, the way gradients travel; the layout puts the root on top (rankdir BT),
+# so the backward pass reads downwards, step after step. The same rows and the same cell widths in
+# every frame: stepping changes colours and numbers, never the layout.
+
+FRAME_FONT = 18  # points; the stepper never shows a frame at less than 1 css px per point
+FRAME_ROWS = 4  # of a neuron's many weights (or inputs), its box lists this many: the largest gradients
+FRAME_FILL = {"highlight": "gold", "updated": "lightskyblue", "parameter": "palegreen", "data": "gainsboro",
+              "white": "white"}
+# Helvetica's widths (in font sizes) of what a grad line is made of, as Graphviz measures them:
+# the grad cells are as wide as the widest line of any frame, so that no frame is laid out wider.
+HELVETICA = {**dict.fromkeys("0123456789?abdeghnopqu", 0.556), **dict.fromkeys(" .,:/ftijl", 0.278),
+             "-": 0.333, "r": 0.333, "s": 0.5, "c": 0.5, "k": 0.5, "v": 0.5, "x": 0.5, "y": 0.5, "z": 0.5,
+             "m": 0.833, "w": 0.722, "+": 0.584}
+
+
+def text_width(text, size=None):
+    """How wide Graphviz draws `text` in Helvetica (points); an unknown character counts as an m."""
+    return sum(HELVETICA.get(c, 0.833) for c in text) * (size or FRAME_FONT)
+
+
+def frame_rows(nodes, importance=None, most=FRAME_ROWS):
+    """{node: ([leaves drawn as rows of its box], [those left out])}.
+
+    A leaf is a row of the one node that uses it, once. A box with more than 2·most + 1 rows keeps
+    the bias and the `most` most important weights and inputs (importance: {node: a number}).
+    """
+    users = {}
+    for node in nodes:
+        for child in node._children:
+            users.setdefault(child, []).append(node)
+    rows = {}
+    for node in nodes:
+        mine = [(c, letter) for c, letter, _ in _roles(node) if not c._children and len(users[c]) == 1]
+        if not mine:
+            continue
+        shown = [c for c, _ in mine]
+        if len(mine) > 2 * most + 1:
+            weight = importance or {}
+            shown = []
+            for role in dict.fromkeys(letter for _, letter in mine):
+                group = [c for c, letter in mine if letter == role]
+                keep = set(sorted(group, key=lambda c: -abs(weight.get(c, 0.0)))[:most])
+                shown += [c for c in group if c in keep]  # in the node's own order
+        rows[node] = (shown, [c for c, _ in mine if c not in shown])
+    return rows
+
+
+def frame_dot(nodes, rows, cells, kinds=None, passing=(), grad_width=100, rankdir="BT"):
+    """DOT for one frame. cells: {node: (name, op, value, grad lines)}, the words of each box (op
+    may be ""); kinds: {node: "highlight" | "updated" | "parameter" | "data"}, its colour;
+    passing: the (node, child) edges that carry gradient in this frame, drawn bold blue;
+    grad_width: the widest grad line of any frame (text_width), so that every frame has the same widths."""
+    kinds = kinds or {}
+    in_a_box = {leaf for shown, _ in rows.values() for leaf in shown}
+    hidden = {leaf for _, left_out in rows.values() for leaf in left_out}
+    lines = [
+        "digraph {",
+        f'  graph [rankdir={rankdir} nodesep=0.12 ranksep=0.3 bgcolor="transparent"]',
+        f'  node [shape=plain fontname="Helvetica" fontsize={FRAME_FONT}]',
+        '  edge [dir=back arrowsize=1 color="#555555"]',
+    ]
+    # a cell's width includes its padding; and 10% to spare for a `dot` that measures with the real font
+    grad_width = math.ceil(1.1 * grad_width) + 2 * 2
+    for node in nodes:
+        if node in in_a_box or node in hidden:
+            continue
+        kind = kinds.get(node)
+        table = [_frame_row(cells[node], None, grad_width)]  # the box's own colour is the table's
+        shown, left_out = rows.get(node, ((), ()))
+        table += [_frame_row(cells[leaf], kinds.get(leaf) or kind and "white", grad_width) for leaf in shown]
+        if left_out:
+            fill = ' BGCOLOR="white"' if kind else ""
+            table.append(f'<TR><TD COLSPAN="3" ALIGN="LEFT"{fill}>… and {len(left_out):,} more, like these</TD></TR>')
+        colours = f'COLOR="{"black" if kind == "highlight" else "#888888"}"'  # one border width in every frame
+        colours += f' BGCOLOR="{FRAME_FILL[kind]}"' if kind else ""
+        label = f'<TABLE BORDER="2" {colours} CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{"".join(table)}</TABLE>'
+        kind = f' class="{kind}"' if kind else ""
+        lines.append(f'  "node-{node._id}" [id="node-{node._id}"{kind} label=<{label}>]')
+    for node in nodes:
+        for child in dict.fromkeys(node._children):
+            if child in in_a_box or child in hidden:
+                continue
+            edge = f'"node-{child._id}" -> "node-{node._id}"'  # laid out forwards, drawn backwards
+            style = ' class="passing" color="royalblue" penwidth=4' if (node, child) in passing else ""
+            lines.append(f'  {edge} [id="edge-{node._id}-{child._id}"{style}]')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _frame_row(cell, kind, grad_width):
+    name, op, value, grad = cell
+    fill = f' BGCOLOR="{FRAME_FILL[kind]}"' if kind else ""
+    title = html.escape(name)  # not bold: Graphviz sizes the boxes for the regular face
+    if op:
+        title += f' <FONT COLOR="#444444">{html.escape(op)}</FONT>'
+    grads = "<BR/>".join(html.escape(line) for line in grad)
+    return (f'<TR><TD ALIGN="LEFT"{fill}>{title}</TD><TD ALIGN="RIGHT"{fill}>{html.escape(value)}</TD>'
+            f'<TD ALIGN="LEFT" WIDTH="{grad_width}"{fill}>{grads}</TD></TR>')

@@ -10,9 +10,10 @@ The graph walk is graph.py's, shared with Value.
 
 A graph keeps references to the arrays it was computed from (a product's local derivatives are
 its operands), so changing one between forward and backward would give a stale gradient. So
-the arrays of a graph's parameters and results are read-only until backward() has run on it:
-an in-place change in between (w.data[...] = ..., w.data -= ...) is refused by numpy
-("assignment destination is read-only"). PyTorch refuses the same with a version counter.
+the arrays of a graph's parameters and results are read-only until backward() has run on it, or
+until the graph is dropped (a prediction's): an in-place change in between (w.data[...] = ...,
+w.data -= ...) is refused by numpy ("assignment destination is read-only"). PyTorch refuses the
+same with a version counter.
 Data you pass in (requires_grad=False) stays yours: it is not locked, nor checked.
 """
 import math
@@ -54,10 +55,11 @@ def _checked(data, dtype):
     return array
 
 
-def _hold(data, children, local_grads):
+def _hold(data, children, local_grads, holder):
     """Make the arrays a new node's derivatives need read-only until backward: see the top of this file.
 
-    Returns whether any child is learned (requires a gradient): then so is the new node.
+    holder: the new node's _id, kept by each child as the newest node that holds its array (see
+    Tensor.__del__). Returns whether any child is learned (requires a gradient): then so is the new node.
     """
     learned = False
     for child in children:  # a product's local derivatives are its operands
@@ -65,6 +67,7 @@ def _hold(data, children, local_grads):
             learned = True
             if type(child.data) is np.ndarray:  # nor a numpy scalar
                 child.data.setflags(write=False)
+                child._held_by = holder
     if local_grads and local_grads[0] is data:  # exp's derivative is its own value
         data.setflags(write=False)
     return learned
@@ -138,8 +141,8 @@ def _node(data, children, local_grads, op):
     """The result of an op. Built without __init__'s checks, which only user input needs."""
     t = _new(Tensor)
     t.data, t.grad, t._children, t._local_grads, t.op, t.label = data, 0.0, children, local_grads, op, ""
-    t.requires_grad = _hold(data, children, local_grads)
-    t._id = _next_id()
+    t._id, t._held_by = _next_id(), None
+    t.requires_grad = _hold(data, children, local_grads, t._id)
     return t
 
 
@@ -163,7 +166,7 @@ def _broadcasting(op, f, a, b):
 class Tensor:
     """An array that remembers how it was computed, so that backward() can find its gradient."""
 
-    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "requires_grad")
+    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "_id", "requires_grad", "_held_by")
 
     def __init__(self, data, dtype=np.float64, label="", requires_grad=True):
         self.data = _checked(data, dtype)
@@ -174,6 +177,17 @@ class Tensor:
         self.label = label  # a name to show when rendering
         self.requires_grad = requires_grad  # False for data, such as the images, that is not learned
         self._id = _next_id()  # creation order, which graph.py uses as a topological order
+        self._held_by = None  # the _id of the newest node whose derivatives need self.data as it is
+
+    def __del__(self, _writable=_writable):
+        """A graph dropped without backward() (a prediction, say) needs its arrays no more: writable again,
+        unless a newer node holds one (the next step's graph): that one's backward() releases it."""
+        try:
+            for child in self._children:
+                if child._held_by == self._id:
+                    _writable(child.data)
+        except AttributeError:  # a Tensor whose __init__ failed: it held nothing
+            pass
 
     def _operand(self, x):
         return x if isinstance(x, Tensor) else Tensor(x, self.data.dtype, requires_grad=False)
@@ -365,13 +379,20 @@ class Tensor:
         """axis as a tuple of non-negative axes (None stays None), or an error naming the op."""
         if axis is None:
             return None
-        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis) if isinstance(axis, (tuple, list)) else None
+        if axes is None or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+            raise TypeError(f"{op}: axis must be a whole number or a tuple of them, got {axis!r:.40}")
         if any(not -self.data.ndim <= a < self.data.ndim for a in axes):
             raise ValueError(f"{op}: axis {axis} is out of range for shape {self.shape}")
+        if len({a % self.data.ndim for a in axes}) != len(axes):
+            raise ValueError(f"{op}: axis {axis} names an axis twice")
         return tuple(a % self.data.ndim for a in axes)
 
     def reshape(self, *shape):
         old = self.shape
+        given = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)) else shape
+        if not shape or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in given):
+            raise TypeError(f"reshape: the new shape must be whole numbers, got {shape!r:.40}")
         try:
             out = self.data.reshape(*shape)
         except ValueError:
@@ -410,7 +431,7 @@ class Tensor:
         local derivative is what that graph computes step by step: (softmax - one_hot) / batch.
         Subtracting each row's largest logit changes no softmax, and then no exp can overflow.
         """
-        z, labels = self.data, np.asarray(labels)
+        given, z, labels = labels, self.data, np.asarray(labels)
         if z.ndim != 2 or labels.shape != (z.shape[0],):
             raise ValueError(f"cross-entropy: logits {z.shape} and labels {labels.shape} do not fit "
                              "(expected (batch, k) and (batch,))")
@@ -418,6 +439,8 @@ class Tensor:
             raise ValueError("cross-entropy: the batch is empty (0 examples): there is no mean to take")
         if z.shape[1] == 0:
             raise ValueError(f"cross-entropy: logits {z.shape} hold no logits: there is no class to choose")
+        if isinstance(given, (list, tuple)) and any(isinstance(label, (bool, np.bool_)) for label in given):
+            raise ValueError("cross-entropy: labels must be integers, got True or False among them")  # numpy reads 1, 0
         if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= z.shape[1]:
             raise ValueError(f"cross-entropy: labels must be integers from 0 to {z.shape[1] - 1}")
         rows = np.arange(len(z))
@@ -460,8 +483,7 @@ class Tensor:
         """
         order = None
         try:
-            with np.errstate(over="ignore", invalid="ignore"):  # check_gradients names any overflow
-                order = backward(self, self._seed())
+            order = backward(self, self._seed())
         finally:
             _release(self, order)
 

@@ -6,7 +6,7 @@ path from the root: the chain rule. tensor.py has the same ops, with the same na
 derivative rules, on numpy arrays.
 """
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from itertools import compress
 from numbers import Real
 from operator import mul
@@ -190,9 +190,9 @@ class Value:
         gradient of a pixel, and it was half of a first layer's backward pass. Inputs that mix
         Values and numbers are all Values, the numbers constant leaves, as in 2 * v.
         """
+        inputs = neuron_inputs(inputs)
         if len(weights) != len(inputs):
             raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
-        inputs = neuron_inputs(inputs)
         if type(inputs) is Constants:
             xs = inputs.values
             total = sum([weights[i].data * xs[i] for i in inputs.nonzero]) + bias.data  # x = 0 adds nothing
@@ -278,7 +278,9 @@ class _ClosureValue(Value):
 
     @property
     def _backward(self):
-        return self._missing_closure if self._closure is None else self._closure
+        if self._closure is None:  # a leaf's has nothing to pass on, as micrograd's default lambda: None
+            return self._missing_closure if self._children else _nothing_to_pass_on
+        return self._closure
 
     @_backward.setter
     def _backward(self, closure):
@@ -295,8 +297,25 @@ class _ClosureValue(Value):
         )
 
     def _chain_rule(self):
-        """Only asked for when there is no closure to run: with one, stepping runs it (step.py)."""
-        return self._missing_closure()
+        """What the closure adds to each child, found by running it once more on gradients set aside.
+
+        backward() runs the closure itself and stepping reads what it added (step.py): this is for
+        check_gradients, to name a closure that added NaN or inf. One entry per distinct child.
+        """
+        if self._closure is None:
+            return self._missing_closure()
+        children = list(dict.fromkeys(self._children))
+        kept = [child.grad for child in children]
+        try:
+            for child in children:
+                child.grad = 0.0
+            self._closure()
+            shares = [child.grad for child in children]
+        finally:
+            for child, grad in zip(children, kept):
+                child.grad = grad
+        g = self.grad
+        return [(child, share / g if g else None, share) for child, share in zip(children, shares)]
 
 
 def _made_by_hand(value, children, op, label):
@@ -309,9 +328,13 @@ def _made_by_hand(value, children, op, label):
         raise TypeError(f"Value: _op must be a string naming the op, got {type(op).__name__}: {op!r:.80}")
     value.label, value.op = label, op
     value._children = _children_of(children, "Value")
-    if value._children and type(value) is Value:
-        value.__class__ = _ClosureValue  # its _backward is the closure the user will set
+    if type(value) is Value:  # made as micrograd makes an op's result: its _backward is the closure the user sets
+        value.__class__ = _ClosureValue
         value._closure = None
+
+
+def _nothing_to_pass_on():
+    """The _backward of a leaf made with micrograd's arguments, and no closure: it has no children."""
 
 
 def _children_of(children, who):
@@ -353,6 +376,13 @@ def neuron_inputs(x):
     A layer calls it once for all of its neurons, which then find their inputs converted already."""
     if type(x) is Constants:
         return x
+    if type(x) is not list:
+        if isinstance(x, (Value, Mapping, Set, str, bytes)) or not isinstance(x, Iterable):
+            keys = " (its keys would be read)" if isinstance(x, Mapping) else ""
+            raise TypeError(f"a neuron's inputs must be a list of numbers or Values, in order, got "
+                            f"{type(x).__name__} {x!r:.40}{keys}")
+        if not hasattr(x, "__len__"):  # a generator: read once, here
+            x = list(x)
     is_value = [isinstance(xi, Value) for xi in x]
     if not any(is_value):
         return Constants(x)

@@ -1,9 +1,11 @@
 """A backward pass, one node at a time, explained: in the terminal, or as a web page to step through.
 
-    python -m autodiff.walkthrough                    # Enter or n: next step, b: back, q: quit
+    python -m autodiff.walkthrough                    # n (or Enter): next step, b: back, q: quit
     python -m autodiff.walkthrough --example network  # a 2-2-2 network instead of one neuron
     python -m autodiff.walkthrough --all              # every step at once
     python -m autodiff.walkthrough --html steps.html  # a page to step through in a browser
+    python -m autodiff.walkthrough --quiz             # predict each step's numbers, then see them
+    python -m autodiff.walkthrough --gif steps.gif    # the walk for slides (--svg frames/: numbered SVGs)
 
 The examples are those of 3Blue1Brown's "What is backpropagation really doing?": a sigmoid neuron
 a = σ(z), z = w·a + b, and its cost C = (a - y)² against a target y; then a small network of such
@@ -14,14 +16,19 @@ biases (what training changes) apart from the inputs and targets (what it cannot
 """
 import argparse
 import html
+import io
+import math
+import os
+import re
 import shutil
 import sys
 import textwrap
 from collections import Counter
+from pathlib import Path
 
 from .files import atomic_write
 from .graph import topological_order
-from .render import _roles, draw
+from .render import FRAME_FONT, _roles, _script_json, frame_dot, frame_rows, renderer_script, text_width
 from .step import backward_steps
 from .value import Value
 
@@ -178,8 +185,7 @@ LOCAL_RULES = {
     "tanh": "∂(tanh x)/∂x = 1 - tanh²(x)",
     "relu": "∂(relu x)/∂x = 1 where x > 0, else 0",
     "sigmoid": "∂σ(x)/∂x = σ(x)·(1 - σ(x))",
-    "w·x+b": "z = Σ wᵢ·aᵢ + b, so ∂z/∂wᵢ = aᵢ (a weight matters as much as its input), ∂z/∂aᵢ = wᵢ, "
-    "∂z/∂b = 1",
+    "w·x+b": "∂z/∂wᵢ = aᵢ (a weight matters as much as its input), ∂z/∂aᵢ = wᵢ, ∂z/∂b = 1",
 }
 
 # --- the walk ---
@@ -192,18 +198,24 @@ def describe(root):
     width = max(len(name[node]) for node in nodes)
     lines = [f"The graph of {name[root]}, inputs first:"]
     for node in nodes:
-        made = f"{_op_name(node.op)} of {', '.join(name[c] for c in node._children)}" if node._children else "leaf"
+        made = f"{_op_name(node.op)} of {_children(node, name)}" if node._children else "leaf"
         lines.append(f"  {name[node]:<{width}}  = {node.data:<10.4g}  {made}")
     return "\n".join(lines)
 
 
-def walk(root):
+SHOWN_PER_ROLE = 4  # of a neuron's 784 weights and inputs, the text names the few largest shares
+
+
+def walk(root, seed=1.0, cost=None, start=None):
     """Backpropagate from `root` one node at a time, explaining each step.
 
     Yields (step, explanation, known): `known` maps every node whose gradient is final after this
-    step to that gradient, as render.draw(grads=...) takes it. Like backward(), this leaves every
-    node's .grad filled in, but for this pass alone: leaves start from zero too, so that the numbers
-    shown add up.
+    step to that gradient. Like backward(), this leaves every node's .grad filled in, but for this
+    pass alone: leaves start from zero too, so that the numbers shown add up.
+
+    seed: the root's gradient, ∂cost/∂root (1 when the root is the cost); cost: the name of what
+    is differentiated (the root's own name by default); start: the words of the first step that say
+    where the seed comes from (by default: the cost itself, ∂C/∂C = 1).
     """
     if not isinstance(root, Value):
         raise TypeError(f"walkthrough needs a Value to backpropagate from, got {type(root).__name__}")
@@ -211,46 +223,78 @@ def walk(root):
         raise ValueError(f"nothing to step through: {root!r} is a leaf, not computed from anything")
     nodes = topological_order(root)
     name = names(nodes)
-    cost = _grouped(name[root])
-    users = {node: [] for node in nodes}  # in the order the backward pass reaches them
-    for node in reversed(nodes):
-        for child in node._children:
-            users[child].append(node)
+    cost = cost or _grouped(name[root])
+    users = _users(nodes)
     uses_left = Counter({node: len(users[node]) for node in nodes})  # final once every use passed its share
     total = sum(1 for node in nodes if node._children)
     for node in nodes:
         if not node._children:
             node.grad = 0.0  # leaves keep gradients across backward() calls: start this pass from zero
-    known = {root: 1.0}
-    for step in backward_steps(root, 1.0):
-        lines = _header(step, total, name, cost)
+    known = {root: seed}
+    for step in backward_steps(root, seed):
+        lines = _header(step, total, name, cost, start)
+        shown = _shown_edges(step.edges)
         for edge in step.edges:
             uses_left[edge.child] -= 1
-            user_names = [name[user] for user in users[edge.child]]
-            lines += _chain_rule(step, edge, name, cost, user_names, uses_left[edge.child])
+            if edge in shown:
+                user_names = [name[user] for user in users[edge.child]]
+                lines += _chain_rule(step, edge, name, cost, user_names, uses_left[edge.child])
             if uses_left[edge.child] == 0:
                 known[edge.child] = edge.after
+        if len(shown) < len(step.edges):
+            lines.append(f"  … and {len(step.edges) - len(shown):,} more weights and inputs, the same way "
+                         "(the largest shares are shown)")
         rule = local_rule(step.node.op)
         if rule:
             lines.append(f"  rule: {rule}")
         yield step, "\n".join(lines), dict(known)
 
 
-def _header(step, total, name, cost):
+def _users(nodes):
+    """{node: the nodes that use it, once per use, in the order the backward pass reaches them}."""
+    users = {node: [] for node in nodes}
+    for node in reversed(nodes):
+        for child in node._children:
+            users[child].append(node)
+    return users
+
+
+def _shown_edges(edges):
+    """The edges the text spells out: all of them, or for a neuron's hundreds, the bias and the largest few."""
+    if len(edges) <= 2 * SHOWN_PER_ROLE + 1:
+        return list(edges)
+    n = (len(edges) - 1) // 2
+    weights, inputs, bias = edges[:n], edges[n : 2 * n], edges[2 * n :]
+    largest = set()
+    for group in (weights, inputs):
+        largest.update(sorted(group, key=lambda e: -abs(e.contribution))[:SHOWN_PER_ROLE])
+    return [e for e in edges if e in largest or e in bias]
+
+
+def _children(node, name):
+    children = [name[c] for c in node._children]
+    if node.op == "w·x+b" and len(children) > 2 * SHOWN_PER_ROLE + 1:  # a neuron's 784 weights and inputs
+        n = (len(children) - 1) // 2
+        return f"{n} weights, {n} inputs and a bias"
+    return ", ".join(children)
+
+
+def _header(step, total, name, cost, start):
     node = step.node
-    children = ", ".join(name[child] for child in node._children)
-    made = f"{name[node]} = {number(node.data)}, made by {_op_name(node.op)} from {children}"
+    made = f"{name[node]} = {number(node.data)}, made by {_op_name(node.op)} from {_children(node, name)}"
     lines = [f"Step {step.index + 1} / {total}: {made}"]
-    if step.index == 0:  # the root: no chain yet, only its own local derivatives
+    if step.index == 0 and start:
+        lines.append(start)
+        lines.append("The chain rule passes it to each child, times the local derivative:")
+    elif step.index == 0:  # the root: no chain yet, only its own local derivatives
         lines.append(f"The backward pass starts at {cost} itself: nudging {cost} moves {cost} by as much, "
                      f"∂{cost}/∂{cost} = 1.")
         lines.append(f"Each child's gradient is {cost}'s local derivative with respect to it, times that 1:")
     else:
         lines.append(
-            f"∂{cost}/∂{_grouped(name[node])} = {number(step.grad)} is complete: "
-            "every node that uses it has passed its share back."
+            f"∂{cost}/∂{_grouped(name[node])} = {number(step.grad)} is complete: every use has passed its share back."
         )
-        lines.append("The chain rule passes it on to each child, times the child's local derivative:")
+        lines.append("The chain rule passes it to each child, times the local derivative:")
     return lines
 
 
@@ -260,21 +304,17 @@ def _chain_rule(step, edge, name, cost, users, uses_left):
     total = f"∂{cost}/∂{child}"
     uses = len(users)
     sign = "=" if uses == 1 else "+="
-    # the root passes on its local derivatives alone: ∂C/∂C · ∂C/∂child would read in a circle
-    symbols = "" if step.index == 0 else f" ∂{cost}/∂{parent} · ∂{parent}/∂{child} ="
+    # the root of a cost passes on its local derivatives alone: ∂C/∂C · ∂C/∂child would read in a circle
+    circle = step.index == 0 and cost == _grouped(name[step.node])
+    symbols = "" if circle else f" ∂{cost}/∂{parent} · ∂{parent}/∂{child} ="
     lines = [f"  {total} {sign}{symbols} {number(step.grad)} × {factor(edge.local)} = {number(edge.contribution)}"]
     if uses > 1 and uses_left == uses - 1:
         by = _listed(list(dict.fromkeys(users)))  # x·x uses x twice
-        lines.append(
-            f"      ({child} is used {uses} times, by {by}: its gradient sums what each wants of it, "
-            f"{uses} shares; this is the first)"
-        )
+        lines.append(f"      (the first of {uses} shares: {child} is used by {by})")
     elif uses > 1:
-        done = f"complete, the sum of all {uses} shares" if uses_left == 0 else "so far"
-        lines.append(
-            f"      ({child} had {number(edge.before)} from an earlier use; this adds to it:"
-            f" {total} = {number(edge.before)} + {factor(edge.contribution)} = {number(edge.after)}, {done})"
-        )
+        done = f"complete, all {uses} shares" if uses_left == 0 else f"so far, {uses - uses_left} of {uses} shares"
+        lines.append(f"      ({child} had {number(edge.before)} from an earlier use:"
+                     f" {total} = {number(edge.before)} + {factor(edge.contribution)} = {number(edge.after)}, {done})")
     return lines
 
 
@@ -288,328 +328,279 @@ def trainable(root):
             if letter in ("w", "b") and not child._children}
 
 
-def leaf_gradients(root):
-    """The last word of a walkthrough: every leaf's gradient, what training can change apart from what it cannot."""
+def leaf_gradients(root, cost=None):
+    """The last word of a walkthrough: every leaf's gradient, what training can change apart from what it cannot.
+
+    Each line also gives the nudge, -∂C/∂x: the direction that lowers the cost, which the explorer draws.
+    """
     nodes = topological_order(root)
     name = names(nodes)
-    cost = _grouped(name[root])
+    cost = cost or _grouped(name[root])
     leaves = [n for n in nodes if not n._children]
     parameters = trainable(root)
 
     def listed(group):
-        return [f"  ∂{cost}/∂{_grouped(name[n])} = {number(n.grad)}" for n in group]
+        return [f"  ∂{cost}/∂{_grouped(name[n])} = {number(n.grad)}, nudge {number(-n.grad + 0.0)}" for n in group]
 
     if not parameters:
-        return "\n".join([f"Done: the gradient of {cost} with respect to each leaf:"] + listed(leaves))
+        return "\n".join([f"Done: the gradient of {cost} with respect to each leaf, and its nudge -∂{cost}/∂x:"]
+                         + listed(leaves))
     return "\n".join(
-        ["Done: every gradient is known. The weights and biases are what training changes: each is",
-         f"nudged against its gradient (a small step times it, taken away) to make {cost} smaller."]
+        [f"Done: every gradient is known. Training nudges each weight and bias against its gradient: "
+         f"the nudge -∂{cost}/∂x, times a small step, makes {cost} smaller."]
         + listed([n for n in leaves if n in parameters])
-        + ["The inputs and targets are the data: training cannot change them, though their",
-           f"gradients say how {cost} would move if they did (the inputs' are what a layer before would receive)."]
+        + [f"The inputs and targets are the data: training cannot change them (their gradients say how {cost} "
+           "would move if it could; the inputs' are what a layer before would receive)."]
         + listed([n for n in leaves if n not in parameters])
     )
 
 
-# --- frames and a page to step through them ---
+# --- the stepper's data: what the page, the explorer's zoom, the terminal and the quiz all show ---
 
-# A walkthrough's graph is read on a projector: top to bottom (a neuron's leaves side by side, not a
-# long row of layers), records stacked name / data / grad, and a sans-serif face.
-LAYOUT = {"nodesep": "0.12", "ranksep": "0.25"}  # with rankdir="TB", passed to draw()
-FONT = {"fontname": "Helvetica,Arial,sans-serif", "fontsize": "14"}
-PARAMETER = {"style": "filled", "fillcolor": "palegreen", "class": "parameter"}  # training changes it
-DATA = {"style": "filled,dashed", "fillcolor": "gainsboro", "class": "data"}  # training cannot
-MAX_VALUES = 100  # a page draws every value in every frame: beyond this it is neither readable nor quick
+MAX_DRAWN = 100  # boxes and rows a frame draws: beyond this it is neither readable nor quick
+OP_SIGNS = {"sigmoid": "σ"}
+
+
+def stepper(root, seed=1.0, cost=None, start=None, summary=True):
+    """The walk as data, ready for JSON: {"title", "steps": [...]}, one step per node, then (if
+    summary) a last one with every leaf's gradient. Each step has its "caption", its "text" (the
+    chain rule in words and numbers), its "dot" (the frame, see render.frame_dot) and, for the quiz,
+    an "ask": a question on this step, its answer and tolerance, and the frame as it was before.
+
+    The one stepper view (autodiff/web/stepper/stepper.js) draws this on the page that write_html
+    writes and in the explorer's zoom; the terminal and its quiz read the same steps.
+    """
+    walked = list(walk(root, seed, cost, start))  # fills in every .grad: the rows shown are the largest
+    nodes = topological_order(root)
+    name = names(nodes)
+    cost = cost or _grouped(name[root])
+    users = _users(nodes)
+    rows = frame_rows(nodes, {node: node.grad for node in nodes})
+    in_rows = {leaf for shown, _ in rows.values() for leaf in shown}
+    boxes = [n for n in nodes if n._children or n not in _row_leaves(nodes, users)]
+    drawn = len(boxes) + len(in_rows)
+    if drawn > MAX_DRAWN:
+        raise ValueError(
+            f"walkthrough: a frame of this graph would draw {drawn:,} values, too many to read (at most "
+            f"{MAX_DRAWN}); step through it with walk(), or see it with draw()"
+        )
+    visible = set(boxes) | in_rows
+    receives = {edge.child for step, _, _ in walked for edge in step.edges}
+    got = {node: [0.0, 0] for node in nodes}  # each node's gradient so far, and how many shares it holds
+    got[root] = [seed, 0]
+
+    def grad_lines(node):
+        total, (so_far, shares) = len(users[node]), got[node]
+        if node is root:
+            return [f"grad {number(seed)}"]
+        if node not in receives:
+            return ["no grad: data"]
+        if total == 1:
+            return [f"grad {number(so_far)}" if shares else "grad ?"]
+        if shares == 0:
+            return ["grad ?", f"0 of {total} shares"]
+        if shares < total:
+            return [f"so far {number(so_far)}", f"{shares} of {total} shares"]
+        return [f"grad {number(so_far)}", f"all {total} shares"]
+
+    def cells():
+        return {node: (name[node], _op_shown(node), number(node.data), grad_lines(node)) for node in visible}
+
+    frames = []  # (cells, kinds, passing) of each frame, drawn once every frame's widths are known
+    steps = []
+    total = len(walked)
+    for k, (step, text, _) in enumerate(walked):
+        kinds = {step.node: "highlight", **{edge.child: "updated" for edge in step.edges}}
+        passing = {(step.node, edge.child) for edge in step.edges}
+        before = cells()
+        question = _question(step, name, cost, users, got, visible, k)
+        for edge in step.edges:
+            got[edge.child][0] = edge.after
+            got[edge.child][1] += 1
+        frames.append((cells(), kinds, passing))
+        question["shown"] = number(question["answer"])  # as the steps show it
+        steps.append({"caption": f"step {k + 1} / {total}", "text": text, "node": f"node-{step.node._id}",
+                      "ask": {**question, "frame": len(frames)}})
+        frames.append((before, kinds, passing))  # the frame a quiz shows while it asks
+    if summary:
+        parameters = trainable(root)
+        kinds = {leaf: "parameter" if leaf in parameters else "data" for leaf in nodes if not leaf._children}
+        frames.append((cells(), kinds, set()))
+        steps.append({"caption": "all gradients", "text": leaf_gradients(root, cost), "node": None})
+    widest = max(text_width(line) for drawn_cells, _, _ in frames for cell in drawn_cells.values() for line in cell[3])
+    dots = [frame_dot(nodes, rows, c, kinds, passing, widest) for c, kinds, passing in frames]
+    picture = iter(dots)
+    for step in steps:  # each step's frame, then (for the quiz) the one before it
+        step["dot"] = next(picture)
+        if "ask" in step:
+            step["ask"]["dot"] = next(picture)
+            del step["ask"]["frame"]
+    title = f"Backpropagation through {name[root]}, one node at a time"
+    return {"title": title, "cost": cost, "steps": steps}
+
+
+def _row_leaves(nodes, users):
+    """Leaves used once, by one node: candidates to be a row of that node's box (render.frame_rows)."""
+    return {n for n in nodes if not n._children and len(users[n]) == 1}
+
+
+def _op_shown(node):
+    """The op beside a labelled node's name: z(1)_0 w·x+b, a(1)_0 σ. An unlabelled node's name says it already."""
+    if not node._children or not node.label:
+        return ""
+    return OP_SIGNS.get(node.op, _op_name(node.op))
+
+
+def tolerance(answer):
+    """How far a learner's answer may be from the exact one: the steps show numbers to 4 significant
+    digits, so a product of them is right to about 3; half a unit of the 3rd digit is allowed."""
+    if answer == 0:
+        return 1e-12
+    return 0.5 * 10 ** (math.floor(math.log10(abs(answer))) - 2)
+
+
+def _question(step, name, cost, users, got, visible, k):
+    """One question on this step, before its answer is shown: at a node that receives its last share
+    here, the sum of its shares; else, in turn, a local derivative or the share passed on."""
+    parent = _grouped(name[step.node])
+    edges = [e for e in step.edges if e.child in visible and e.local is not None] or list(step.edges)
+    for edge in edges:
+        total = len(users[edge.child])
+        if total > 1 and got[edge.child][1] == total - 1:
+            child = _grouped(name[edge.child])
+            return {"kind": "sum", "answer": edge.after, "tolerance": tolerance(edge.after),
+                    "question": f"{child} receives its last share here: what is ∂{cost}/∂{child}, "
+                                f"the sum of its {total} shares?",
+                    "hint": f"it had {number(edge.before)}; add {parent}'s share, "
+                            f"∂{cost}/∂{parent} × ∂{parent}/∂{child}"}
+    edge = edges[0]
+    child = _grouped(name[edge.child])
+    if k % 2 == 0 and edge.local is not None:
+        return {"kind": "local", "answer": edge.local, "tolerance": tolerance(edge.local),
+                "question": f"What is the local derivative ∂{parent}/∂{child}?",
+                "hint": local_rule(step.node.op) or f"how much {parent} moves per unit nudge of {child}"}
+    return {"kind": "share", "answer": edge.contribution, "tolerance": tolerance(edge.contribution),
+            "question": f"What share does {parent} pass on to {child}: ∂{cost}/∂{parent} × ∂{parent}/∂{child}?",
+            "hint": f"∂{cost}/∂{parent} = {number(step.grad)}; ∂{parent}/∂{child} is {child}'s local derivative"}
 
 
 def frames(root):
-    """One (dot, explanation) per step, then a last one with every leaf's gradient.
-
-    A step's frame highlights its node, and the children receiving their shares with the edges that
-    carry them; every gradient known so far is filled in. The last frame marks the weights and
-    biases apart from the inputs and targets. A page lays the DOT out in the browser: `dot` need
-    not exist.
-    """
-    nodes = topological_order(root)
-    values = len(nodes)
-    if values > MAX_VALUES:
-        raise ValueError(
-            f"walkthrough: a page of frames draws all {values:,} values of this graph in each of its steps, "
-            f"too many to read (at most {MAX_VALUES}); step through it with walk(), or see it with draw()"
-        )
-    every_node = 2 * values  # a box and an op each at most: never summarised
-
-    def drawing(**options):
-        picture = draw(root, rankdir="TB", max_nodes=every_node, **options)
-        picture.graph_attr.update(LAYOUT)
-        picture.node_attr.update(FONT)
-        picture.edge_attr.update(FONT)
-        return picture
-
-    pictures = [
-        (drawing(highlight=step.node, updated=[edge.child for edge in step.edges], grads=known).source, text)
-        for step, text, known in walk(root)
-    ]
-    last = drawing()  # every .grad is final now
-    parameters = trainable(root)
-    for leaf in nodes:
-        if not leaf._children:  # drawn as node-<_id>; declaring it again in DOT adds to its attributes
-            last.node(f"node-{leaf._id}", **(PARAMETER if leaf in parameters else DATA))
-    return pictures + [(last.source, leaf_gradients(root))]
+    """(dot, explanation) for each step, then a last one with every leaf's gradient: stepper() without the quiz."""
+    return [(step["dot"], step["text"]) for step in stepper(root)["steps"]]
 
 
-NOTATION = """As in the video: <b>a(l)_k</b> is the activation of neuron k in layer l (layer 0 is the input);
-<b>w(l)_jk</b> the weight from neuron k of layer l−1 to neuron j of layer l, and <b>b(l)_j</b> its bias;
-<b>z(l)_j</b> = Σ<sub>k</sub> w(l)_jk·a(l−1)_k + b(l)_j, and a(l)_j = σ(z(l)_j).
-<b>y_j</b> is output j's target; the cost <b>C</b> = Σ<sub>j</sub> (a(L)_j − y_j)² sums over the last layer L.
-<b>∂C/∂x</b> is how much C moves per unit nudge of x. A box is a value: its name, <i>data</i> (the value)
-and <i>grad</i> (∂C/∂ it, ? until known); an ellipse is the op that made the value it points to."""
-
-LEGEND = """<span class="key highlight">complete: passes its gradient on</span>
-<span class="key updated">its children: receive their shares</span>
-<span class="key parameter">weights, biases: training changes them</span>
-<span class="key data">inputs, targets: it cannot</span>"""
+STEPPER = Path(__file__).resolve().parent / "web" / "stepper"
 
 
 def write_html(root, path):
-    """Write a web page that steps through frames(root) to `path`, atomically; return the number of steps.
+    """Write a page that steps through stepper(root) to `path`, atomically; return the number of steps.
 
-    The page needs no server, no network and no Graphviz installed: the frames (as DOT), the style,
-    the script and the WebAssembly Graphviz that lays the frames out are all inline.
+    The page is autodiff/web/stepper/page.html with its style, its script (the stepper view, the
+    same module the explorer's zoom uses), the vendored Graphviz and the steps inline: it opens
+    from file://, with no server, no network and no Graphviz installed.
     """
-    from .render import _script_json, renderer_script
-
-    pictures = frames(root)
-    count = len(pictures) - 1  # the steps, then the leaves' gradients
-    captions = [f"step {k} / {count}" for k in range(1, count + 1)] + ["all gradients"]
-    title = f"Backpropagation through {names(topological_order(root))[root]}, one node at a time"
-    data = _script_json([{"dot": dot, "text": text, "caption": c} for (dot, text), c in zip(pictures, captions)])
-    page = PAGE.format(
-        title=html.escape(title), caption=captions[0], notation=NOTATION, legend=LEGEND, steps=data,
-        renderer=renderer_script(),
-    )
+    data = stepper(root)
+    style = (STEPPER / "stepper.css").read_text(encoding="utf-8")
+    view = (STEPPER / "stepper.js").read_text(encoding="utf-8")
+    page = (STEPPER / "page.html").read_text(encoding="utf-8")
+    parts = {"TITLE": html.escape(data["title"]), "STYLE": style, "RENDERER": renderer_script(),
+             "STEPPER": view, "STEPS": _script_json(data)}
+    page = re.sub(r"/\*(TITLE|STYLE|RENDERER|STEPPER|STEPS)\*/", lambda match: parts[match.group(1)], page)
     atomic_write(path, lambda file: file.write(page.encode("utf-8")))
-    return count
+    return len(data["steps"]) - 1
 
 
-# The page fills the window: the graph in a pannable, zoomable view, the step's explanation below.
-# The view starts at "fit width", with the graph's text no smaller than MIN_TEXT css pixels (a
-# narrower window pans) and no larger than the page's own text: so at 200% browser zoom the graph
-# grows with everything else. Each frame is laid out by the browser the first time it is shown, then
-# kept: stepping back is instant. The notation shows at the start, and folds away at the first step.
-PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-  html, body {{ height: 100%; margin: 0; }}
-  body {{ display: flex; flex-direction: column; font-family: system-ui, sans-serif; font-size: 16px; }}
-  header {{ padding: 0.3em 0.8em; display: flex; flex-wrap: wrap; gap: 0.3em 1.2em; align-items: center; }}
-  h1 {{ font-size: 1.15em; margin: 0; }}
-  nav {{ display: flex; flex-wrap: wrap; gap: 0.4em; align-items: center; }}
-  button {{ font-size: 1em; padding: 0.2em 0.7em; }}
-  #counter {{ min-width: 7.5em; text-align: center; font-weight: bold; }}
-  details {{ flex-basis: 100%; font-size: 0.9em; line-height: 1.4; }}
-  summary {{ cursor: pointer; }}
-  details p {{ margin: 0.2em 0; }}
-  .legend {{ font-size: 0.85em; }}
-  .key {{ display: inline-block; padding: 0 0.4em; margin-right: 0.3em; border: 1px solid #888; white-space: nowrap; }}
-  .key.highlight {{ background: gold; border: 2px solid black; }}
-  .key.updated {{ background: lightskyblue; }}
-  .key.parameter {{ background: palegreen; }}
-  .key.data {{ background: gainsboro; border-style: dashed; }}
-  #view {{ flex: 1 1 auto; display: flex; flex-direction: column; min-height: 0; }}
-  #graph {{ flex: 1 1 10em; min-height: 10em; overflow: auto; scrollbar-gutter: stable; cursor: grab;
-            border-top: 1px solid #ccc; border-bottom: 1px solid #ccc; touch-action: none; }}
-  #graph.dragging {{ cursor: grabbing; }}
-  #graph:focus-visible {{ outline: 2px solid royalblue; outline-offset: -2px; }}
-  #graph .frame {{ width: max-content; margin: 0 auto; padding: 6px; }}
-  #graph svg {{ display: block; }}
-  #explanation {{ flex: 0 0 auto; height: 38vh; overflow: auto; margin: 0; padding: 0.4em 0.8em;
-                  font-family: monospace; font-size: 0.95em; line-height: 1.4; }}
-  #explanation div {{ white-space: pre-wrap; }}  /* a long line wraps under its own start, indented */
-</style>
-</head>
-<body>
-<header>
-<h1>{title}</h1>
-<nav>
-  <button id="prev" title="previous step: ← or p">&larr; Back</button>
-  <span id="counter">{caption}</span>
-  <button id="next" title="next step: → or n">Next &rarr;</button>
-  <button id="zoom-out" title="zoom out: − or the wheel">&minus;</button>
-  <button id="fit" title="fit the width: 0">Fit width</button>
-  <button id="zoom-in" title="zoom in: + or the wheel">+</button>
-</nav>
-<details id="notation" open><summary>Notation and keys</summary>
-<p>{notation}</p>
-<p>Keys: &larr; &rarr; (or p, n) step; + &minus; zoom, 0 fits the width; &uarr; &darr; and shift+&larr; &rarr; pan.
-Drag the graph to pan, turn the wheel over it to zoom.</p></details>
-<div class="legend">{legend}</div>
-</header>
-<main id="view">
-  <div id="graph" tabindex="0"><div class="frame"></div></div>
-  <div id="explanation"></div>
-</main>
-<script>{renderer}</script>
-<script>
-  const steps = {steps};
-  const MIN_TEXT = 12;  // css px: fitting the width never makes the graph's text smaller than this
-  const graph = document.getElementById("graph");
-  const frame = graph.querySelector(".frame");
-  const explanation = document.getElementById("explanation");
-  const drawn = [];  // the <svg> of each step, once laid out
-  let current = 0;
-  let zoom = null;  // css px per point of the drawing; null: fit the width
-  const notation = document.getElementById("notation");
-  let foldNotation = true;  // at the first step away from step 1, unless the reader has opened or shut it
-  notation.querySelector("summary").addEventListener("click", () => (foldNotation = false));
+# --- a backward pass for slides: an animated GIF, numbered SVG frames ---
 
-  function explained(line) {{
-    const div = document.createElement("div");
-    const indent = line.length - line.trimStart().length;
-    div.textContent = line.trimStart() || "\\u00a0";
-    div.style.paddingLeft = `${{indent + 4}}ch`;
-    div.style.textIndent = "-4ch";
-    return div;
-  }}
+SLIDE_DPI = 96  # the frames' 18-point text is 24 px: readable when a 1024 px slide shows the picture smaller
+CAPTION_PX = 18  # the chain-rule lines under each frame
+SLIDE_WIDTH = 1024
 
-  function shownSvg() {{ return frame.querySelector("svg"); }}
 
-  // Css px per point that fit the width, keeping the text between MIN_TEXT and the page's own size.
-  function fitZoom(svg) {{
-    const sizes = [...svg.querySelectorAll("text")].map((t) => parseFloat(t.getAttribute("font-size")));
-    const pageText = parseFloat(getComputedStyle(document.body).fontSize);
-    const room = graph.clientWidth - 12;  // the frame's padding
-    const fit = Math.min(room / svg.viewBox.baseVal.width, pageText / Math.max(...sizes));
-    return Math.max(fit, MIN_TEXT / Math.min(...sizes));
-  }}
+def slide_captions(data):
+    """Each frame's words under it: the step's first line, then its chain-rule lines (the last frame: its first lines)."""
+    captions = []
+    for step in data["steps"]:
+        lines = step["text"].splitlines()
+        chain = [line.strip() for line in lines if line.startswith("  ∂")][:6]
+        captions.append([lines[0]] + chain if chain else [line.strip() for line in lines[:7]])
+    return captions
 
-  function resize(svg, scale) {{
-    const box = svg.viewBox.baseVal;
-    svg.setAttribute("width", box.width * scale);
-    svg.setAttribute("height", box.height * scale);
-    svg.dataset.scale = scale;
-  }}
 
-  // Zoom to `scale`, keeping the point of the drawing under (x, y) in the window where it is.
-  function zoomTo(scale, x, y) {{
-    const svg = shownSvg();
-    if (!svg) return;
-    const view = graph.getBoundingClientRect();
-    x = x ?? view.left + view.width / 2;
-    y = y ?? view.top + view.height / 2;
-    zoom = Math.max(0.1, Math.min(8, scale));
-    const before = svg.getBoundingClientRect(), old = parseFloat(svg.dataset.scale);
-    const px = (x - before.left) / old, py = (y - before.top) / old;
-    resize(svg, zoom);
-    const after = svg.getBoundingClientRect();
-    graph.scrollLeft += after.left + px * zoom - x;
-    graph.scrollTop += after.top + py * zoom - y;
-  }}
+def _dot_frames(data, format):
+    import graphviz
 
-  function fitWidth() {{
-    zoom = null;
-    const svg = shownSvg();
-    if (svg) {{ resize(svg, fitZoom(svg)); follow(svg); }}
-  }}
+    from .render import GraphvizNotFound
 
-  // Bring the step's node and its children into view, if they are not in it already.
-  function follow(svg) {{
-    const boxes = [...svg.querySelectorAll("g.highlight, g.updated")].map((g) => g.getBoundingClientRect());
-    if (!boxes.length) return;
-    const left = Math.min(...boxes.map((b) => b.left)), right = Math.max(...boxes.map((b) => b.right));
-    const top = Math.min(...boxes.map((b) => b.top)), bottom = Math.max(...boxes.map((b) => b.bottom));
-    const view = graph.getBoundingClientRect();
-    if (left < view.left || right > view.right) graph.scrollLeft += (left + right) / 2 - (view.left + view.right) / 2;
-    if (top < view.top || bottom > view.bottom) graph.scrollTop += (top + bottom) / 2 - (view.top + view.bottom) / 2;
-  }}
+    def for_slides(dot):  # on white, at SLIDE_DPI, in Arial (Liberation Sans on Linux): Helvetica's widths
+        dot = dot.replace('bgcolor="transparent"', f'bgcolor="white" dpi={SLIDE_DPI}', 1)
+        return dot.replace('fontname="Helvetica"', 'fontname="Arial"', 1)
 
-  async function show(index) {{
-    current = Math.max(0, Math.min(steps.length - 1, index));
-    const step = current;
-    document.getElementById("counter").textContent = steps[step].caption;
-    document.getElementById("prev").disabled = step === 0;
-    document.getElementById("next").disabled = step === steps.length - 1;
-    explanation.replaceChildren(...steps[step].text.split("\\n").map(explained));
-    if (!drawn[step]) {{
-      const scratch = document.createElement("div");
-      drawn[step] = await seebackprop.drawDot(scratch, steps[step].dot);
-    }}
-    if (step === current) {{  // the reader may have moved on while this frame was laid out
-      const svg = drawn[step];
-      if (step > 0 && foldNotation) notation.open = foldNotation = false;
-      resize(svg, zoom ?? fitZoom(svg));
-      frame.replaceChildren(svg);
-      follow(svg);
-      document.getElementById("view").dataset.shown = step + 1;
-    }}
-  }}
+    try:  # every frame at the same resolution; the layout is the frames' own, the same in each
+        return [graphviz.Source(for_slides(step["dot"])).pipe(format=format) for step in data["steps"]]
+    except graphviz.ExecutableNotFound:
+        raise GraphvizNotFound() from None
 
-  function pan(dx, dy) {{
-    graph.scrollLeft += dx * graph.clientWidth;
-    graph.scrollTop += dy * graph.clientHeight;
-  }}
 
-  document.getElementById("prev").addEventListener("click", () => show(current - 1));
-  document.getElementById("next").addEventListener("click", () => show(current + 1));
-  document.getElementById("zoom-in").addEventListener("click", () => zoomTo(currentScale() * 1.25));
-  document.getElementById("zoom-out").addEventListener("click", () => zoomTo(currentScale() / 1.25));
-  document.getElementById("fit").addEventListener("click", fitWidth);
+def write_gif(root, path, seconds=2.0):
+    """The walk as an animated GIF at most SLIDE_WIDTH px wide: each frame laid out by `dot` (one
+    layout for all: nodes do not jump), its chain-rule lines under it. Returns the number of frames."""
+    from matplotlib import font_manager
+    from PIL import Image, ImageDraw, ImageFont
 
-  function currentScale() {{
-    const svg = shownSvg();
-    return svg ? parseFloat(svg.dataset.scale) : 1;
-  }}
+    data = stepper(root)
+    pictures = [Image.open(io.BytesIO(png)).convert("RGB") for png in _dot_frames(data, "png")]
+    font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), CAPTION_PX)
+    width = SLIDE_WIDTH
+    scale = min(1.0, width / max(p.width for p in pictures))
+    if scale * FRAME_FONT * SLIDE_DPI / 72 < 14:
+        raise ValueError(f"walkthrough: this graph is too wide for a {SLIDE_WIDTH} px slide with readable text")
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    chars = max(20, int((width - 16) / (measure.textlength("0", font=font) * 1.05)))
+    captions = [sum((textwrap.wrap(line, chars, subsequent_indent="    ") for line in lines), [])
+                for lines in slide_captions(data)]
+    line_height = round(CAPTION_PX * 1.3)
+    graph_height = round(max(p.height for p in pictures) * scale)
+    height = graph_height + 12 + line_height * max(map(len, captions))
+    frames = []
+    for picture, caption in zip(pictures, captions):
+        if scale < 1:
+            picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.LANCZOS)
+        frame = Image.new("RGB", (width, height), "white")
+        frame.paste(picture, ((width - picture.width) // 2, 0))
+        draw = ImageDraw.Draw(frame)
+        for k, line in enumerate(caption):
+            draw.text((8, graph_height + 6 + k * line_height), line, fill="black", font=font)
+        frames.append(frame.quantize(colors=255, method=Image.Quantize.MEDIANCUT))
 
-  document.addEventListener("keydown", (event) => {{
-    if (event.altKey || event.ctrlKey || event.metaKey) return;  // the browser's own shortcuts, like ctrl +
-    const key = event.key;
-    if (event.shiftKey && key === "ArrowLeft") pan(-0.2, 0);
-    else if (event.shiftKey && key === "ArrowRight") pan(0.2, 0);
-    else if (key === "ArrowLeft" || key === "PageUp" || key === "p" || key === "b") show(current - 1);
-    else if (key === "ArrowRight" || key === "PageDown" || key === "n") show(current + 1);
-    else if (key === "Home") show(0);
-    else if (key === "End") show(steps.length - 1);
-    else if (key === "ArrowUp") pan(0, -0.2);
-    else if (key === "ArrowDown") pan(0, 0.2);
-    else if (key === "+" || key === "=") zoomTo(currentScale() * 1.25);
-    else if (key === "-" || key === "_") zoomTo(currentScale() / 1.25);
-    else if (key === "0" || key === "f") fitWidth();
-    else return;
-    event.preventDefault();
-  }});
+    def save(file):
+        frames[0].save(file, format="GIF", save_all=True, append_images=frames[1:], duration=round(1000 * seconds),
+                       loop=0)
 
-  graph.addEventListener("wheel", (event) => {{
-    event.preventDefault();
-    const pixels = event.deltaY * (event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? 400 : 1);
-    zoomTo(currentScale() * Math.exp(-pixels / 500), event.clientX, event.clientY);
-  }}, {{ passive: false }});
+    atomic_write(path, save)
+    return len(frames)
 
-  let drag = null;
-  graph.addEventListener("pointerdown", (event) => {{
-    if (event.button !== 0) return;
-    drag = {{ x: event.clientX, y: event.clientY, left: graph.scrollLeft, top: graph.scrollTop }};
-    graph.setPointerCapture(event.pointerId);
-    graph.classList.add("dragging");
-  }});
-  graph.addEventListener("pointermove", (event) => {{
-    if (!drag) return;
-    graph.scrollLeft = drag.left - (event.clientX - drag.x);
-    graph.scrollTop = drag.top - (event.clientY - drag.y);
-  }});
-  const endDrag = () => {{ drag = null; graph.classList.remove("dragging"); }};
-  graph.addEventListener("pointerup", endDrag);
-  graph.addEventListener("pointercancel", endDrag);
 
-  window.addEventListener("resize", () => {{ if (zoom === null) fitWidth(); }});
-  show(0);
-</script>
-</body>
-</html>
-"""
+def write_svg_frames(root, folder):
+    """The walk as numbered SVG frames, folder/step-01.svg, ...: `dot`'s drawing with the chain-rule
+    lines under it. Returns the paths written."""
+    data = stepper(root)
+    written = []
+    for k, (svg, caption) in enumerate(zip(_dot_frames(data, "svg"), slide_captions(data)), start=1):
+        svg = svg.decode("utf-8")
+        svg = svg[svg.index("<svg"):]
+        width, height = (float(x) for x in re.search(r'viewBox="[\d.]+ [\d.]+ ([\d.]+) ([\d.]+)"', svg).groups())
+        svg = re.sub(r'width="[\d.]+pt" height="[\d.]+pt"', f'width="{width}" height="{height}"', svg, count=1)
+        line = FRAME_FONT * 1.3
+        total = height + 8 + line * len(caption)
+        texts = "".join(f'<text x="6" y="{height + 4 + line * (i + 1):.1f}" font-family="Helvetica,Arial,sans-serif" '
+                        f'font-size="{FRAME_FONT * 0.85:.1f}">{html.escape(text)}</text>' for i, text in enumerate(caption))
+        page = (f'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+                f'width="{width}pt" height="{total}pt" viewBox="0 0 {width} {total}">\n{svg}\n{texts}\n</svg>\n')
+        path = Path(folder) / f"step-{k:02d}.svg"
+        atomic_write(path, lambda file, page=page: file.write(page.encode("utf-8")))
+        written.append(path)
+    return written
 
 
 # --- the terminal ---
@@ -620,54 +611,155 @@ def wrapped(text, width=None):
     width = max(20, width or shutil.get_terminal_size().columns)
     lines = []
     for line in text.splitlines():
-        indent = " " * (len(line) - len(line.lstrip(" ")) + 4)
+        indent = " " * min(len(line) - len(line.lstrip(" ")) + 4, width // 2)
         lines += textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False) or [""]
     return "\n".join(lines)
 
 
-KEYS = "Enter or n: next step, b: back, q: quit"
+KEYS = "n or Enter: next, b: back, q: quit"
 
 
-def step_through(pages):
-    """Show one page at a time, moving as the reader types; without a reader, show them all."""
-    index = 0
-    print(f"\n{wrapped(pages[0])}")
-    while index < len(pages) - 1:
-        answer = _read_line(f"[{KEYS}] ")
-        if answer is None:  # stdin closed or at its end: show the rest without waiting
-            for page in pages[index + 1 :]:
-                print(f"\n{wrapped(page)}")
+def neighbourhood(root, step, cost=None):
+    """What a step refers to, as a few lines: the node, its users, and its children's gradients
+    before and after this step (a shared child's earlier shares included)."""
+    nodes = topological_order(root)
+    name = names(nodes)
+    cost = cost or _grouped(name[root])
+    users = _users(nodes)
+    node = step.node
+    by = _listed(list(dict.fromkeys(name[u] for u in users[node]))) if users[node] else "no one: the start"
+    lines = [f"[{name[node]} = {number(node.data)}, grad {number(step.grad)}; used by {by}]"]
+    width = max(len(name[edge.child]) for edge in step.edges)
+    for edge in _shown_edges(step.edges):
+        total = len(users[edge.child])
+        before = "?" if edge.before == 0 and edge.after == edge.contribution else number(edge.before)
+        shares = f" ({total} uses)" if total > 1 else ""
+        lines.append(f"  ← {name[edge.child]:<{width}} = {number(edge.child.data):<8} "
+                     f"grad {before} → {number(edge.after)}{shares}")
+    return "\n".join(lines)
+
+
+def pages(root, seed=1.0, cost=None):
+    """The terminal's pages: each step with its neighbourhood on top, then every leaf's gradient."""
+    shown = []
+    for step, text, _ in walk(root, seed, cost):
+        header, _, rest = text.partition("\n")
+        shown.append(f"{header}\n{neighbourhood(root, step, cost)}\n{rest}")
+    return shown + [leaf_gradients(root, cost)]
+
+
+def keys(stream=None):
+    """What the reader presses: single keys from a terminal (no Enter needed), else one answer a line.
+
+    Arrow keys read as n (→) and b (←); Enter and space as n. Stops when the input ends.
+    """
+    stream = sys.stdin if stream is None else stream
+    if stream is None:
+        return
+    try:
+        import termios
+        import tty
+
+        fd = stream.fileno()
+        if not os.isatty(fd):
+            raise OSError("not a terminal")
+        saved = termios.tcgetattr(fd)
+    except (ImportError, OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        yield from _line_keys(stream)
+        return
+    try:
+        tty.setcbreak(fd)
+        while True:
+            key = os.read(fd, 1).decode("utf-8", "replace")
+            if not key or key == "\x04":  # end of input, or Ctrl-D
+                return
+            if key == "\x1b":  # an arrow key: ESC [ C or ESC [ D
+                key = {"C": "n", "D": "b"}.get(os.read(fd, 2).decode("ascii", "replace")[-1:], "")
+            yield {"\r": "n", "\n": "n", " ": "n", "p": "b"}.get(key.lower(), key.lower())
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _line_keys(stream):
+    while True:
+        try:
+            line = stream.readline()
+        except (OSError, ValueError):  # a closed or unreadable stdin
             return
-        answer = answer.strip().lower()
-        if answer in ("q", "quit"):
+        if not line:
+            return
+        answer = line.strip().lower()
+        yield {"": "n", "next": "n", "back": "b", "p": "b", "quit": "q"}.get(answer, answer)
+
+
+def step_through(shown, typed=None):
+    """Show one page at a time as the reader presses keys; back from the end too. Without a reader
+    (no stdin, or at its end), show the rest without waiting."""
+    screen = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns
+
+    def show(index, note=""):
+        clear = "\x1b[H\x1b[2J" if screen else "\n"
+        print(f"{clear}{wrapped(shown[index], width)}", flush=True)
+        at_end = "the end; " if index == len(shown) - 1 else ""
+        print(wrapped(f"{note}[{at_end}{KEYS}] ", width), end="", flush=True)
+
+    index = 0
+    show(index)
+    for key in keys() if typed is None else typed:
+        if key == "q":
             print()
             return
-        if answer in ("", "n", "next"):
+        if key == "n" and index < len(shown) - 1:
             index += 1
-        elif answer in ("b", "p", "back"):
-            if index == 0:
-                print("(this is the first step)")
-                continue
+            show(index)
+        elif key == "b" and index > 0:
             index -= 1
+            show(index)
+        elif key in ("n", "b"):
+            show(index, "(this is the last step) " if key == "n" else "(this is the first step) ")
         else:
-            print(f"({answer!r}? {KEYS})")
-            continue
-        print(f"\n{wrapped(pages[index])}")
+            show(index, f"({key!r}? ) ")
+    print()
+    if typed is None:  # the input ended before the reader was done: show the rest
+        for page in shown[index + 1 :]:
+            print(f"\n{wrapped(page, width)}")
 
 
-def _read_line(prompt):
-    """A line typed by the reader, or None when none can come: stdin closed, at its end, or absent."""
-    if sys.stdin is None:
-        return None
-    print(prompt, end="", flush=True)
-    try:
-        line = sys.stdin.readline()
-    except (OSError, ValueError):  # a closed or unreadable stdin
-        line = ""
-    if not line:
-        print()  # end the prompt's line
-        return None
-    return line
+def quiz(root, ask=input, say=print):
+    """Predict, then reveal: each step asks one question (stepper()'s), checks the answer to the
+    rounding the steps show, then reveals the chain rule in numbers. Returns (right first time, asked)."""
+    data = stepper(root, summary=False)
+    right = asked = 0
+    for step in data["steps"]:
+        question = step["ask"]
+        say(f"\n{wrapped(step['text'].partition(chr(10))[0])}")
+        say(wrapped(f"{question['question']}  (hint: {question['hint']})"))
+        asked += 1
+        first = True
+        while True:
+            try:
+                answer = ask("your answer (Enter: show me): ").strip()
+            except EOFError:
+                say(f"\nscore: {right} / {asked - 1} right first time")
+                return right, asked - 1
+            if not answer:
+                say(f"it is {number(question['answer'])}")
+                break
+            try:
+                guess = float(answer.replace("−", "-"))
+            except ValueError:
+                say(f"{answer!r} is not a number: type one like -0.0312, or press Enter to see the answer")
+                continue
+            if abs(guess - question["answer"]) <= question["tolerance"]:
+                right += first
+                say(f"right: {number(question['answer'])}")
+                break
+            first = False
+            say(f"not {answer}: try again, or press Enter to see it")
+        say(wrapped(step["text"].partition("\n")[2]))
+    say(f"\nscore: {right} / {asked} right first time")
+    return right, asked
 
 
 # --- the command line ---
@@ -680,9 +772,21 @@ def main(argv=None):
     )
     parser.add_argument("--example", choices=EXAMPLES, default="neuron", help="which graph (default: neuron)")
     parser.add_argument("--all", action="store_true", help="print every step without waiting")
+    parser.add_argument("--quiz", action="store_true", help="predict each step's numbers before they are shown")
     parser.add_argument("--html", metavar="PATH", help="write a page that steps through the frames, and stop")
+    parser.add_argument("--gif", metavar="PATH", help="write the walk as an animated GIF for slides (needs dot)")
+    parser.add_argument("--svg", metavar="FOLDER", help="write the walk as numbered SVG frames (needs dot)")
     args = parser.parse_args(argv)
     root = EXAMPLES[args.example]()
+    if args.gif or args.svg:
+        try:
+            if args.gif:
+                print(f"wrote {args.gif}: {write_gif(root, args.gif)} frames")
+            if args.svg:
+                print(f"wrote {len(write_svg_frames(root, args.svg))} frames to {args.svg}")
+        except (OSError, RuntimeError) as error:
+            sys.exit(f"cannot write the slides: {error}")
+        return
     if args.html:
         try:
             count = write_html(root, args.html)
@@ -690,13 +794,16 @@ def main(argv=None):
             sys.exit(f"cannot write {args.html}: {error}")
         print(f"wrote {args.html}: {count} steps; open it in a browser")
         return
-    print(wrapped(describe(root)))
-    pages = [explanation for _, explanation, _ in walk(root)] + [leaf_gradients(root)]
+    if args.quiz:
+        quiz(root)
+        return
+    shown = pages(root)
     if args.all:
-        for page in pages:
+        print(wrapped(describe(root)))
+        for page in shown:
             print(f"\n{wrapped(page)}")
         return
-    step_through(pages)
+    step_through(shown)
 
 
 if __name__ == "__main__":

@@ -29,14 +29,13 @@ except ImportError:
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "demos"))
 
 from nn import data as mnist  # noqa: E402
 from nn.data import scaled, shuffled_batches  # noqa: E402
 from nn.fast import FastMLP  # noqa: E402
 from nn.optim import SGD  # noqa: E402
 from nn.train import COSTS, cosine_rates, shifted, train  # noqa: E402
-from train_mnist import RECIPES  # noqa: E402
+from nn.cli import RECIPES  # noqa: E402
 
 RECIPE = RECIPES["best"]
 BATCH = 100  # the demo's default batch size

@@ -1,4 +1,4 @@
-"""What the safety checks of issue 10 cost, each as a fraction of the work it guards.
+"""What the safety checks of issues 10 and 14 cost, each as a fraction of the work it guards.
 
     python benchmarks/safety_checks.py [--repeat N]
 
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import nn  # noqa: E402
 from autodiff import Value  # noqa: E402
-from autodiff.files import read_npz  # noqa: E402
+from autodiff.files import check_target, read_npz  # noqa: E402
 from autodiff.graph import backward, check_gradients  # noqa: E402
 from autodiff.graph import topological_order  # noqa: E402
 from autodiff.tensor import _hold, _release  # noqa: E402
@@ -88,6 +88,43 @@ def fast_step(sizes, activation, output, cost, batch):
     return step, net, optimizer, cost, x, labels
 
 
+def issue_14_checks(repeat):
+    """The checks of issue 14 that run on every example or every step (the optimizers' run once, when made)."""
+    from nn import losses
+
+    rng = random.Random(0)
+    net, x = nn.MLP(784, [16, 16, 10], activation="sigmoid", output="sigmoid"), [rng.random() for _ in range(784)]
+    target, label = [[0.0] * 3 + [1.0] + [0.0] * 6], [3]
+    for name, cost, targets in [("squared error", losses.squared_error, target),
+                                ("cross-entropy", losses.cross_entropy, label)]:
+        def example():  # what nn.scalar_train does for each example: a graph, its cost, backward()
+            net.zero_grad()
+            cost([net(x)], targets).backward()
+        outputs = [net(x)]
+        if cost is losses.squared_error:
+            def check():
+                losses._batch("squared-error", outputs, targets, "targets")
+                losses._length("squared-error", 0, outputs[0], "outputs")
+                losses._length("squared-error", 0, targets[0], "targets")
+        else:
+            def check():
+                losses._batch("cross-entropy", outputs, targets, "labels")
+                losses._class(0, targets[0], losses._length("cross-entropy", 0, outputs[0], "logits"))
+        report(f"{name}'s length and label checks: a scalar example", fastest(check, repeat), fastest(example, repeat))
+    for config in FAST:
+        step, net, optimizer, cost, x, labels = fast_step(*config)
+        whole = fastest(step, repeat)
+        loss = cost(net(x), labels)
+        loss.backward()
+        nodes = topological_order(loss)
+        grads = [n.grad for n in nodes if n.requires_grad]
+        name = f"784-{'-'.join(map(str, config[0]))} {config[1]}, batch {config[4]}"
+        report(f"gradients of their own (a view copied): fast-path step {name}",
+               fastest(lambda: [g.base is None for g in grads], repeat), whole)
+        report(f"a dropped graph's arrays released (__del__): fast-path step {name}",
+               fastest(lambda: [n.__del__() for n in nodes], repeat), whole)
+
+
 def main(repeat):
     print(f"the fastest of {repeat} timings each; machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
     print(f"{'check, on the work it guards':<62}{'check':>13}{'work':>13}{'cost':>9}")
@@ -106,12 +143,13 @@ def main(repeat):
                fastest(lambda: check_gradients(loss, order), repeat), whole)
         nodes = topological_order(loss)
         report(f"read-only arrays until backward: fast-path step {name}",
-               fastest(lambda: ([_hold(n.data, n._children, n._local_grads) for n in nodes if n._children],
+               fastest(lambda: ([_hold(n.data, n._children, n._local_grads, n._id) for n in nodes if n._children],
                                 _release(loss)), repeat), whole)
         watch = guard.Watch(cost, optimizer, [])
         outputs = net(x)
         raw, watched = fastest(lambda: cost(outputs, labels), repeat), fastest(lambda: watch.cost(outputs, labels), repeat)
         report(f"divergence watch (per batch): fast-path step {name}", max(watched - raw, 0.0), whole)
+    issue_14_checks(repeat)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.npz"
         FastMLP(784, [512, 10], dtype=np.float32).save(path)
@@ -121,12 +159,17 @@ def main(repeat):
                 return {key: archive[key] for key in archive.files}
         plain, checked = fastest(npz_load, repeat), fastest(lambda: read_npz(path), repeat)
         report("read_npz's checks: loading a 784-512-10 model (vs np.load)", max(checked - plain, 0.0), plain)
+        net = FastMLP(784, [512, 10], dtype=np.float32)
+        report("output target check (regular file, owner): saving a 784-512-10 model",
+               fastest(lambda: check_target(path), repeat), fastest(lambda: net.save(path), repeat))
         out = Path(folder) / "out"
         start = time.perf_counter()
         guard.own_output(out)
-        guard.release_output(out)
         print(f"{'locking --out, removing stale temporaries: once a run':<62}"
               f"{(time.perf_counter() - start) * 1e6:>10.1f} us")
+        print(f"{'the lock file is still ours: twice an epoch':<62}"
+              f"{fastest(lambda: guard.check_still_owned(out), repeat) * 1e6:>10.1f} us")
+        guard.release_output(out)
     if mnist.cache_file().exists():
         cache = mnist.cache_file()
         arrays = mnist.checked_cache(cache)
@@ -135,6 +178,20 @@ def main(repeat):
         data = mnist.load_mnist()
         print(f"{'data fingerprint for the checkpoint: once a run':<62}"
               f"{fastest(lambda: guard.fingerprint(data), 3) * 1e6:>10.1f} us")
+        watch, history = guard.Watch(None, None, []), [{"test_accuracy": 0.9}] * 3
+        print(f"{'stuck-at-chance check on 10,000 test labels: once an epoch':<62}"
+              f"{fastest(lambda: watch.judge_epoch(history, data[3]), repeat) * 1e6:>10.1f} us")
+        with tempfile.TemporaryDirectory() as folder:  # MNIST as the four IDX files --data-dir reads
+            for key, (name, _) in mnist.IDX_FILES.items():
+                array = data[mnist.KEYS.index(key)]
+                array = array.reshape(-1, 28, 28) if key.endswith("images") else array.astype(np.uint8)
+                header = bytes([0, 0, 8, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+                Path(folder, name).write_bytes(header + array.tobytes())
+            names = [str(Path(folder, name)) for name, _ in mnist.IDX_FILES.values()]
+            whole = fastest(lambda: mnist.parse_idx_set([Path(n).read_bytes() for n in names], names), 5)
+            checked = fastest(lambda: mnist.read_idx_directory(folder), 5)
+            report("IDX header and size checked before reading: --data-dir MNIST (vs whole)",
+                   checked - whole, whole)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """Make the README's pictures from the real outputs: run it again whenever what they show changes.
 
     python docs/make_pictures.py            # needs MNIST (fetched once) and Debian's chromium
+    python docs/make_pictures.py demo       # only some of them: demo (curves, mistakes), walkthrough
 
 - curves.png and mistakes.png: what `make demo` writes, from a fresh run of demos/train_mnist.py;
 - walkthrough.png: the stepper page (python -m autodiff.walkthrough --example network --html),
-  at step 3, in headless Chromium at a projector's 1024 px.
+  at step 7, in headless Chromium at a projector's 1024x768.
 """
 import shutil
 import subprocess
@@ -39,20 +40,27 @@ def walkthrough_picture(tmp):
         sys.exit(str(error))
     with sync_playwright() as p:
         browser = chromium.launch(p, browser_path)
-        page = browser.new_page(viewport={"width": 1024, "height": 720})
+        page = browser.new_page(viewport={"width": 1024, "height": 768})
         page.goto(page_file.as_uri())
-        for _ in range(2):
+        for _ in range(6):
             page.keyboard.press("ArrowRight")
-        page.wait_for_selector('#view[data-shown="3"] svg')
+        page.wait_for_selector('#stepper[data-shown="7"] svg')
         page.screenshot(path=str(IMAGES / "walkthrough.png"))
         browser.close()
 
 
-def main():
+PICTURES = {"demo": demo_pictures, "walkthrough": walkthrough_picture}
+
+
+def main(argv=None):
+    names = sys.argv[1:] if argv is None else argv
+    unknown = sorted(set(names) - set(PICTURES))
+    if unknown:
+        sys.exit(f"make_pictures: no pictures named {', '.join(unknown)}; choose from {', '.join(PICTURES)}")
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        demo_pictures(tmp)
-        walkthrough_picture(tmp)
+        for name in names or PICTURES:
+            PICTURES[name](tmp)
     for picture in sorted(IMAGES.glob("*.png")):
         print(f"{picture.relative_to(ROOT)}: {picture.stat().st_size:,} bytes")
 

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autodiff.files import DamagedFileError, atomic_write, check_regular_file, read_npz, remove_stale_temporaries
+from autodiff.files import (DamagedFileError, atomic_write, check_regular_file, owned_by, read_npz,
+                            remove_stale_temporaries)
 
 try:  # numpy >= 2 moved it; pickles written by older numpy still name numpy.core
     from numpy._core.multiarray import _reconstruct
@@ -149,14 +150,22 @@ def parse_idx(raw, name, magic):
 
 
 def parse_images(raw, name):
-    images = parse_idx(raw, name, IMAGES_MAGIC)
+    return _images(parse_idx(raw, name, IMAGES_MAGIC), name)
+
+
+def parse_labels(raw, name):
+    return _labels(parse_idx(raw, name, LABELS_MAGIC), name)
+
+
+def _images(images, name):
     if images.shape[1:] != (28, 28):
         raise MnistError(f"{name}: wrong dimensions {images.shape}, expected (N, 28, 28)")
     return images.reshape(len(images), PIXELS)
 
 
-def parse_labels(raw, name):
-    labels = parse_idx(raw, name, LABELS_MAGIC)
+def _labels(labels, name):
+    if labels.ndim != 1:
+        raise MnistError(f"{name}: wrong dimensions {labels.shape}, expected (N,)")
     if labels.size and labels.max() > 9:
         raise MnistError(f"{name}: label {labels.max()} out of range 0..9")
     return labels.astype(np.int64)
@@ -178,6 +187,11 @@ def parse_idx_set(raw_files, names):
     for key, raw, name in zip(KEYS, raw_files, names):
         parse = parse_images if key.endswith("images") else parse_labels
         arrays.append(parse(unzip_if_gzipped(raw, name), name))
+    return _paired(tuple(arrays), names)
+
+
+def _paired(arrays, names):
+    """The four arrays, after checking that each set has as many labels as images."""
     for i in (0, 2):  # images and labels of the same set must have the same count
         if len(arrays[i]) != len(arrays[i + 1]):
             raise MnistError(f"{names[i]} holds {len(arrays[i])} images but "
@@ -199,7 +213,68 @@ def read_idx_directory(directory):
         except DamagedFileError as error:
             raise MnistError(str(error)) from None
         paths.append(found[0])
-    return parse_idx_set([path.read_bytes() for path in paths], [str(path) for path in paths])
+    arrays = []
+    for key, path in zip(KEYS, paths):
+        images = key.endswith("images")
+        array = read_idx(path, IMAGES_MAGIC if images else LABELS_MAGIC)
+        arrays.append(_images(array, str(path)) if images else _labels(array, str(path)))
+    return _paired(tuple(arrays), [str(path) for path in paths])
+
+
+def available_memory():
+    """Bytes this process may still allocate (physical memory, and what an address-space limit leaves)."""
+    from .guard import available_memory  # guard reads this module: imported when first needed
+    return available_memory()
+
+
+def read_idx(path, magic):
+    """The uint8 array in an IDX file (gzipped or not), judged by its header before its data is read.
+
+    The header says how many bytes follow: a plain file's size must match it before anything more
+    is read (a 100 GB file whose header promises 2 KB is refused at once), and the array must fit
+    in memory before it is made. The data is then read into the array, a megabyte at a time.
+    """
+    name = str(path)
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        file = gzip.GzipFile(fileobj=raw) if gzipped else raw
+        try:
+            head = file.read(4)
+            if len(head) < 4:
+                raise MnistError(f"{name}: truncated: {len(head)} bytes, not even a header")
+            found = struct.unpack(">I", head)[0]
+            if found != magic:
+                raise MnistError(f"{name}: wrong magic number 0x{found:08x}, expected 0x{magic:08x}")
+            dims = file.read(4 * head[3])
+            if len(dims) < 4 * head[3]:
+                raise MnistError(f"{name}: truncated inside the header ({4 + len(dims)} bytes)")
+            shape = struct.unpack(f">{head[3]}I", dims)
+            size = math.prod(shape)  # a Python int: sizes whose product passes 2**64 must not wrap around
+            if not gzipped:
+                held = os.fstat(raw.fileno()).st_size - 4 - len(dims)
+                if held != size:
+                    problem = "truncated" if held < size else "has trailing bytes"
+                    raise MnistError(f"{name}: {problem}: the header promises {size} data bytes "
+                                     f"for shape {shape}, the file holds {held}")
+            available = available_memory()
+            if available is not None and size > available:
+                raise MnistError(f"{name}: its header promises shape {shape}, {size / 1e9:.1f} GB of memory; "
+                                 f"this process can have {available / 1e9:.1f} GB")
+            array = np.empty(size, np.uint8)
+            done = 0
+            while done < size:
+                got = file.readinto(memoryview(array)[done:done + (1 << 20)])
+                if not got:
+                    raise MnistError(f"{name}: truncated: the header promises {size} data bytes "
+                                     f"for shape {shape}, the file holds {done}")
+                done += got
+            if file.read(1):
+                raise MnistError(f"{name}: has trailing bytes after the {size} data bytes its header promises "
+                                 f"for shape {shape}")
+        except (OSError, EOFError, zlib.error) as error:
+            raise MnistError(f"{name}: corrupt or truncated gzip data ({error})") from None
+    return array.reshape(shape)
 
 
 def class_names(directory, classes=10):
@@ -226,6 +301,10 @@ def cache_file(cache_dir=None):
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
         cache_dir = Path(base) / "seebackprop"
     return Path(cache_dir) / "mnist.npz"
+
+
+CACHE = "the MNIST cache"
+owned_by(CACHE, cache_file)  # no other output may replace it (FastMLP.save, --metrics-json, ...)
 
 
 def check_arrays(arrays, where):
@@ -275,7 +354,7 @@ def write_cache(arrays, path):
     check_arrays(arrays, "data to cache")
     remove_stale_temporaries(path.parent, older_than=3600)  # left by runs killed while writing it
     try:
-        atomic_write(path, lambda out: np.savez_compressed(out, **dict(zip(KEYS, arrays))))
+        atomic_write(path, lambda out: np.savez_compressed(out, **dict(zip(KEYS, arrays))), owner=CACHE)
     except OSError as error:  # the data is still good; only the next run will be slower
         warnings.warn(f"could not write the MNIST cache {path}: {error}", stacklevel=3)
 

@@ -8,6 +8,8 @@ PyTorch is optional: pip install "seebackprop[torch]".
 """
 import numpy as np
 
+from autodiff.files import DamagedFileError
+
 ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}  # ours -> torch.nn's; "linear" is none
 DTYPES = ("float32", "float64")
 
@@ -54,12 +56,18 @@ def from_torch(module, cls):
         if isinstance(layer, torch.nn.Linear):
             if layer.bias is None:
                 raise ValueError(f"{what} has no bias; every layer here has one")
+            for p in (layer.weight, layer.bias):  # what numpy could not hold, named before PyTorch's own words
+                if torch.nn.parameter.is_lazy(p):
+                    raise ValueError(f"{what} has not been run yet: a lazy layer makes its weights on its first input")
+                if p.is_meta:
+                    raise ValueError(f"{what} is on the meta device: it holds no numbers to copy")
+                if str(p.dtype).removeprefix("torch.") not in DTYPES:
+                    raise ValueError(f"{what} holds {str(p.dtype).removeprefix('torch.')} numbers; ours are "
+                                     f"{' or '.join(DTYPES)} (convert it with .float() or .double())")
             weights, bias = (p.detach().cpu().numpy() for p in (layer.weight, layer.bias))
             if layers and weights.shape[1] != layers[-1][0].shape[0]:
                 raise ValueError(f"{what} takes {weights.shape[1]} inputs, but the layer before it "
                                  f"gives {layers[-1][0].shape[0]} outputs")
-            if weights.dtype.name not in DTYPES:
-                raise ValueError(f"{what} holds {weights.dtype.name} numbers; ours are {' or '.join(DTYPES)}")
             layers.append([weights, bias, "linear"])
         elif type(layer) in names:
             if not layers or layers[-1][2] != "linear":
@@ -79,8 +87,10 @@ def from_torch(module, cls):
     if len(dtypes) > 1:
         raise ValueError(f"the layers mix {' and '.join(sorted(d.name for d in dtypes))}; convert them to one")
     output = layers[-1][2]
-    sizes = [layers[0][0].shape[1]] + [w.shape[0] for w, _, _ in layers]
-    net = cls(sizes[0], sizes[1:], hidden.pop() if hidden else output, output, dtype=np.dtype(dtypes.pop()))
-    for tensor, array in zip(net.parameters(), [a for w, b, _ in layers for a in (w, b)]):
-        tensor.data[...] = array
-    return net
+    state = {"activation": np.array(hidden.pop() if hidden else output), "output": np.array(output)}
+    for i, (w, b, _) in enumerate(layers):
+        state[f"w{i}"], state[f"b{i}"] = w, b
+    try:  # the checks FastMLP.load makes of a file (weights must be finite), and copies of the arrays
+        return cls.from_state(state, source="from_torch")
+    except DamagedFileError as error:  # a ValueError that speaks of files: this is none
+        raise ValueError(str(error)) from None

@@ -36,12 +36,7 @@ def cross_entropy(logits, labels):
     _batch("cross-entropy", logits, labels, "labels")
     per_example = []
     for i, (out, label) in enumerate(zip(logits, labels)):
-        k = _length("cross-entropy", i, out, "logits")
-        if k == 0:
-            raise ValueError(f"cross-entropy: example {i} has no logits: there is no class to choose")
-        if type(label) is not int and (isinstance(label, bool) or not isinstance(label, Integral)) or not 0 <= label < k:
-            raise ValueError(f"cross-entropy: label {label!r:.20} of example {i} is not a class: "
-                             f"labels must be integers from 0 to {k - 1}")
+        _class(i, label, _length("cross-entropy", i, out, "logits"))
         shifted = [z - max(v.data for v in out) for z in out]
         per_example.append(sum(s.exp() for s in shifted).log() - shifted[label])
     return sum(per_example) * (1.0 / len(per_example))
@@ -63,3 +58,12 @@ def _length(cost, i, example, what):
         raise TypeError(f"{cost}: example {i}'s {what} are a {type(example).__name__}, expected a list with "
                         f"one per output (for one output: [x])")
     return len(example)
+
+
+def _class(i, label, k):
+    """Example i's label as an index into its k logits: a whole number from 0 to k - 1 (-1 would pick the last)."""
+    if k == 0:
+        raise ValueError(f"cross-entropy: example {i} has no logits: there is no class to choose")
+    if type(label) is not int and (isinstance(label, bool) or not isinstance(label, Integral)) or not 0 <= label < k:
+        raise ValueError(f"cross-entropy: label {label!r:.20} of example {i} is not a class: "
+                         f"labels must be integers from 0 to {k - 1}")

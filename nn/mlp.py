@@ -53,14 +53,18 @@ def check_network(kind, nin, nouts, activation, output, seed, bytes_per_paramete
     sizes = [_size("nin", nin)] + [_size(f"nouts[{i}]", n) for i, n in enumerate(nouts)]
     _activation(activation)  # checked even when a single layer leaves it unused
     _activation(output)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0):
-        raise ValueError(f"{kind}: seed must be a whole number >= 0 (or None), got {seed!r}")
+    _seed(kind, seed)
     parameters = sum((m + 1) * n for m, n in zip(sizes, sizes[1:]))
     needed, available = parameters * bytes_per_parameter, physical_memory()
     if available and needed > available:
         raise ValueError(f"{kind}: layer sizes {sizes} make {parameters:,} parameters, about "
                          f"{_bytes(needed)} of memory; this machine has {_bytes(available)}")
     return sizes
+
+
+def _seed(kind, seed):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0):
+        raise ValueError(f"{kind}: seed must be a whole number >= 0 (or None), got {seed!r}")
 
 
 def physical_memory():
@@ -94,7 +98,8 @@ class Neuron(Module):
         # micrograd's nonlin=True/False means relu/linear; activation names any of ACTIVATIONS
         self.activation = _activation(activation or ("relu" if nonlin else "linear"))
         if weights is None:
-            weights = initial_weights(nin, 1, np.random.default_rng(seed))[0]
+            _seed("Neuron", seed)
+            weights = initial_weights(_size("nin", nin), 1, np.random.default_rng(seed))[0]
         self.w = [Value(float(w)) for w in weights]
         self.b = Value(0.0)
 
@@ -114,8 +119,10 @@ class Neuron(Module):
 
 class Layer(Module):
     def __init__(self, nin, nout, nonlin=True, activation=None, seed=0, rng=None):
-        rng = rng if rng is not None else np.random.default_rng(seed)
-        weights = initial_weights(nin, nout, rng)
+        if rng is None:
+            _seed("Layer", seed)
+            rng = np.random.default_rng(seed)
+        weights = initial_weights(_size("nin", nin), _size("nout", nout), rng)
         self.neurons = [Neuron(nin, nonlin, activation, weights=row) for row in weights]
 
     def __call__(self, x):

@@ -42,28 +42,47 @@ def summed_gradients(net, cost, images, labels):
     return total
 
 
-def train_epoch(net, optimizer, cost, images, labels, batches, workers=None):
+def train_epoch(net, optimizer, cost, images, labels, batches, workers=None, on_batch=None):
     """One step per mini-batch (an array of indices), as train.train_epoch; the mean cost over the epoch.
 
     workers: how many processes share each batch; None for one per core, 1 for this process alone.
+    on_batch(mean_cost): called with each batch's mean cost before its step, here in the main
+        process (guard.Watch.check: the same batch costs the fast path's guard sees).
     """
-    if workers is None:
-        workers = os.cpu_count() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a whole number of processes, at least 1; got {workers!r}")
+    workers = check_workers(workers)
     params = net.parameters()
     total = 0.0
     with Workers(net, cost, images, labels, workers) if workers > 1 else nullcontext() as team:
         for batch in batches:
             if team is None:  # this process alone, on the network itself
                 optimizer.zero_grad()
-                total += summed_gradients(net, cost, images[batch], labels[batch])
+                batch_cost = summed_gradients(net, cost, images[batch], labels[batch])
                 for p in params:
                     p.grad /= len(batch)  # the sum's gradient over the batch size: the mean cost's gradient
             else:
-                total += team.set_mean_gradients(params, batch)
+                batch_cost = team.set_mean_gradients(params, batch)
+            if on_batch is not None:
+                on_batch(batch_cost / len(batch))
+            total += batch_cost
             optimizer.step()
     return total / len(images)
+
+
+def check_workers(workers):
+    """The number of processes to use (None: one per core), after checking it: 1 up to the cores.
+
+    More processes than cores only wait for each other, each holding a copy of the network and
+    the data: `--workers 100000` would fork thousands of processes.
+    """
+    cores = os.cpu_count() or 1
+    if workers is None:
+        return cores
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number of processes, at least 1; got {workers!r}")
+    if workers > cores:
+        raise ValueError(f"{workers} worker processes on a machine with {cores} core{'s' if cores > 1 else ''}: "
+                         f"more than one per core only wait for each other (at most {cores})")
+    return workers
 
 
 class Workers:

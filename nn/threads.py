@@ -20,7 +20,7 @@ import math
 import os
 import time
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 USER_SETTINGS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 WORK_PER_THREAD = 10_000_000  # multiply-adds of one product: 784x128 at batch 128 (12.8 M) gains ~0-15%
@@ -59,6 +59,7 @@ class Machine:
 
     def __init__(self):
         self._last = self._sample()
+        self._others = max(0.0, os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0.0  # until measured
 
     @staticmethod
     def _sample():
@@ -67,17 +68,19 @@ class Machine:
     def others(self):
         """Cores busy with other programs since the last call (the first: since this was made)."""
         (t0, busy0, ours0), (t1, busy1, ours1) = self._last, self._sample()
-        if t1 - t0 < 0.05:  # too short to measure: a twentieth of a second more
-            time.sleep(0.05)
-            t1, busy1, ours1 = self._sample()
+        if t1 - t0 < 0.05:  # too short to tell: the last measure stands
+            return self._others
         self._last = (t1, busy1, ours1)
         ours = (ours1 - ours0) / (t1 - t0)
         if busy0 is None or busy1 is None:  # no /proc/stat (macOS): the load average, a minute's
-            return max(0.0, os.getloadavg()[0] - ours)
-        return max(0.0, (busy1 - busy0) / (t1 - t0) - ours)
+            self._others = max(0.0, os.getloadavg()[0] - ours)
+        else:
+            self._others = max(0.0, (busy1 - busy0) / (t1 - t0) - ours)
+        return self._others
 
 
 _machine = Machine()  # from when nn is imported: the first call measures since then
+_blas = []  # numpy's BLAS libraries, found once (a search of the loaded libraries takes a millisecond)
 
 
 def user_set():
@@ -91,5 +94,7 @@ def follow(sizes, batch_size):
     if user_set():
         return None
     threads = choose(sizes, batch_size, cores() - _machine.others())
-    threadpool_limits(threads, user_api="blas")
+    if not _blas:
+        _blas.append(ThreadpoolController())
+    _blas[0].limit(limits=threads, user_api="blas")
     return threads

@@ -104,7 +104,7 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
     if isinstance(net, MLP) and (lr_decay or shift):
         raise ValueError("lr_decay and shift are for the fast path (a FastMLP), not the scalar engine")
     run["data"] = guard.fingerprint(data)  # resuming on other data is refused
-    if lr_decay or shift:  # only then, so that the checkpoints of runs without them stay valid
+    if lr_decay or shift:  # only then, so that the checkpoints of runs without them stay valid (DEFAULT_SETTINGS)
         run.update(lr_decay=lr_decay, shift=shift)
     if lr_decay:  # the schedule spans all the epochs: a run cannot be extended without changing it
         run.update(epochs=epochs)
@@ -122,8 +122,8 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
             batches = watch.batches(progress(batches, epoch) if progress else batches)
             try:
                 if isinstance(net, MLP):  # the scalar engine
-                    mean_cost = scalar_train.train_epoch(net, optimizer, watch.cost, train_images, train_labels,
-                                                         batches, workers)
+                    mean_cost = scalar_train.train_epoch(net, optimizer, cost, train_images, train_labels,
+                                                         batches, workers, on_batch=watch.check)
                 else:
                     mean_cost = train_epoch(net, optimizer, watch.cost, train_images, train_labels, batches,
                                             rates, shift, rng)
@@ -136,6 +136,7 @@ def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0,
             save_checkpoint(checkpoint, net, optimizer, run, history)
         if on_epoch is not None:
             on_epoch(history)
+        watch.judge_epoch(history, test_labels)
     return history
 
 
@@ -173,14 +174,16 @@ def load_checkpoint(path, net, optimizer, run):
     stored = read_npz(path)
     try:
         saved = json.loads(str(stored["run"]))
-        saved_run, history = saved["run"], saved["history"]
-        if not isinstance(saved_run, dict) or [figures["epoch"] for figures in history] != list(
-                range(1, len(history) + 1)):
-            raise ValueError("its run or history is malformed")
-    except (KeyError, ValueError, TypeError) as error:
+    except RecursionError:
+        raise DamagedFileError(f"{path}: not a readable checkpoint: its JSON is nested too deeply") from None
+    except (KeyError, ValueError) as error:
         raise DamagedFileError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
-    differences = [f"{key} {saved_run.get(key)!r} there, {value!r} here"
-                   for key, value in run.items() if saved_run.get(key) != value]
+    problem = checkpoint_problem(saved)
+    if problem:
+        raise DamagedFileError(f"{path}: not a readable checkpoint: {problem}")
+    saved_run, history = saved["run"], saved["history"]
+    differences = [f"{key} {setting(saved_run, key)!r} there, {setting(run, key)!r} here"
+                   for key in {**run, **DEFAULT_SETTINGS} if setting(saved_run, key) != setting(run, key)]
     if differences:
         raise ValueError(f"{path} is the checkpoint of a different run: " + "; ".join(differences))
     saved_net = FastMLP.from_state({key[4:]: v for key, v in stored.items() if key.startswith("net.")}, str(path))
@@ -194,6 +197,45 @@ def load_checkpoint(path, net, optimizer, run):
     for parameter, saved_parameter in zip(net.parameters(), saved_as_run.parameters()):
         parameter.data = saved_parameter.data  # a float, or an array of the throwaway saved_net's: ours now
     return history
+
+
+# The schema of a checkpoint's JSON: {"run": {setting: a number, string or null}, "history": [FIGURES, ...]}.
+FIGURES = {"epoch": int, "seconds": float, "cost": float, "test_accuracy": float}
+# The settings a run records only when it uses them, and what their absence means. They are compared
+# whether or not the resuming run names them: dropping --lr-decay on --resume is a different run.
+DEFAULT_SETTINGS = {"lr_decay": None, "shift": 0, "epochs": None}
+
+
+def setting(run, key):
+    """A run's setting; the ones recorded only when used take their default (old checkpoints lack them)."""
+    return run.get(key, DEFAULT_SETTINGS.get(key))
+
+
+def checkpoint_problem(saved):
+    """What is wrong with a checkpoint's JSON, in words; None if it fits the schema.
+
+    Every checkpoint is written after an epoch, so its history has one entry per epoch from 1, each
+    with exactly FIGURES' fields: finite, non-negative numbers (an accuracy at most 1). A NaN cost
+    would turn off the divergence check, an empty history would train its weights again from epoch 1.
+    """
+    if not isinstance(saved, dict) or set(saved) != {"run", "history"}:
+        return "its JSON is not {run, history}"
+    run, history = saved["run"], saved["history"]
+    if not isinstance(run, dict) or not all(isinstance(v, (str, int, float, type(None))) for v in run.values()):
+        return "its run's settings are not a flat record of numbers and strings"
+    if not isinstance(history, list) or not history:
+        return "its history is not a list of one or more epochs (a checkpoint is written after each epoch)"
+    for number, figures in enumerate(history, 1):
+        if not isinstance(figures, dict) or set(figures) != set(FIGURES):
+            return f"its history's entry {number} is not a record of {', '.join(FIGURES)}"
+        for key, kind in FIGURES.items():
+            value = figures[key]
+            if kind is int and (type(value) is not int or value != number):
+                return f"its history's entry {number} has epoch {value!r}; epochs count 1, 2, 3 ..."
+            if kind is float and (type(value) not in (int, float) or not math.isfinite(value) or value < 0 or
+                                  (key == "test_accuracy" and value > 1)):
+                return f"its history's entry {number} has {key} {value!r}, not a finite number in range"
+    return None
 
 
 def _optimizer_state(stored):

@@ -7,8 +7,9 @@ import os
 import shutil
 from dataclasses import dataclass
 
-# One BLAS thread, as the demos and the explorer use: on a shared 2-core machine, BLAS threads waiting
-# for each other made small-matrix training up to 10 times slower. Before anything imports numpy.
+# One BLAS thread for the tests, whatever the machine's load: on a shared 2-core machine, BLAS threads
+# waiting for each other made small-matrix training up to 10 times slower. nn/threads.py, which
+# chooses the count for the demo and the explorer, leaves a thread count set here alone.
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
@@ -38,7 +39,7 @@ def pytest_configure(config):
 # are tested for real there, never passed by skipping.
 
 STRICT = os.environ.get("SEEBACKPROP_STRICT", "") not in ("", "0")
-INSTALL_HINTS = {"dot": "apt-get install graphviz", "chromium": "apt-get install chromium"}
+INSTALL_HINTS = {"dot": "apt-get install graphviz", "chromium": "apt-get install chromium", "tmux": "apt-get install tmux"}
 
 
 def missing(what):

@@ -3,9 +3,11 @@ import gzip
 import hashlib
 import io
 import os
+import stat
 import pickle
 import shutil
 import urllib.error
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -469,7 +471,8 @@ def test_garbled_npy_headers_with_correct_crcs_are_refetched(tmp_path, arrays, c
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
-def test_a_fifo_in_place_of_the_cache_is_replaced_not_waited_on(tmp_path, arrays, counted_fetch):
+def test_a_fifo_in_place_of_the_cache_is_named_not_waited_on_nor_replaced(tmp_path, arrays, counted_fetch):
+    """Outputs are written only as regular files (issue 14, cause 4): the FIFO stays, the data still loads."""
     os.mkfifo(tmp_path / "mnist.npz")
     outcome, caught = [], []
 
@@ -484,7 +487,9 @@ def test_a_fifo_in_place_of_the_cache_is_replaced_not_waited_on(tmp_path, arrays
     assert outcome, "load_mnist hung on a FIFO"
     assert_same(outcome[0], as_loaded(arrays))
     assert any("mnist.npz: not a regular file" in message for message in caught), caught
-    assert (tmp_path / "mnist.npz").is_file() and len(counted_fetch) == 1
+    assert any("could not write the MNIST cache" in message and "mnist.npz: is a fifo" in message
+               for message in caught), caught
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "mnist.npz").st_mode) and len(counted_fetch) == 1
 
 
 def test_fetched_data_that_is_not_mnist_is_refused_and_not_cached(tmp_path, arrays, monkeypatch):
@@ -501,3 +506,47 @@ def test_temporary_files_of_killed_cache_writes_are_removed_once_old(tmp_path, a
     os.utime(old, (0, 0))  # left by a run killed long ago; `fresh` may be another run's write in progress
     load_mnist(cache_dir=tmp_path)
     assert not old.exists() and fresh.exists()
+
+
+# --- issue 14, cause 12: an IDX file's header and size are checked before it is read ------------------
+
+def sparse_idx(path, shape, size):
+    """An IDX header for uint8 `shape`, then a hole: a file of `size` bytes that takes no disk space."""
+    header = bytes([0, 0, 8, len(shape)]) + b"".join(n.to_bytes(4, "big") for n in shape)
+    with open(path, "wb") as file:
+        file.write(header)
+        file.truncate(size)
+
+
+@pytest.mark.parametrize("shape, size, problem", [
+    ((3, 28, 28), 100 * 2**30, "has trailing bytes: the header promises 2352 data bytes"),  # 100 GB, read whole before
+    ((2**31, 28, 28), 1000, "truncated: the header promises 1683627180032 data bytes"),
+    ((100_000_000, 28, 28), 16 + 100_000_000 * 784, "78.4 GB of memory"),  # as promised, but more than we have
+])
+def test_an_idx_file_is_judged_by_its_header_and_size_before_it_is_read(tmp_path, arrays, monkeypatch,
+                                                                        shape, size, problem):
+    write_files(tmp_path, idx_files(arrays, gz=False))
+    sparse_idx(tmp_path / "train-images-idx3-ubyte", shape, size)
+    monkeypatch.setattr(data, "available_memory", lambda: 16 * 2**30)
+    read = []
+    real_read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self) or real_read_bytes(self))
+    with pytest.raises(MnistError, match=f"train-images-idx3-ubyte: .*{problem}"):
+        load_mnist(tmp_path)
+    assert read == []  # nothing read whole
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_files_read_in_pieces_give_the_same_arrays(tmp_path, arrays, gz):
+    write_files(tmp_path, idx_files(arrays, gz=gz))
+    assert_same(load_mnist(tmp_path), as_loaded(arrays))
+
+
+def test_a_gzipped_idx_file_that_promises_more_than_it_holds_is_named(tmp_path, arrays):
+    files = idx_files(arrays, gz=False)
+    name = "t10k-images-idx3-ubyte"
+    files[name] = gzip.compress(files[name][:-5])
+    files[name + ".gz"] = files.pop(name)
+    write_files(tmp_path, files)
+    with pytest.raises(MnistError, match=f"{name}.gz: truncated"):
+        load_mnist(tmp_path)

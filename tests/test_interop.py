@@ -167,3 +167,44 @@ def test_without_pytorch_the_error_says_how_to_get_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     with pytest.raises(ModuleNotFoundError, match=r'pip install "seebackprop\[torch\]"'):
         FastMLP(2, [1]).to_torch()
+
+
+# --- what FastMLP.load refuses, from_torch refuses; what numpy cannot hold is named (issue 14, cause 15) ---
+
+
+def _with(value, where):
+    module = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Sigmoid(), torch.nn.Linear(2, 1))
+    with torch.no_grad():
+        getattr(module[where[0]], where[1])[where[2:]] = value
+    return module
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("where, name", [((0, "weight", 1, 2), "w0"), ((0, "bias", 0), "b0"), ((2, "weight", 0, 1), "w1"),
+                                         ((2, "bias", 0), "b1")])
+def test_weights_that_are_not_finite_are_refused_as_load_refuses_them(value, where, name):
+    with pytest.raises(ValueError, match=rf"{name} holds {value}: weights must be finite"):
+        FastMLP.from_torch(_with(value, where))
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "complex64", "float8_e4m3fn"])
+def test_number_types_numpy_or_we_cannot_hold_are_named(dtype):
+    if not hasattr(torch, dtype):
+        pytest.skip(f"this PyTorch has no {dtype}")
+    try:
+        linear = torch.nn.Linear(4, 3, dtype=getattr(torch, dtype))
+    except (RuntimeError, TypeError):  # PyTorch itself cannot make one
+        linear = torch.nn.Linear(4, 3)
+        linear.weight.data = linear.weight.data.to(getattr(torch, dtype))
+    with pytest.raises(ValueError, match=rf"layer 0 \(Linear\) holds {dtype} numbers; ours are float32 or float64"):
+        FastMLP.from_torch(torch.nn.Sequential(linear))
+
+
+def test_a_module_on_the_meta_device_is_named():
+    with pytest.raises(ValueError, match=r"layer 0 \(Linear\) is on the meta device: it holds no numbers"):
+        FastMLP.from_torch(torch.nn.Sequential(torch.nn.Linear(4, 3, device="meta")))
+
+
+def test_a_lazy_layer_not_yet_run_is_named():
+    with pytest.raises(ValueError, match=r"layer 0 \(LazyLinear\) has not been run yet"):
+        FastMLP.from_torch(torch.nn.Sequential(torch.nn.LazyLinear(3)))

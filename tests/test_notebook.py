@@ -10,6 +10,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import missing
@@ -29,6 +30,8 @@ def executed(tmp_path_factory):
         missing("nbclient and nbformat are not installed (pip install -e '.[test]')")
     no_programs = tmp_path_factory.mktemp("no-programs")  # a PATH holding no `dot`
     notebook = nbformat.read(NOTEBOOK, as_version=4)
+    probe = nbformat.v4.new_code_cell(PROBE, metadata={"tags": ["probe"]})  # reads the picture's colour scale
+    notebook.cells.insert(notebook.cells.index(cell(notebook, "picture")) + 1, probe)
     old_path = os.environ["PATH"]
     os.environ["PATH"] = str(no_programs)  # the kernel inherits it
     try:
@@ -39,6 +42,13 @@ def executed(tmp_path_factory):
     out = tmp_path_factory.mktemp("notebook") / "tour.ipynb"
     nbformat.write(notebook, out)
     return notebook, out
+
+
+PROBE = """if "image" in globals():  # the picture cell's handle on what plt.imshow drew
+    print("cmap", image.get_cmap().name, "vmin", image.norm.vmin, "vmax", image.norm.vmax,
+          "largest", float(abs(image.get_array()).max()), "colour bar", image.colorbar is not None)
+else:
+    print("the picture cell keeps no handle (image = plt.imshow(...)) to read its colour scale from")"""
 
 
 def cell(notebook, tag):
@@ -69,6 +79,46 @@ def test_no_cell_fails_and_the_numbers_are_as_the_text_says(executed):
     assert any("image/png" in o.get("data", {}) for o in cell(notebook, "picture").outputs)
     # the last cell opens the explorer inline: a widget view (tests/test_explore_notebook.py draws on one)
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell(notebook, "explorer").outputs)
+
+
+def test_the_weight_nudge_picture_is_centred_on_zero_with_a_colour_bar(executed):
+    notebook, _ = executed
+    probe = printed(notebook, "probe").split()
+    values = dict(zip(probe[::2], probe[1::2]))  # cmap RdBu vmin -x vmax x largest x colour bar True
+    assert values["cmap"] in ("RdBu", "RdBu_r", "bwr", "coolwarm", "seismic")
+    assert float(values["vmin"]) == -float(values["vmax"]) == -float(values["largest"]) != 0.0
+    assert probe[-1] == "True"
+
+
+def numbers(line):
+    return [float(x) for x in re.findall(r"[+-]\d+\.\d+(?:e[+-]\d+)?", line.split(":", 1)[1])]
+
+
+def test_every_outputs_wishes_summed_are_the_engines_gradient(executed):
+    notebook, _ = executed
+    lines = printed(notebook, "wishes").splitlines()
+    wish, summed, engine = (numbers(line) for line in lines[:3])
+    assert len(wish) == len(summed) == len(engine) == 16
+    assert summed == engine  # as printed, to three decimals
+    assert wish != summed  # the nine other outputs' wishes change the sum
+    assert float(re.search(r"the sum and backward\(\): ([\d.e+-]+)", lines[3]).group(1)) < 1e-12
+
+
+def test_the_average_of_the_examples_gradients_is_the_minibatchs(executed):
+    notebook, _ = executed
+    text = printed(notebook, "minibatch")
+    wants = re.search(r"what each wants of w\(3\)_2,\d+: (.*) average ([+-][\d.e+-]+)", text)
+    each, average = wants.group(1).split(), wants.group(2)
+    half_ulp = lambda printed: 0.05 * 10.0 ** int(printed.split("e")[1])  # +1.2e-03 is within 0.05e-03
+    assert len(each) == 8
+    assert np.mean([float(x) for x in each]) == pytest.approx(  # the printed average is the average, as rounded
+        float(average), abs=np.mean([half_ulp(x) for x in each]) + half_ulp(average))
+    assert float(re.search(r"the average and the batch's backward\(\): ([\d.e+-]+)", text).group(1)) < 1e-12
+
+
+def test_the_tour_points_to_the_explorer(executed):
+    notebook, _ = executed
+    assert any("python -m nn.explore" in c.source for c in notebook.cells if c.cell_type == "markdown")
 
 
 def test_the_drawing_is_an_html_output_that_carries_the_renderer_once(executed):

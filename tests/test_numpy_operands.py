@@ -70,6 +70,12 @@ def test_an_array_on_the_left_gives_what_the_same_array_as_a_constant_tensor_giv
     expected_out, expected_grad = value_and_gradient(name, constant, w, r)
     np.testing.assert_array_equal(out, expected_out)
     np.testing.assert_array_equal(grad, expected_grad)
+    if name in ("+", "*"):  # and the right-hand order itself, w op x, where the math is the same
+        tensor = Tensor(w)
+        swapped = OPS[name][0](tensor, x)
+        (swapped * r).sum().backward()
+        np.testing.assert_array_equal(swapped.data, out)
+        np.testing.assert_array_equal(tensor.grad, grad)
 
 
 @settings(max_examples=200, deadline=None)

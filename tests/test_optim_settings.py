@@ -94,8 +94,9 @@ def test_what_pytorch_refuses_we_refuse(lr, momentum, beta1, beta2, eps):
     if torch is None:
         missing("needs PyTorch: pip install torch==2.13.0 (CPU)")
     weights = [torch.zeros(2, requires_grad=True)]
-    # PyTorch refuses numpy numbers among betas for their type alone: it is given Python's numbers
-    lr, momentum, beta1, beta2, eps = (x.item() if isinstance(x, np.generic) else x for x in (lr, momentum, beta1, beta2, eps))
+    # PyTorch refuses betas of two types (0 and 0.5, or a numpy number) for their types alone: it is given floats
+    lr, momentum, beta1, beta2, eps = (float(x) if isinstance(x, (int, float, np.number)) and not isinstance(x, bool) else x
+                                       for x in (lr, momentum, beta1, beta2, eps))
     for theirs, ours in [
         (lambda: torch.optim.SGD(weights, lr=lr, momentum=momentum), lambda: SGD(parameters(), lr=lr, momentum=momentum)),
         (lambda: torch.optim.Adam(weights, lr=lr, betas=(beta1, beta2), eps=eps),

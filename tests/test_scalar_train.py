@@ -66,11 +66,11 @@ def test_summed_gradients_add_up_each_examples_gradient(data):
 
 
 def test_a_batch_smaller_than_the_workers_leaves_none_idle_with_nothing_to_do(data):
-    """Three workers on batches of 2: the third gets no examples, and no step is skewed by it."""
+    """Two workers on batches of 1: the second gets no examples, and no step is skewed by it."""
     fast, fast_optimizer, scalar, scalar_optimizer = twins("video", sizes=(4, 10))
     small = (data[0][:8], data[1][:8], data[2][:4], data[3][:4])
-    train(fast, fast_optimizer, COSTS["squared"], small, epochs=1, batch_size=2)
-    train(scalar, scalar_optimizer, COSTS["squared"], small, epochs=1, batch_size=2, workers=3)
+    train(fast, fast_optimizer, COSTS["squared"], small, epochs=1, batch_size=1)
+    train(scalar, scalar_optimizer, COSTS["squared"], small, epochs=1, batch_size=1, workers=2)
     assert largest_difference(fast, scalar) <= 1e-12
 
 
@@ -173,3 +173,82 @@ def test_the_demo_refuses_options_the_scalar_engine_cannot_take(demo, args, mess
     with pytest.raises(SystemExit):
         demo.main(args)
     assert message in capsys.readouterr().err
+
+
+# --- issue 14, cause 1: divergence is judged on each batch's cost, in the main process -------------
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from mnist_fixtures import idx_files, write_files  # noqa: E402
+
+DEMO = Path(__file__).resolve().parents[1] / "demos" / "train_mnist.py"
+
+
+@pytest.fixture(scope="module")
+def idx_dir(tmp_path_factory):
+    """The synthetic digits as the four IDX files a user would pass with --data-dir, a fifth of them mislabelled.
+
+    As in MNIST, once the network learns, most examples cost little and a few (here the mislabelled
+    ones) cost a hundred times more: the spread that a per-example judgement mistook for divergence.
+    """
+    rng = np.random.default_rng(11)
+    train_images, train_labels = synthetic_digits(120, rng)
+    train_labels[::5] = (train_labels[::5] + 1) % 10
+    test_images, test_labels = synthetic_digits(30, rng)
+    arrays = (train_images.reshape(-1, 28, 28), train_labels, test_images.reshape(-1, 28, 28), test_labels)
+    return write_files(tmp_path_factory.mktemp("idx"), idx_files(arrays, gz=False))
+
+
+def scalar_command(idx_dir, out, *args):
+    """The README's scalar command as a user types it, on the small IDX files: (exit code, stdout, stderr)."""
+    command = [sys.executable, str(DEMO), "--engine", "scalar", "--data-dir", str(idx_dir), "--out", str(out),
+               "--batch-size", "20", *args]
+    env = dict(os.environ, SEEBACKPROP_CACHE=str(out) + "-cache")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    return result.returncode, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_learning_scalar_run_is_not_stopped_after_its_first_epoch(idx_dir, tmp_path, workers):
+    """Examples' costs differ by far more than 10x once the network learns: only the batch's cost is judged."""
+    code, out, err = scalar_command(idx_dir, tmp_path / "run", "--hidden", "16", "--epochs", "6", "--lr", "3",
+                                    "--workers", workers)
+    assert code == 0, err
+    assert "epoch 6/6" in out and "diverged" not in err
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_diverging_scalar_run_stops_with_any_number_of_workers(idx_dir, tmp_path, workers):
+    code, out, err = scalar_command(idx_dir, tmp_path / "run", "--hidden", "8", "--epochs", "2", "--lr", "1e6",
+                                    "--workers", workers)
+    assert code == 1, out + err
+    assert "training diverged in epoch 1" in err and "smaller learning rate (1e+06 now)" in err
+
+
+def test_the_scalar_and_fast_engines_stop_at_the_same_batch(data):
+    """The guard sees the same batch costs in both engines, so it stops both at the same place."""
+    fast, fast_optimizer, scalar, scalar_optimizer = twins("video", sizes=(8, 10))
+    fast_optimizer.lr = scalar_optimizer.lr = 1e6
+    errors = []
+    for net, optimizer, workers in ((fast, fast_optimizer, None), (scalar, scalar_optimizer, 2)):
+        with pytest.raises(ValueError) as stopped:
+            train(net, optimizer, COSTS["squared"], data, epochs=2, batch_size=20, seed=1, workers=workers)
+        errors.append(str(stopped.value))
+    assert "training diverged" in errors[0] and errors[0] == errors[1]
+
+
+# --- issue 14, cause 12: no more worker processes than cores ---------------------------------------
+
+def test_more_workers_than_cores_are_refused_by_the_library_and_the_command(data, demo, capsys):
+    cores = os.cpu_count() or 1
+    _, _, scalar, optimizer = twins("video", sizes=(4, 10))
+    with pytest.raises(ValueError, match=f"{cores + 1} worker processes on a machine with {cores} core"):
+        train(scalar, optimizer, COSTS["squared"], data, epochs=1, workers=cores + 1)
+    assert multiprocessing.active_children() == []
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(["--engine", "scalar", "--workers", "100000"])
+    assert stopped.value.code == 2
+    assert f"--workers: 100000 worker processes on a machine with {cores} core" in capsys.readouterr().err

@@ -1,5 +1,4 @@
 """The training loop and the MNIST demo, on small synthetic digits (no download, no real MNIST)."""
-import importlib.util
 import re
 import json
 import os
@@ -11,6 +10,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+import nn.cli
 import nn.data
 from autodiff.files import DamagedFileError
 from mnist_fixtures import idx_files, write_files
@@ -242,12 +242,9 @@ def test_a_damaged_checkpoint_is_named(data, tmp_path, content):
 
 @pytest.fixture
 def demo(monkeypatch, data):
-    """The demo's module, reading the synthetic digits instead of MNIST."""
+    """The training command's module (nn/cli.py), reading the synthetic digits instead of MNIST."""
     monkeypatch.setattr(nn.data, "load_mnist", lambda directory=None, cache_dir=None: data)
-    spec = importlib.util.spec_from_file_location("train_mnist", DEMO)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return nn.cli
 
 
 def demo_args(out, *more):
@@ -548,6 +545,9 @@ def test_ctrl_c_inside_a_writer_is_a_keyboard_interrupt(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--seed", "-1"], "--seed must be 0 or more, got -1"),
+    (["--out", ""], "--out is empty: name a folder"),  # it wrote into the current folder (issue 14, cause 15)
+    (["--metrics-json", ""], "--metrics-json is empty: name a file"),
+    (["--data-dir", ""], "--data-dir is empty: name a folder"),
     (["--metrics-json", "."], "--metrics-json . is a folder"),
     (["--hidden", "1000000000"], r"--hidden: layer sizes \[784, 1000000000, 10\] make .* TiB of memory; "
                                  "this machine has"),
@@ -557,3 +557,296 @@ def test_bad_command_lines_are_named_before_anything_runs(demo, tmp_path, capsys
         demo.main(demo_args(tmp_path, *args))
     assert stopped.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+# --- issue 14, cause 5: the lock file ---------------------------------------------------------------
+
+@pytest.mark.parametrize("link", ["symlink", "hard link"])
+def test_a_linked_lock_file_is_refused_and_what_it_names_is_untouched(demo, tmp_path, link):
+    out, precious = tmp_path / "run", tmp_path / "precious.txt"
+    out.mkdir()
+    precious.write_text("the user's notes")
+    (out / ".lock").symlink_to(precious) if link == "symlink" else os.link(precious, out / ".lock")
+    with pytest.raises(SystemExit, match=r"--out .*\.lock.* (symlink|other names)"):
+        demo.main(demo_args(out, "--epochs", "1"))
+    assert precious.read_text() == "the user's notes"
+    assert not (out / "checkpoint.npz").exists()
+
+
+def test_a_lock_file_replaced_mid_run_stops_the_run_before_it_writes_again(demo, tmp_path, monkeypatch):
+    """Another run could now lock the new file: this one must stop before it writes over that run's files."""
+    out = tmp_path / "run"
+    real_step, calls = SGD.step, []
+
+    def step_then_replace_the_lock(self):
+        calls.append(1)
+        if len(calls) == BATCHES_PER_EPOCH + 2:  # in epoch 2
+            os.unlink(out / ".lock")
+            (out / ".lock").write_text("")  # what a second run's start would make
+        real_step(self)
+    monkeypatch.setattr(SGD, "step", step_then_replace_the_lock)
+    with pytest.raises(SystemExit, match=r"the lock file .*\.lock was replaced during the run"):
+        demo.main(demo_args(out))
+    saved = json.loads(str(np.load(out / "checkpoint.npz")["run"]))["history"]
+    assert [figures["epoch"] for figures in saved] == [1]  # epoch 2's checkpoint was not written
+    assert not (out / "model.npz").exists()
+
+
+def test_the_lock_file_is_owned_by_its_run(tmp_path):
+    out = tmp_path / "run"
+    guard.own_output(out)
+    try:
+        with pytest.raises(OSError, match="is the lock of --out"):
+            FastMLP(4, [3, 2]).save(out / ".lock")
+    finally:
+        guard.release_output(out)
+    FastMLP(4, [3, 2]).save(out / ".lock")  # released: an ordinary file again
+
+
+# --- issue 14, cause 8: the whole checkpoint is checked against one schema; resume compares every setting ---
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def with_history(path, history, run_part=None):
+    """The checkpoint at `path` with its JSON replaced: `history` (and the run's settings, if given)."""
+    def change(stored):
+        saved = json.loads(str(stored["run"]))
+        saved["history"] = "HISTORY" if isinstance(history, str) else history
+        if run_part is not None:
+            saved["run"] = run_part
+        text = json.dumps(saved)
+        stored["run"] = np.array(text.replace('"HISTORY"', history) if isinstance(history, str) else text)
+    damaged_checkpoint(path, change)
+
+
+GOOD = {"epoch": 1, "seconds": 0.5, "cost": 1.2, "test_accuracy": 0.5}
+
+HAND_EDITS = {
+    "an entry that is a list": [[1, 2]],
+    "an entry without its cost": [{"epoch": 1, "seconds": 0.5, "test_accuracy": 0.5}],
+    "a cost that is a string": [dict(GOOD, cost="1.2")],
+    "a NaN cost": [dict(GOOD, cost=float("nan"))],
+    "an infinite cost": [dict(GOOD, cost=float("inf"))],
+    "a negative cost": [dict(GOOD, cost=-1.0)],
+    "an accuracy above 1": [dict(GOOD, test_accuracy=7.0)],
+    "an epoch that is true": [dict(GOOD, epoch=True)],
+    "an epoch that is a float": [dict(GOOD, epoch=1.0)],
+    "an unknown field": [dict(GOOD, note="hi")],
+    "an empty history (epoch 1's weights)": [],
+    "epochs out of order": [dict(GOOD, epoch=2), GOOD],
+    "a history that is a dict": {"epoch": 1},
+    "nested a hundred thousand deep": "[" * 100_000 + "]" * 100_000,  # raw JSON: json.dumps cannot make it
+}
+
+
+@pytest.mark.parametrize("edit", sorted(HAND_EDITS))
+def test_a_hand_edited_history_is_named_and_changes_nothing(data, tmp_path, edit):
+    path = tmp_path / "c.npz"
+    run(data, path, epochs=1)
+    with_history(path, HAND_EDITS[edit])
+    net, opt = setup()
+    before = [p.data.copy() for p in net.parameters()]
+    with pytest.raises(DamagedFileError, match=f"{path}: not a readable checkpoint: .*(history|nested too deeply)"):
+        load_checkpoint(path, net, opt, run_of(net, opt))
+    assert all(np.array_equal(p.data, b) for p, b in zip(net.parameters(), before))
+
+
+def test_a_run_whose_settings_are_not_a_flat_record_is_named(data, tmp_path):
+    path = tmp_path / "c.npz"
+    run(data, path, epochs=1)
+    with_history(path, [GOOD], run_part={"network": {"nested": [1]}})
+    net, opt = setup()
+    with pytest.raises(DamagedFileError, match=f"{path}: .*run"):
+        load_checkpoint(path, net, opt, run_of(net, opt))
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-3, 5) | st.floats(allow_nan=True) | st.text(max_size=5),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                               st.sampled_from(["epoch", "seconds", "cost", "test_accuracy", "x"]), inner, max_size=5),
+                           max_leaves=12)
+
+
+@pytest.fixture(scope="module")
+def one_epoch_checkpoint(data, tmp_path_factory):
+    path = tmp_path_factory.mktemp("checkpoint") / "c.npz"
+    run(data, path, epochs=1, hidden=4)
+    return path.read_bytes()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=st.lists(st.fixed_dictionaries({}, optional={key: json_values for key in GOOD}) | json_values,
+                        max_size=3) | json_values)
+def test_any_history_either_loads_valid_or_is_named(data, one_epoch_checkpoint, tmp_path_factory, history):
+    path = tmp_path_factory.mktemp("fuzz") / "c.npz"
+    path.write_bytes(one_epoch_checkpoint)
+    with_history(path, history)
+    net, opt = setup(hidden=4)
+    try:
+        loaded = load_checkpoint(path, net, opt, describe(net, opt, COSTS["cross-entropy"], 16, 3) | {
+            "data": guard.fingerprint(data)})
+    except DamagedFileError as error:
+        assert str(path) in str(error)
+        return
+    assert isinstance(loaded, list) and [e["epoch"] for e in loaded] == list(range(1, len(loaded) + 1))
+    for entry in loaded:
+        assert set(entry) == set(GOOD)
+        assert all(type(entry[key]) is float and np.isfinite(entry[key]) for key in ("seconds", "cost", "test_accuracy"))
+        assert 0 <= entry["test_accuracy"] <= 1
+
+
+def test_a_cosine_run_resumed_without_its_decay_is_refused(data, tmp_path):
+    """The schedule shapes training: dropping --lr-decay on --resume must not go on at a constant rate."""
+    net, opt = setup()
+    train(net, opt, COSTS["cross-entropy"], data, 3, 16, 3, checkpoint=tmp_path / "c.npz", lr_decay="cosine")
+    for changed in (dict(), dict(shift=1), dict(lr_decay="cosine", epochs=5)):
+        net, opt = setup()
+        with pytest.raises(ValueError, match="checkpoint of a different run: .*(lr_decay|shift|epochs)"):
+            train(net, opt, COSTS["cross-entropy"], data, changed.pop("epochs", 4), 16, 3,
+                  checkpoint=tmp_path / "c.npz", resume=True, **changed)
+
+
+def test_a_plain_run_resumed_with_a_decay_or_shifts_is_refused(data, tmp_path):
+    run(data, tmp_path / "c.npz", epochs=1)
+    for changed in (dict(lr_decay="cosine"), dict(shift=2)):
+        net, opt = setup()
+        with pytest.raises(ValueError, match="checkpoint of a different run: .*(lr_decay|shift)"):
+            train(net, opt, COSTS["cross-entropy"], data, 2, 16, 3, checkpoint=tmp_path / "c.npz", resume=True,
+                  **changed)
+
+
+def test_the_demo_refuses_a_resume_that_drops_the_recipes_decay(demo, tmp_path):
+    demo.main(demo_args(tmp_path / "run", "--epochs", "1", "--lr-decay", "cosine"))
+    with pytest.raises(SystemExit, match="different run: .*lr_decay 'cosine' there, None here"):
+        demo.main(demo_args(tmp_path / "run", "--resume"))
+
+
+# --- issue 14, cause 11: stuck at chance stops the run ------------------------------------------------
+
+def with_dead_relus(net):
+    """Every first-layer ReLU off for every image (what a too-large step does): only the output biases can learn."""
+    net.biases[0].data[:] = -100.0
+    return net
+
+
+def test_a_run_stuck_at_chance_stops_after_three_epochs_naming_it(data):
+    net, opt = setup(optimizer="sgd", lr=0.5)
+    with_dead_relus(net)
+    seen = []
+    with pytest.raises(guard.StuckAtChance, match=r"after 3 epochs the test accuracy is no better than chance") as stopped:
+        train(net, opt, COSTS["cross-entropy"], data, 10, 16, 3, on_epoch=lambda h: seen.append(len(h)))
+    assert seen == [1, 2, 3]
+    assert "learning rate" in str(stopped.value) and "ReLU" in str(stopped.value)
+
+
+def test_a_run_that_learns_slowly_is_not_stopped(data):
+    """A small learning rate: near chance after the first epochs, but better than chance by the third."""
+    _, history = run(data, epochs=4, optimizer="sgd", cost="squared", lr=0.05)
+    assert history[-1]["test_accuracy"] > 0.3
+
+
+def test_the_demo_exits_non_zero_when_stuck_at_chance(demo, tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "FastMLP", lambda *args, **kwargs: with_dead_relus(FastMLP(*args, **kwargs)))
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(demo_args(tmp_path / "run", "--epochs", "6", "--activation", "relu", "--cost", "cross-entropy"))
+    assert "no better than chance" in str(stopped.value.code)  # a message: Python prints it and exits 1
+
+
+# --- issue 14, cause 12: memory under an address-space limit -------------------------------------------
+
+def limited_to(gib):
+    """preexec_fn for a subprocess: an address-space limit, as `prlimit --as` or `ulimit -v` set it."""
+    import resource
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (int(gib * 2**30), int(gib * 2**30)))
+
+
+def test_a_network_beyond_the_address_space_limit_is_refused_by_name(tmp_path):
+    """784-30000-10 fits this machine's memory (0.9 GiB) but not a 1 GiB address space that numpy shares."""
+    command = [sys.executable, str(DEMO), "--hidden", "30000", "--out", str(tmp_path / "run")]
+    result = subprocess.run(command, capture_output=True, text=True, preexec_fn=limited_to(1.0), timeout=300,
+                            env=dict(os.environ, SEEBACKPROP_CACHE=str(tmp_path / "cache")))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert re.search(r"--hidden: layer sizes \[784, 30000, 10\] .* needs about 0\.\d\d GiB of memory; its "
+                     r"address-space limit \(ulimit -v, prlimit --as\) is 1\.00 GiB", result.stderr), result.stderr
+
+
+def test_running_out_of_memory_mid_run_is_one_clear_line(demo, tmp_path, monkeypatch, capsys):
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 3.2 GiB for an array with shape (60000, 784)")
+    monkeypatch.setattr(demo, "predict", no_memory)
+    with pytest.raises(SystemExit, match="ran out of memory .*Unable to allocate 3.2 GiB.*try smaller --hidden"):
+        demo.main(demo_args(tmp_path / "run", "--epochs", "1"))
+
+
+# --- issue 14, cause 14: Ctrl-C at the edges: before training, and twice --------------------------------
+
+def ctrl_c_inside(monkeypatch, target, name, times=1):
+    """target.name, replaced: a real SIGINT to this process (`times` of them), then the real call."""
+    real = getattr(target, name)
+
+    def wrapper(*args, **kwargs):
+        for _ in range(times):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.001)  # the handler runs between bytecodes: let the first one land
+        return real(*args, **kwargs)
+    monkeypatch.setattr(target, name, wrapper)
+
+
+def test_ctrl_c_while_the_command_line_is_read_exits_130(demo, tmp_path, capsys, monkeypatch):
+    ctrl_c_inside(monkeypatch, demo, "parse")
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(demo_args(tmp_path / "run"))
+    assert stopped.value.code == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["saved_epochs", "release_output"])
+def test_a_second_ctrl_c_while_the_first_is_answered_exits_130(demo, tmp_path, capsys, monkeypatch, where):
+    interrupt_on_call(monkeypatch, SGD, "step", BATCHES_PER_EPOCH + 2)  # the first, in epoch 2
+    ctrl_c_inside(monkeypatch, guard, where)  # the second, while the first is being answered
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(demo_args(tmp_path / "run"))
+    assert stopped.value.code == 130
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # as it was before main()
+
+
+def process_has_numpy(pid):
+    """Whether the process has begun loading numpy: by then the command's own Ctrl-C handler is in place."""
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            return "numpy" in maps.read()
+    except OSError:  # gone already
+        return True
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs Linux's /proc to see the imports start")
+@pytest.mark.parametrize("command", ["demo", "python -m seebackprop"])
+def test_ctrl_c_at_any_moment_exits_130_without_a_traceback(tmp_path, data, command):
+    """SIGINT at delays from the first import to mid-training, alone or followed by a second within 40 ms.
+
+    Signals in the few milliseconds before a script's first line reach Python's own start-up
+    (site.py), where no program has a say; from the first line on, every one is answered.
+    """
+    arrays = (data[0].reshape(-1, 28, 28), data[1], data[2].reshape(-1, 28, 28), data[3])
+    write_files(tmp_path / "idx", idx_files(arrays, gz=False))
+    start = [sys.executable, str(DEMO)] if command == "demo" else [sys.executable, "-m", "seebackprop", "train"]
+    argv = [*start, *demo_args(tmp_path / "out", "--epochs", "50", "--data-dir", str(tmp_path / "idx"))]
+    env = dict(os.environ, SEEBACKPROP_CACHE=str(tmp_path / "cache"), PYTHONPATH=str(ROOT))
+    failures = []
+    for delay in (0, 0.002, 0.01, 0.03, 0.1, 0.3, 1.0, 2.5):
+        for second in (None, 0.0, 0.01, 0.04):
+            process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+            while not process_has_numpy(process.pid) and process.poll() is None:
+                time.sleep(0.0005)
+            time.sleep(delay)
+            process.send_signal(signal.SIGINT)
+            if second is not None:
+                time.sleep(second)
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+            err = process.communicate(timeout=120)[1]
+            if process.returncode != 130 or "Traceback" in err:
+                failures.append((delay, second, process.returncode, err[-300:]))
+    assert failures == []

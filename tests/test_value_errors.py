@@ -266,10 +266,11 @@ def test_changing_an_array_a_graph_needs_before_backward_is_refused():
 def test_data_passed_in_is_not_locked():
     images = np.ones((2, 3))
     net = Tensor(np.ones((4, 3)), label="w")
-    Tensor.weighted_sum(net, Tensor(images, requires_grad=False), Tensor(np.zeros(4)))  # forward only
+    pending = Tensor.weighted_sum(net, Tensor(images, requires_grad=False), Tensor(np.zeros(4)))  # forward only
     images[0, 0] = 5.0  # the caller's array is still the caller's
     with pytest.raises(ValueError, match="read-only"):
-        net.data[0, 0] = 5.0  # the parameter waits for a backward() that never came
+        net.data[0, 0] = 5.0  # the parameter waits for the backward() of the graph still held
+    del pending
 
 
 def test_a_values_derivatives_are_taken_when_it_is_computed():

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -174,7 +175,7 @@ def test_in_the_network_a_hidden_activation_sums_the_wishes_of_both_outputs():
         assert all(abs(wish) > 1e-3 for wish in wishes[k])  # both outputs want something of it
         shares = [read(m) for m in re.findall(rf"^  ∂C/∂a\(1\)_{k} \+= .* = (\S+)$", texts, flags=re.MULTILINE)]
         assert len(shares) == 2 and all(any(close(s, w) for s in shares) for w in wishes[k])
-        total = re.search(rf"∂C/∂a\(1\)_{k} = \S+ \+ \S+ = (\S+), complete, the sum of all 2 shares", texts)
+        total = re.search(rf"∂C/∂a\(1\)_{k} = \S+ \+ \S+ = (\S+), complete, all 2 shares", texts)
         assert close(read(total.group(1)), sum(wishes[k]))
 
 
@@ -184,7 +185,8 @@ def test_the_last_word_of_a_graph_without_neurons_lists_every_leaf():
     for _ in walk(c):
         pass
     lines = leaf_gradients(c).splitlines()
-    assert lines[1:] == ["  ∂(a·b + b²)/∂a = -3", "  ∂(a·b + b²)/∂b = -4"]  # ∂c/∂a = b, ∂c/∂b = a + 2b
+    # ∂c/∂a = b, ∂c/∂b = a + 2b; and the nudges the explorer speaks of, their negatives
+    assert lines[1:] == ["  ∂(a·b + b²)/∂a = -3, nudge 3", "  ∂(a·b + b²)/∂b = -4, nudge 4"]
 
 
 def test_rules_are_written_as_mathematics():
@@ -233,16 +235,17 @@ def test_bad_roots_get_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="is a leaf"):
         next(walk(Value(1.0, "w")))
     big = sum((Value(float(i)) for i in range(60)), Value(0.0))  # 121 values
-    with pytest.raises(ValueError, match="all 121 values .* step through it with walk"):
+    with pytest.raises(ValueError, match="would draw 121 values, too many to read .* step through it with walk"):
         write_html(big, tmp_path / "big.html")
     assert list(tmp_path.iterdir()) == []
 
 
-def run(*args, stdin=subprocess.DEVNULL, columns=None):
+def run(*args, columns=None, input=None):
     env = {**os.environ, **({"COLUMNS": str(columns)} if columns else {})}
+    stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
     return subprocess.run(
         [sys.executable, "-m", "autodiff.walkthrough", *args],
-        cwd=REPO, stdin=stdin, capture_output=True, text=True, encoding="utf-8", timeout=120, env=env,
+        cwd=REPO, capture_output=True, text=True, encoding="utf-8", timeout=120, env=env, **stdin,
     )
 
 
@@ -275,7 +278,7 @@ def test_the_terminal_text_wraps_to_the_terminal_width(columns):
 
 
 class Keyboard:
-    """A reader at the terminal: types each answer once the stepper asks, and notes what was shown by then."""
+    """A reader at the terminal: presses each key once the stepper waits, and notes what was shown by then."""
 
     def __init__(self, answers, out):
         self.answers, self.out, self.seen = list(answers), out, []
@@ -294,20 +297,41 @@ def step(answers, monkeypatch, example="network"):
     return keyboard.seen, out.getvalue()
 
 
-def test_each_step_waits_for_its_enter(monkeypatch):
-    """Stepping shows step k only after the k-th Enter, then the leaves' gradients."""
-    seen, shown = step(["\n"] * 13 + ["\n"], monkeypatch)
-    assert [len(s) for s in seen] == list(range(1, 14))
-    assert shown.count("\nStep ") == 13 and shown.count("Done:") == 1
+def test_each_step_waits_for_its_key(monkeypatch):
+    """Stepping shows step k only after the k-th key, then the leaves' gradients; at the end it waits on."""
+    seen, shown = step(["n\n"] * 13 + ["\n", "q\n"], monkeypatch)
+    assert [len(s) for s in seen] == list(range(1, 14)) + [13, 13]
+    assert shown.count("\nStep ") == 13 and shown.count("Done:") == 2  # Enter at the end: the same page again
+    assert "(this is the last step)" in shown
 
 
 def test_the_reader_can_step_back_and_quit(monkeypatch):
     seen, shown = step(["n\n", "\n", "b\n", "p\n", "b\n", "x\n", "\n", "q\n", "\n"], monkeypatch)
     steps = re.findall(r"^Step (\d+) /", shown, flags=re.MULTILINE)
-    assert steps == ["1", "2", "3", "2", "1", "2"]  # back at step 1 stays there; x is not understood
-    assert "(this is the first step)" in shown and "'x'?" in shown
+    assert steps == ["1", "2", "3", "2", "1", "1", "1", "2"]  # back at step 1 stays there; x is not understood
+    assert "(this is the first step)" in shown and "('x'? )" in shown
     assert len(seen) == 8  # it stopped asking at q
     assert "Done:" not in shown
+
+
+def test_the_reader_can_step_back_from_the_end(monkeypatch):
+    seen, shown = step(["n\n"] * 4 + ["b\n", "q\n"], monkeypatch, example="neuron")
+    steps = re.findall(r"^Step (\d+) /", shown, flags=re.MULTILINE)
+    assert steps == ["1", "2", "3", "4", "4"] and shown.count("Done:") == 1
+
+
+def test_each_step_shows_what_it_refers_to():
+    """A step that says a child "had X from an earlier use" shows that child's gradient before and after, on its page."""
+    root = EXAMPLES["network"]()
+    shown = walkthrough.pages(root)
+    notes = 0
+    for page in shown[:-1]:
+        for child, before, after in re.findall(r"\((\S+) had (\S+) from an earlier use: ∂C/∂\S+ = \S+ \+ \S+ = (\S+),",
+                                               page):
+            notes += 1
+            neighbours = [line for line in page.splitlines() if line.startswith(f"  ← {child} ")]
+            assert len(neighbours) == 1 and neighbours[0].rstrip().endswith(f"grad {before} → {after} (2 uses)")
+    assert notes == 4  # a(1)_0, a(1)_1, a(0)_0, a(0)_1: each hears from its second user
 
 
 @pytest.mark.parametrize("stdin", [None, "closed"])
@@ -322,63 +346,195 @@ def test_stepping_without_a_usable_stdin_shows_everything(monkeypatch, stdin):
     assert out.getvalue().count("\nStep ") == 4 and "Done:" in out.getvalue()
 
 
+def tmux(*args):
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.needs("tmux")
+def test_single_keys_at_80_by_24_in_a_real_terminal(tmp_path):
+    """In tmux at 80x24: n and b step without Enter; every screen fits 80 columns and shows its whole
+    step, its header and neighbourhood included; b goes back from the end; q quits."""
+    session = f"walkthrough-{os.getpid()}"
+    command = f"cd {REPO} && {sys.executable} -m autodiff.walkthrough --example network; echo EXITED; sleep 30"
+    assert tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command).returncode == 0
+    try:
+        def screen():
+            return tmux("capture-pane", "-p", "-t", session).stdout
+
+        def wait_for(text):
+            for _ in range(100):
+                if text in screen():
+                    return screen()
+                time.sleep(0.1)
+            raise AssertionError(f"{text!r} never showed; the screen:\n{screen()}")
+
+        seen = {}
+        seen[1] = wait_for("Step 1 / 13")
+        for k in range(2, 14):
+            tmux("send-keys", "-t", session, "n")  # a single key: no Enter
+            seen[k] = wait_for(f"Step {k} / 13")
+        tmux("send-keys", "-t", session, "n")
+        last = wait_for("Done:")
+        for k, shown in seen.items():
+            lines = shown.rstrip("\n").splitlines()
+            assert all(len(line) <= 80 for line in lines)
+            assert lines[0].startswith(f"Step {k} / 13")  # the top of the step is on screen, not scrolled away
+            assert "←" in shown and "q: quit]" in lines[-1]  # its neighbourhood, and at the bottom the keys
+        assert "had " in seen[9] and "a(1)_0" in seen[9]
+        tmux("send-keys", "-t", session, "b")
+        assert wait_for("Step 13 / 13").splitlines()[0].startswith("Step 13 / 13")  # back from the end
+        assert "Done:" in last
+        tmux("send-keys", "-t", session, "q")
+        wait_for("EXITED")
+    finally:
+        tmux("kill-session", "-t", session)
+
+
+def test_the_quiz_refuses_a_wrong_answer_and_accepts_a_right_one():
+    root = EXAMPLES["neuron"]()
+    asks = [step["ask"] for step in walkthrough.stepper(EXAMPLES["neuron"](), summary=False)["steps"]]
+    typed = []
+    for ask in asks:  # a wrong answer first, then the right one as the steps show it (4 significant digits)
+        typed += [str(ask["answer"] + 10 * ask["tolerance"] + 0.5), walkthrough.number(ask["answer"])]
+    said = []
+    right, asked = walkthrough.quiz(root, ask=lambda prompt: typed.pop(0), say=said.append)
+    assert (right, asked) == (0, 4)  # every first answer was wrong
+    assert sum("not " in line for line in said) == 4 and sum(line.startswith("right") for line in said) == 4
+    root = EXAMPLES["neuron"]()
+    right_away = [walkthrough.number(ask["answer"]) for ask in asks]
+    assert walkthrough.quiz(root, ask=lambda prompt: right_away.pop(0), say=lambda line: None) == (4, 4)
+
+
+def test_the_command_line_quiz_reads_answers_and_stops_at_the_end_of_input():
+    asks = [step["ask"] for step in walkthrough.stepper(EXAMPLES["neuron"](), summary=False)["steps"]]
+    answers = "".join(f"{walkthrough.number(ask['answer'])}\n" for ask in asks[:2]) + "oops\n\n"
+    result = run("--quiz", input=answers)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("right: ") == 2 and "'oops' is not a number" in result.stdout
+    assert "score: 2 / 3 right first time" in result.stdout  # the 4th question was never answered
+
+
+# --- the questions: from the engine's own steps, on any graph ---
+
+
+def displayed(x):
+    """A number as the steps show it, read back."""
+    return float(walkthrough.number(x))
+
+
+@settings(max_examples=60, deadline=None)
+@given(graphs())
+def test_every_question_is_answerable_from_the_numbers_shown(root):
+    """Each answer agrees with the engine; computed by hand from the 4-digit numbers the page shows,
+    it is accepted; 2% off, it is refused."""
+    data = walkthrough.stepper(root, summary=False)
+    steps = [step for step, _, _ in walk(root)]
+    for shown, step in zip(data["steps"], steps):
+        ask = shown["ask"]
+        edge = next(e for e in step.edges if math.isclose(
+            ask["answer"], {"local": e.local, "share": e.contribution, "sum": e.after}[ask["kind"]], rel_tol=1e-12))
+        if ask["kind"] == "local":
+            by_hand = displayed(edge.local)
+        elif ask["kind"] == "share":
+            by_hand = displayed(step.grad) * displayed(edge.local)
+            assert math.isclose(ask["answer"], step.grad * edge.local, rel_tol=1e-9, abs_tol=1e-12)
+        else:
+            by_hand = displayed(edge.before) + displayed(step.grad) * displayed(edge.local)
+            assert edge.child.grad == edge.after  # the sum of its shares is its gradient, as backward() leaves it
+        assert abs(by_hand - ask["answer"]) <= ask["tolerance"] or abs(ask["answer"]) < 1e-9
+        if abs(ask["answer"]) > 1e-6:
+            assert abs(ask["answer"] * 1.02 - ask["answer"]) > ask["tolerance"]
+
+
+def test_a_node_used_twice_is_asked_for_the_sum_of_its_shares():
+    """At each step where a shared node receives its last share (a hidden activation, an input),
+    the question is that node's gradient, the sum of its shares: one question a step."""
+    data = walkthrough.stepper(EXAMPLES["network"]())
+    completing = [step for step, _, _ in walk(EXAMPLES["network"]())
+                  if any(e.before != 0 and e.child.label.startswith("a(") for e in step.edges)]
+    sums = [step["ask"] for step in data["steps"] if step.get("ask", {}).get("kind") == "sum"]
+    assert len(sums) == len(completing) == 2  # z(2)_0 completes both a(1)_k, z(1)_0 both a(0)_k
+    root = EXAMPLES["network"]()
+    root.backward()
+    finals = {node.label: node.grad for node in topological_order(root) if node.label}
+    for ask in sums:
+        label = re.match(r"(\S+) receives", ask["question"]).group(1)
+        assert math.isclose(ask["answer"], finals[label], rel_tol=1e-12)
+
+
 # --- frames and the page ---
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def drawn_nodes(svg):
-    """{svg id: (its classes, its text)} for every node box in a frame."""
-    boxes = {}
+def drawn_values(svg):
+    """{name: (the classes of its box, the fill behind its name, its grad lines)} for every value drawn,
+    a box of its own or a row of another's; and {edge id: classes} for every edge."""
+    values, edges = {}, {}
     for group in ElementTree.fromstring(svg).iter(f"{SVG}g"):
-        if group.get("id", "").startswith("node-"):
-            text = " | ".join(t.text or "" for t in group.iter(f"{SVG}text"))
-            boxes[group.get("id")] = (group.get("class", "").split(), text)
-    return boxes
+        classes = group.get("class", "").split()
+        if "edge" in classes:
+            edges[group.get("id")] = classes
+        if not group.get("id", "").startswith("node-"):
+            continue
+        fill, cells = None, []  # each text, with the last cell background drawn before it
+        for part in group:
+            if part.tag == f"{SVG}polygon" and part.get("fill") not in (None, "none", "transparent"):
+                fill = part.get("fill")
+            elif part.tag == f"{SVG}text":
+                cells.append(((part.text or "").strip(), fill, float(part.get("x")), float(part.get("y"))))
+        left = min(x for _, _, x, _ in cells)
+        names = [(text, background, y) for text, background, x, y in cells if x == left]  # the first column
+        grads = [(text, y) for text, _, _, y in cells if text.startswith(GRAD_WORDS)]
+        for text, background, y in names:
+            mine = [g for g, gy in grads if min(names, key=lambda n: abs(n[2] - gy))[0] == text]
+            values[text] = (classes, background, mine)
+    return values, edges
 
 
-def drawn_edges(svg):
-    """{(tail id, head id): its classes} for every edge in a frame."""
-    edges = {}
-    for group in ElementTree.fromstring(svg).iter(f"{SVG}g"):
-        if "edge" in group.get("class", "").split():
-            tail, head = group.find(f"{SVG}title").text.split("->")
-            edges[(tail, head)] = group.get("class").split()
-    return edges
+GRAD_WORDS = ("grad", "so far", "no grad", "all ") + tuple(f"{k} of" for k in range(10))
 
 
 @pytest.mark.needs("dot")
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
-def test_each_frame_highlights_its_step_and_shows_the_gradients_known_so_far(example):
+def test_each_frame_highlights_its_step_and_shows_each_gradient_so_far(example):
+    """Each frame: its node gold, its children blue, the edges that carry the shares bold; every
+    gradient final once all its uses passed their shares back, and before that its partial sum."""
     root = EXAMPLES[example]()
     pictures = frames(root)
     steps = [step for step, _, _ in walk(root)]
     assert len(pictures) == len(steps) + 1  # and a last frame with every leaf's gradient
     nodes = topological_order(root)
+    name = names(nodes)
     parents = {node: [] for node in nodes}
     for node in nodes:
         for child in node._children:
             parents[child].append(node)
-    passed_on = set()
+    received = {node: [] for node in nodes}  # the shares each node has had so far
     for step, (dot, explanation) in zip(steps, pictures):
+        for edge in step.edges:
+            received[edge.child].append(edge.contribution)
         svg = graphviz.Source(dot).pipe(format="svg", encoding="utf-8")
-        boxes, edges = drawn_nodes(svg), drawn_edges(svg)
-        me, op = f"node-{step.node._id}", f"op-{step.node._id}"
-        children = {f"node-{child._id}" for child in step.node._children}
-        assert [i for i, (classes, _) in boxes.items() if "highlight" in classes] == [me]
-        assert {i for i, (classes, _) in boxes.items() if "updated" in classes} == children
-        passing = {edge for edge, classes in edges.items() if "passing" in classes}
-        assert passing == {(child, op) for child in children} | {(op, me)}
+        values, edges = drawn_values(svg)
+        me = step.node
+        assert "highlight" in values[name[me]][0] and values[name[me]][1] == "gold"
+        for child in me._children:
+            assert values[name[child]][1] == "lightskyblue"  # a row or a box of its own, painted blue
+        boxes = {n for n in nodes if f'"node-{n._id}" [id=' in dot}
+        passing = {i for i, classes in edges.items() if "passing" in classes}
+        assert passing == {f"edge-{me._id}-{child._id}" for child in me._children if child in boxes}
         assert explanation.startswith(f"Step {step.index + 1} / {len(steps)}:")
-        passed_on.add(step.node)
         for node in nodes:
-            # a gradient is known once every node that uses it has passed its share on
-            known = node is root or all(parent in passed_on for parent in parents[node])
-            grad = boxes[f"node-{node._id}"][1].rsplit("grad ", 1)[1]
-            if known:
-                assert math.isclose(float(grad), node.grad, abs_tol=1e-4)  # the final gradient
+            if node is root:
+                continue
+            shares, uses = received[node], len(parents[node])
+            grad = values[name[node]][2]
+            if len(shares) == uses:
+                assert grad[0] == f"grad {walkthrough.number(node.grad)}"  # the final gradient
+            elif shares:
+                assert grad == [f"so far {walkthrough.number(sum(shares))}", f"{len(shares)} of {uses} shares"]
             else:
-                assert grad == "?"
+                assert grad[0] == "grad ?"
 
 
 @pytest.mark.needs("dot")
@@ -386,20 +542,62 @@ def test_each_frame_highlights_its_step_and_shows_the_gradients_known_so_far(exa
 def test_the_last_frame_gives_every_leaf_its_gradient_and_marks_what_training_changes(example):
     root = EXAMPLES[example]()
     dot, text = frames(root)[-1]
-    boxes = drawn_nodes(graphviz.Source(dot).pipe(format="svg", encoding="utf-8"))
+    values, _ = drawn_values(graphviz.Source(dot).pipe(format="svg", encoding="utf-8"))
     leaves = [node for node in topological_order(root) if not node._children]
     # independently of trainable(): the video's names say which leaves are weights and biases
     weights_and_biases = {leaf for leaf in leaves if leaf.label[0] in "wb"}
     assert trainable(root) == weights_and_biases and {leaf.label[0] for leaf in leaves} == {"w", "b", "a", "y"}
     for leaf in leaves:
-        classes, box = boxes[f"node-{leaf._id}"]
-        assert ("parameter" in classes) == (leaf in weights_and_biases) != ("data" in classes)
-        assert math.isclose(float(box.rsplit("grad ", 1)[1]), numerical_derivative(root, leaf), abs_tol=1e-4)
+        _, fill, grad = values[leaf.label]
+        assert fill == ("palegreen" if leaf in weights_and_biases else "gainsboro")
+        assert math.isclose(float(grad[0].split()[1]), numerical_derivative(root, leaf), rel_tol=1e-3, abs_tol=1e-4)
     changed, fixed = text.split("The inputs and targets")
     for leaf in leaves:
-        line = f"  ∂C/∂{leaf.label} = {leaf.grad:.4g}"
+        line = f"  ∂C/∂{leaf.label} = {leaf.grad:.4g}, nudge {-leaf.grad:.4g}"
         assert line in (changed if leaf in weights_and_biases else fixed).splitlines()
-    assert not any("highlight" in classes for classes, _ in boxes.values())
+    assert "gold" not in dot
+
+
+def box(group):
+    """The bounding box of a node's outer border (its cells' backgrounds are drawn inside it)."""
+    points = [tuple(map(float, p.split(","))) for polygon in group.iter(f"{SVG}polygon")
+              if polygon.get("fill") == "none" for p in polygon.get("points").split()]
+    return min(x for x, _ in points), min(y for _, y in points), max(x for x, _ in points), max(y for _, y in points)
+
+
+@pytest.mark.needs("dot")
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_stepping_never_moves_a_box_and_no_edge_has_a_label(example):
+    """Every frame (the quiz's too) has the same layout: stepping changes colours and numbers only.
+    (The browser's Graphviz measures text as the frames do, and gives identical layouts, see
+    test_walkthrough_browser.py; a system `dot` may measure with the real font: a point or two.)"""
+    data = walkthrough.stepper(EXAMPLES[example]())
+    dots = [step["dot"] for step in data["steps"]] + [step["ask"]["dot"] for step in data["steps"] if "ask" in step]
+    layouts = []
+    for dot in dots:
+        assert not re.search(r"->[^\n]*\blabel=", dot)  # no edge labels to collide: a0, w0, b are in the boxes
+        svg = ElementTree.fromstring(graphviz.Source(dot).pipe(format="svg", encoding="utf-8"))
+        layouts.append({g.get("id"): box(g) for g in svg.iter(f"{SVG}g") if "node" in g.get("class", "").split()})
+    for layout in layouts[1:]:
+        assert layout.keys() == layouts[0].keys()
+        for node, corners in layout.items():
+            assert corners == pytest.approx(layouts[0][node], abs=8)
+
+
+def test_a_neurons_many_weights_are_summarised_by_the_largest():
+    inputs = [Value(0.01 * k, f"x{k}") for k in range(40)]
+    weights = [Value((-1) ** k * 0.1, f"w{k}") for k in range(40)]
+    z = Value.weighted_sum(weights, inputs, Value(0.0, "b")).sigmoid()
+    data = walkthrough.stepper(z)
+    dot = data["steps"][-2]["dot"]
+    drawn = set(re.findall(r">([wxb]\d*)<", dot))
+    # ∂C/∂wᵢ = xᵢ·∂C/∂z: the last four weights have the largest; ∂C/∂xᵢ = wᵢ·∂C/∂z, all as large: the first four
+    assert drawn == {f"w{k}" for k in range(36, 40)} | {f"x{k}" for k in range(4)} | {"b"}
+    assert "… and 72 more, like these" in dot
+
+
+def page_steps(page):
+    return json.loads(re.search(r"^startPage\((.*)\);$", page, flags=re.MULTILINE).group(1))
 
 
 def test_the_page_is_self_contained_and_holds_every_frame(tmp_path):
@@ -409,11 +607,13 @@ def test_the_page_is_self_contained_and_holds_every_frame(tmp_path):
     page = path.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, flags=re.IGNORECASE)
     assert not re.search(r"<script[^>]*\ssrc\s*=|<link\b|<iframe\b|@import|url\(\s*['\"]?\s*(https?:)?//", page)
-    assert "step 1 / 13" in page
-    steps = json.loads(re.search(r"const steps = (.*);\n", page).group(1))
+    steps = page_steps(page)["steps"]
     assert [(s["dot"], s["text"]) for s in steps] == frames(root)  # every frame, as DOT for the browser
     assert [s["caption"] for s in steps] == [f"step {k} / 13" for k in range(1, 14)] + ["all gradients"]
     assert render.renderer_script() in page  # and the Graphviz that lays them out, inline
+    stepper_files = render.WEB / "stepper"
+    for name in ("stepper.js", "stepper.css"):  # the view, the same file the explorer serves
+        assert (stepper_files / name).read_text(encoding="utf-8") in page
     assert [p.name for p in tmp_path.iterdir()] == ["steps.html"]  # no temporary file left behind
 
 
@@ -425,6 +625,7 @@ def test_the_page_explains_its_notation_once(tmp_path):
     assert len(notation) == 1
     for symbol in ("a(l)_k", "w(l)_jk", "b(l)_j", "z(l)_j", "y_j", "C", "∂C/∂x"):
         assert page.count(f"<b>{symbol}</b>") == notation[0].count(f"<b>{symbol}</b>") == 1  # defined once
+    assert "−∂C/∂x" in notation[0]  # and the explorer's nudge, with its sign
     labels = {node.label for node in topological_order(EXAMPLES["network"]()) if node.label}
     assert all(re.fullmatch(r"[awbz]\(\d\)_\d+|y_\d|C", label) for label in labels)  # what it explains is what is drawn
 
@@ -436,7 +637,7 @@ def test_a_failed_drawing_leaves_the_old_page_alone(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("dot crashed")
 
-    monkeypatch.setattr(walkthrough, "draw", broken)  # the drawing its frames are made with
+    monkeypatch.setattr(walkthrough, "frame_dot", broken)  # the drawing its frames are made with
     with pytest.raises(RuntimeError, match="dot crashed"):
         write_html(EXAMPLES["neuron"](), path)
     assert path.read_text() == "the old page"
@@ -447,5 +648,33 @@ def test_the_command_line_writes_the_page(tmp_path):
     path = tmp_path / "out.html"
     result = run("--html", str(path))
     assert result.returncode == 0, result.stderr
-    page = path.read_text(encoding="utf-8")
-    assert len(json.loads(re.search(r"const steps = (.*);\n", page).group(1))) == 4 + 1
+    assert len(page_steps(path.read_text(encoding="utf-8"))["steps"]) == 4 + 1
+
+
+# --- a backward pass for slides ---
+
+
+@pytest.mark.needs("dot")
+def test_the_gif_has_a_frame_per_step_at_a_slides_width(tmp_path):
+    from PIL import Image, ImageChops
+
+    path = tmp_path / "steps.gif"
+    result = run("--example", "network", "--gif", str(path), "--svg", str(tmp_path / "frames"))
+    assert result.returncode == 0, result.stderr
+    steps = len(walkthrough.stepper(EXAMPLES["network"]())["steps"])
+    with Image.open(path) as gif:
+        assert gif.n_frames == steps == 14 and gif.size[0] == walkthrough.SLIDE_WIDTH
+        frames = []
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            frames.append(gif.convert("RGB"))
+    assert all(frame.size == frames[0].size for frame in frames)
+    assert all(ImageChops.difference(a, b).getbbox() for a, b in zip(frames, frames[1:]))  # each step shows something new
+    # the graph's 18-point text at the slide's resolution, and the captions, are readable at 1024 px
+    assert walkthrough.FRAME_FONT * walkthrough.SLIDE_DPI / 72 >= 14 and walkthrough.CAPTION_PX >= 14
+    svgs = sorted((tmp_path / "frames").iterdir())
+    assert [p.name for p in svgs] == [f"step-{k:02d}.svg" for k in range(1, steps + 1)]
+    for svg, step in zip(svgs, walkthrough.stepper(EXAMPLES["network"]())["steps"]):
+        root = ElementTree.parse(svg).getroot()
+        captions = [t.text for t in root.findall(f"{SVG}text")]  # the step's words, under its drawing
+        assert captions[0] == step["text"].splitlines()[0]

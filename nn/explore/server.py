@@ -1,8 +1,8 @@
 """The explorer's web server: the standard library's ThreadingHTTPServer, a few JSON endpoints, the page's files.
 
-It serves only the files listed when it starts (the page in static/ and the two graph-drawing
-scripts of autodiff/web), looked up by exact path, and only as regular files inside their folder
-(never through a symlink): a request for anything else, ../ or encoded variants included, is a 404.
+It serves only the files listed when it starts (the page in static/, the two graph-drawing
+scripts of autodiff/web and its stepper view), looked up by exact path, and only as regular files
+inside their folder (never through a symlink): a request for anything else, ../ or encoded variants included, is a 404.
 It answers only requests addressed to itself: a Host header naming another site (DNS rebinding) or
 an Origin of another page gets a 403, and a POST must say that it carries JSON, which a page of
 another site cannot send without asking first (a cross-site form or no-cors fetch can send only
@@ -14,6 +14,7 @@ keeps serving.
 The API calls under /api/ are api.py's (state, example, digit, neuron, train, average, model, batch,
 models), which the notebook widget calls too.
 """
+import contextlib
 import ipaddress
 import json
 import os
@@ -52,6 +53,8 @@ def page_files():
     files["/"] = (STATIC / "index.html", STATIC)
     files["/vendor/viz-global.js"] = (WEB / "vendor" / "viz-global.js", WEB)
     files["/vendor/draw_dot.js"] = (WEB / "draw_dot.js", WEB)
+    for name in ("stepper.js", "stepper.css"):  # the stepper view, the same module as the stepper page's
+        files[f"/stepper/{name}"] = (WEB / "stepper" / name, WEB)
     return files
 
 
@@ -337,20 +340,28 @@ class ExplorerServer(ThreadingHTTPServer):
     def _find_urls(self):
         if not self.everywhere:
             return [url_of(self.host, self.port)]
+        families = [socket.AF_INET] if self.address_family == socket.AF_INET else [socket.AF_INET6, socket.AF_INET]
         hosts = ["127.0.0.1"] if self.address_family == socket.AF_INET else ["::1", "127.0.0.1"]
-        try:
-            found = socket.getaddrinfo(socket.gethostname(), None, type=socket.SOCK_STREAM)
-        except OSError:
-            found = []
-        for family, *_, address in found:
-            if (family == socket.AF_INET or self.address_family == socket.AF_INET6) and address[0] not in hosts:
-                if not literal(address[0]).is_loopback:
-                    hosts.append(address[0])
+        for family in families:
+            for host in addresses(family):
+                if host not in hosts and not (literal(host).is_loopback or literal(host).is_link_local):
+                    hosts.append(host)
         return [url_of(host, self.port) for host in hosts]
 
     @property
     def url(self):
         return self.urls()[0]
+
+
+def addresses(family):
+    """This machine's addresses of a family: its host name's, and the one it reaches other networks from."""
+    found = set()
+    with contextlib.suppress(OSError):
+        found |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, family, socket.SOCK_STREAM)}
+    with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1" if family == socket.AF_INET else "2001:db8::1", 9))  # sends nothing: a route lookup
+        found.add(probe.getsockname()[0])
+    return sorted(found)
 
 
 def url_of(host, port):

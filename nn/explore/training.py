@@ -153,6 +153,7 @@ class Trainer:
         # The end of an epoch: score the test digits outside the lock, so that the page need not
         # wait for it (only this thread changes the weights, and requests only read them).
         accuracy = self.test_accuracy()
+        threads.follow(self.net.sizes, BATCH_SIZE)  # the machine's load may have changed
         with self.lock.training():
             self.accuracy.append([self.epoch, accuracy])
             self.epoch += 1

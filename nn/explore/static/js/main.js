@@ -491,8 +491,7 @@ async function wire() {
     onOutput: (j) => { page.output = j; if (page.example) wants.show(page.example, j); },
     classes, noun: words.digit,
   });
-  zoom = new ZoomView({ title: $("zoom-title"), prev: $("zoom-prev"), next: $("zoom-next"), counter: $("zoom-counter"),
-                        graph: $("zoom-graph"), text: $("zoom-text"), check: $("zoom-check") }, showError);
+  zoom = new ZoomView({ title: $("zoom-title"), check: $("zoom-check"), stepper: $("zoom-stepper") }, showError);
   zoom.layers = sizes.length - 1;
   training = new TrainingView({ costChart: $("cost-chart"), accuracyChart: $("accuracy-chart"), status: $("train-status"),
                                 settings: $("train-settings"), batch: $("batch") });

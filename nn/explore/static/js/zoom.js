@@ -1,25 +1,26 @@
-// Zoom into one neuron: its scalar graph (w·x + b -> σ, and for an output its part of the cost),
-// drawn here from the DOT that autodiff.render writes, with the vendored WebAssembly Graphviz; and
-// its backward pass a step at a time, the chain rule in words and numbers, as the walkthrough does.
+// Zoom into one neuron: its scalar graph (w·x + b -> σ, and for an output its part of the cost) and
+// its backward pass a step at a time. The steps come from the engine (/api/neuron, built by
+// autodiff.walkthrough.stepper) and are drawn by the stepper view itself, autodiff/web/stepper,
+// the same module as the stepper page's: one stepper, fed the same JSON, in both places.
 
 import { postJSON } from "./api.js";
 import { fmt } from "./format.js";
+import { Stepper } from "../stepper/stepper.js";
 
 export class ZoomView {
+  // elements: title, check, and stepper (an empty element the stepper view is built in).
   constructor(elements, onError) {
-    Object.assign(this, elements); // title, prev, next, counter, graph, text, check
+    Object.assign(this, elements);
     this.onError = onError;
-    this.steps = [];
-    this.index = 0;
     this.loading = 0;
-    this.prev.addEventListener("click", () => this.show(this.index - 1));
-    this.next.addEventListener("click", () => this.show(this.index + 1));
-    this.text.parentElement.addEventListener("keydown", (event) => { // the panel, once clicked
-      if (event.key === "ArrowLeft") this.show(this.index - 1);
-      if (event.key === "ArrowRight") this.show(this.index + 1);
-    });
-    this.update();
+    this.view = new Stepper(this.stepper, { prefix: "zoom", onError,
+      empty: "Click any neuron in the network to step through its backward pass here, one node at a time." });
+    this.stepper.classList.add("boxed");
   }
+
+  get index() { return this.view.index; }
+  get steps() { return this.view.steps; }
+  show(index) { return this.view.show(index); }
 
   // request: the example ({pixels} or {drawing}, target) and the neuron ({layer, neuron}).
   async load(request, keepStep = false) {
@@ -32,32 +33,14 @@ export class ZoomView {
       return;
     }
     if (ticket !== this.loading) return;
+    const neuron = `${request.layer}/${request.neuron}`;
+    keepStep = keepStep && neuron === this.neuron; // the place in the walk means nothing in another neuron's
+    this.neuron = neuron;
     const last = request.layer === this.layers;
     this.title.textContent = `Neuron ${answer.neuron} of layer ${answer.layer}${last ? " (an output)" : ""}: ` +
       `a = σ(w·a + b)${last ? ", and its part of the cost, (a − y)²" : ""}`;
     this.check.className = `check ${answer.max_difference < 1e-9 ? "ok" : "bad"}`;
     this.check.textContent = `the scalar engine's gradients equal the layer view's: largest difference ${fmt(answer.max_difference, 2)}`;
-    this.steps = answer.steps;
-    await this.show(keepStep ? Math.min(this.index, this.steps.length - 1) : 0);
-  }
-
-  async show(index) {
-    if (!this.steps.length) return;
-    this.index = Math.max(0, Math.min(this.steps.length - 1, index));
-    const step = this.steps[this.index];
-    this.text.textContent = step.text;
-    this.update();
-    try {
-      await window.seebackprop.drawDot(this.graph, step.dot);
-    } catch (error) {
-      this.onError(error);
-    }
-  }
-
-  update() {
-    const n = this.steps.length;
-    this.counter.textContent = n ? `step ${this.index + 1} / ${n}` : "";
-    this.prev.disabled = !n || this.index === 0;
-    this.next.disabled = !n || this.index === n - 1;
+    await this.view.load({ steps: answer.steps }, keepStep ? this.view.index : 0, keepStep);
   }
 }
