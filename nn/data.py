@@ -277,6 +277,20 @@ def read_idx(path, magic):
     return array.reshape(shape)
 
 
+def class_names(directory, classes=10):
+    """The name of each label, one a line, from classes.txt beside the IDX files; the digits without one."""
+    path = Path(directory) / "classes.txt" if directory is not None else None
+    if path is None or not path.exists():
+        return [str(d) for d in range(classes)]
+    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not 1 <= len(names) <= 10 or len(set(names)) != len(names):
+        raise MnistError(f"{path}: expected 1 to 10 different class names, one a line; found {len(names)}"
+                         f"{' with repeats' if len(set(names)) != len(names) else ''}")
+    if any(len(name) > 40 for name in names):
+        raise MnistError(f"{path}: a class name is longer than 40 characters")
+    return names
+
+
 # --- the cache -------------------------------------------------------------------------------
 
 def cache_file(cache_dir=None):

@@ -444,11 +444,12 @@ def test_a_broken_model_file_is_named(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit:
         cli.main(["--model", str(tmp_path / "none.npz"), "--no-browser"], data=bar_data())
     assert "none.npz" in str(exit.value)
-    relu = tmp_path / "relu.npz"
-    FastMLP(784, [30, 10], "relu", "linear").save(relu)
-    with pytest.raises(SystemExit) as exit:
-        cli.main(["--model", str(relu), "--no-browser"], data=bar_data())
-    assert str(relu) in str(exit.value) and "sigmoid" in str(exit.value)
+    for sizes in ([100, 30, 10], [784, 30, 12]):  # not 28x28 pixels in, or more than 10 classes out
+        other = tmp_path / "other.npz"
+        FastMLP(sizes[0], sizes[1:], "relu", "linear").save(other)
+        with pytest.raises(SystemExit) as exit:
+            cli.main(["--model", str(other), "--no-browser"], data=bar_data())
+        assert str(other) in str(exit.value) and "-".join(map(str, sizes)) in str(exit.value)
 
 
 def test_a_port_in_use_suggests_another():

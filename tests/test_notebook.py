@@ -77,6 +77,8 @@ def test_no_cell_fails_and_the_numbers_are_as_the_text_says(executed):
     worst = float(re.search(r"chain rule: ([\d.e+-]+)", printed(notebook, "check")).group(1))
     assert worst < 1e-12
     assert any("image/png" in o.get("data", {}) for o in cell(notebook, "picture").outputs)
+    # the last cell opens the explorer inline: a widget view (tests/test_explore_notebook.py draws on one)
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell(notebook, "explorer").outputs)
 
 
 def test_the_weight_nudge_picture_is_centred_on_zero_with_a_colour_bar(executed):

@@ -14,37 +14,41 @@ from pathlib import Path
 
 from .. import data as mnist
 from .. import threads
-from ..fast import FastMLP
+from .models import load_model as read_model
 from .server import ExplorerServer
 from .session import Session, check_model, own_history
-from .training import BATCH_SIZE
 
 DEFAULT_MODEL = Path("runs/mnist/model.npz")
+MODELS = Path("runs")  # the page's model picker lists the models under it
 
 
 def parse(argv):
-    parser = argparse.ArgumentParser(prog="python -m nn.explore", description="3Blue1Brown's network, live in the browser.")
+    parser = argparse.ArgumentParser(prog="python -m nn.explore", description="Any MLP reading 28x28 images, live in the browser.")
     parser.add_argument("--model", type=Path, help=f"a .npz model (default: {DEFAULT_MODEL} if it exists, else untrained)")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free one (default: 8000)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address to listen on: 127.0.0.1 or ::1 (the default) this machine only; "
                              "0.0.0.0 or :: every network, so anyone who can reach this machine")
     parser.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
-    parser.add_argument("--data-dir", help="a directory of the four MNIST IDX files (default: cache, then download)")
+    parser.add_argument("--data-dir", help="a directory of the four MNIST IDX files, or any set of 28x28 images "
+                                           "with up to 10 classes in the same files, named by an optional classes.txt "
+                                           "(default: MNIST, from the cache or downloaded)")
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be 0 to 65535, got {args.port}")
     return args
 
 
-def load_model(path):
-    """The model to start from, or None to start untrained; a clear error naming a file that will not do."""
+def load_model(path, classes=10):
+    """(the model to start from or None to start untrained, its Kind and Settings, how it came); a clear
+    error naming a file that will not do."""
     if path is None:
         path = DEFAULT_MODEL if DEFAULT_MODEL.exists() else None
         if path is None:
-            return None, "untrained (no runs/mnist/model.npz yet: train it in the page, or run `make demo`)"
+            return None, None, None, "untrained (no runs/mnist/model.npz yet: train it in the page, or run `make demo`)"
     try:
-        return check_model(FastMLP.load(path), str(path)), f"loaded from {path}"
+        model, kind, settings = read_model(path)
+        return check_model(model, str(path), classes), kind, settings, f"loaded from {path}"
     except FileNotFoundError:
         raise SystemExit(f"explore: {path}: no such model file") from None
     except ValueError as error:
@@ -81,14 +85,23 @@ def has_display():
 def main(argv=None, data=None):
     """data: the four MNIST arrays, for tests; by default nn.data.load_mnist."""
     args = parse(sys.argv[1:] if argv is None else argv)
-    model, how = load_model(args.model)
-    if data is None:
-        try:
+    try:
+        classes = mnist.class_names(args.data_dir)
+        if data is None:
             data = mnist.load_mnist(args.data_dir)
-        except (mnist.MnistError, OSError) as error:
-            raise SystemExit(f"explore: cannot load MNIST: {error}") from None
-    session = Session(data, model, own_history(args.model or DEFAULT_MODEL, model) if model is not None else None)
-    threads.follow(session.net.sizes, BATCH_SIZE)  # numpy's BLAS threads, as training will use them
+    except (mnist.MnistError, OSError) as error:
+        raise SystemExit(f"explore: cannot load {'the images in ' + args.data_dir if args.data_dir else 'MNIST'}: "
+                         f"{error}") from None
+    model, kind, settings, how = load_model(args.model, len(classes))
+    try:
+        path = args.model or DEFAULT_MODEL
+        name = path.parent.name if path.parent.parent == MODELS else str(path)  # runs/recipe/model.npz: "recipe"
+        history = own_history(path, model) if model is not None else None
+        session = Session(data, model, history, kind, settings, classes, models=MODELS if MODELS.is_dir() else None,
+                          name=name)
+    except ValueError as error:
+        raise SystemExit(f"explore: {error}") from None
+    threads.follow(session.net.sizes, session.settings.batch_size)  # numpy's BLAS threads, as training will use them
     server = start_server(session, args.host, args.port)
     warn_if_exposed(server)
     if len(session.data["train"][1]) == 0:

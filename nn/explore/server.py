@@ -11,14 +11,8 @@ session's lock is asked for, parsed and checked (checks.py); a bad one gets a 4x
 message, and an unexpected error a 500, both without a traceback to the page, and the server
 keeps serving.
 
-    GET  /api/state?since=N   the network's weights, and training's progress (costs from step N)
-    POST /api/example         {"pixels" | "drawing", "target"}: the forward pass and every nudge
-    POST /api/digit           {"set", "index" | "label" and/or "wrong", "start"}: a test or training digit
-    POST /api/neuron          {"pixels", "target", "layer", "neuron"}: one neuron's backward pass, step by step
-    POST /api/train           {"action": start | pause | step | untrained | loaded}
-    POST /api/average         {"examples", "fill", "apply"}: each example's wishes, their average, one step by it
-    GET  /api/model           the network on screen, named by a hash of its weights (for links)
-    GET  /api/batch           the mini-batch table of the last training step
+The API calls under /api/ are api.py's (state, example, digit, neuron, train, average, model, batch,
+models), which the notebook widget calls too.
 """
 import contextlib
 import ipaddress
@@ -33,11 +27,12 @@ import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import autodiff
 
-from . import checks
+from . import api
+from .api import NoSuchCall
 from .checks import BadRequest
 
 LARGEST_BODY = 1_000_000  # bytes: a 280x280 drawing as JSON is about 400 kB
@@ -95,10 +90,6 @@ class Refused(Exception):
     def __init__(self, status, message):
         super().__init__(message)
         self.status = status
-
-
-class NoSuchCall(Exception):
-    """An API path the server does not know (its own class: an IndexError is a LookupError, and a bug)."""
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -249,36 +240,10 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
     def get_api(self, url):
-        session = self.server.session
-        if url.path == "/api/state":
-            since = parse_qs(url.query).get("since", ["0"])[0]
-            if not re.fullmatch(r"[0-9]{1,12}", since):  # ASCII digits: "²".isdigit() is true, int("²") fails
-                raise BadRequest(f"since must be a whole number of steps, got {since[:20]!r}")
-            return session.state(int(since))
-        if url.path == "/api/batch":
-            return session.batch()
-        if url.path == "/api/model":
-            return session.model()
-        raise NoSuchCall(url.path)
+        return api.answer(self.server.session, "GET", url.path.removeprefix("/api/"), url.query)
 
     def post_api(self, path, body):
-        session = self.server.session
-        if path == "/api/example":
-            return session.example(checks.image(body), checks.digit(body, "target", None))  # None: not labelled yet
-        if path == "/api/neuron":
-            return session.neuron(checks.image(body), checks.digit(body),
-                                  checks.integer(body, "layer", 1, 9), checks.integer(body, "neuron", 0, 10_000))
-        if path == "/api/digit":
-            which = checks.choice(body, "set", ("test", "train"), "test")
-            return session.digit(which, checks.integer(body, "index", 0, 10**9, None),
-                                 checks.digit(body, "label", None), checks.flag(body, "wrong"),
-                                 checks.integer(body, "start", 0, 10**9, 0))
-        if path == "/api/average":
-            return session.average(checks.examples(body, ("test", "train")), checks.integer(body, "fill", 0, 100, 0),
-                                   checks.flag(body, "apply"))
-        if path == "/api/train":
-            return session.train(checks.choice(body, "action", ("start", "pause", "step", "untrained", "loaded")))
-        raise NoSuchCall(path)
+        return api.answer(self.server.session, "POST", path.removeprefix("/api/"), body=body)
 
 
 def address_family(host, port):

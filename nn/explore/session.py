@@ -19,26 +19,25 @@ from ..train import predict
 from . import neuron as zoom
 from .average import average
 from .checks import BadRequest
-from .training import COST, LEARNING_RATE, TakingTurns, Trainer
-from .wants import backward_pass, example, forward_only, packed, per_example_nudges
+from ..train import COSTS
+from .models import list_models, load_model
+from .training import Settings, TakingTurns, Trainer
+from .wants import SHOWN, Kind, backward_pass, example, forward_only, packed, per_example_nudges
 
 SETS = ("test", "train")
 DEFAULT_SIZES = [784, 16, 16, 10]  # the video's network
-LARGEST_HIDDEN = 64  # more circles than this do not fit the picture
+PIXELS = 784
 
 
-def check_model(net, source):
-    """The explorer draws sigmoid networks reading 784 pixels into 10 outputs: refuse others by name."""
-    problems = []
-    if (net.activation, net.output) != ("sigmoid", "sigmoid"):
-        problems.append(f"its activations are {net.activation} and {net.output}, not sigmoid")
-    if net.sizes[0] != 784 or net.sizes[-1] != 10:
-        problems.append(f"it reads {net.sizes[0]} inputs into {net.sizes[-1]} outputs, not 784 into 10")
-    if len(net.sizes) < 3 or max(net.sizes[1:-1]) > LARGEST_HIDDEN:
-        problems.append(f"the explorer draws 1 to a few hidden layers of up to {LARGEST_HIDDEN} neurons")
-    if problems:
-        raise ValueError(f"{source}: the explorer cannot show the network {'-'.join(map(str, net.sizes))}: "
-                         + "; ".join(problems) + " (train one with `make demo`)")
+def check_model(net, source, classes=10):
+    """The explorer reads 28x28 images into up to 10 classes, with any hidden layers, activations and
+    either cost: refuse others by name."""
+    if not isinstance(net, FastMLP):
+        raise ValueError(f"{source}: the explorer shows a FastMLP or an MLP, got {type(net).__name__}")
+    if net.sizes[0] != PIXELS or not 1 <= net.sizes[-1] <= 10 or net.sizes[-1] < classes:
+        raise ValueError(f"{source}: the explorer cannot show the network {'-'.join(map(str, net.sizes))}: it reads "
+                         f"{net.sizes[0]} inputs into {net.sizes[-1]} outputs; the explorer reads {PIXELS} pixels "
+                         f"(28x28) into one output per class ({classes} here, at most 10)")
     return net
 
 
@@ -69,21 +68,47 @@ def weights_to_follow(dw):
 
 
 class Session:
-    def __init__(self, data, model=None, history=None):
+    def __init__(self, data, model=None, history=None, kind=None, settings=None, classes=None, live=False,
+                 models=None, name="loaded"):
         """data: (train images, train labels, test images, test labels) as nn.data.load_mnist returns them.
-        model: a FastMLP to start from (checked with check_model), or None to start untrained.
-        history: the model's own training, as own_history() reads it, or None."""
+        model: a FastMLP to start from (checked with check_model), or None to start untrained (the video's).
+        history: the model's own training, as own_history() reads it, or None.
+        kind: its activations and cost (wants.Kind; by default its own activations and the cost its
+        output suggests); settings: how the page trains it (training.Settings; by default the video's).
+        classes: the name of each class (by default the digits). live: show and train `model` itself
+        (a notebook's network), not a copy. models: a folder whose models the page may switch to;
+        name: the model's name there."""
         self.lock = TakingTurns()
         self.data = {"train": data[:2], "test": data[2:]}
-        sizes = model.sizes if model is not None else DEFAULT_SIZES
-        self.untrained = FastMLP(sizes[0], sizes[1:], "sigmoid", "sigmoid", seed=0).state()
-        self.loaded = model.state() if model is not None else None
-        self.history = history if model is not None else None
-        self.net = FastMLP(sizes[0], sizes[1:], "sigmoid", "sigmoid", seed=0)
-        self.which = "untrained"
-        self.trainer = Trainer(self.net, data, self.lock)
-        self.measured = None  # the badge's accuracy: (which, steps, share of the test digits right)
+        # by default one digit per output: the video's 10, or a network's own number of outputs
+        self.classes = [str(d) for d in range(model.sizes[-1] if model is not None else 10)] if classes is None \
+            else list(classes)
+        labels = max((int(np.max(y)) + 1 for y in (data[1], data[3]) if len(y)), default=1)
+        if classes is not None and not labels <= len(self.classes) <= 10:
+            raise ValueError(f"the data's labels run from 0 to {labels - 1}, but there are {len(self.classes)} "
+                             "class names: give one to 10 names, one for each label")
+        self.models = models
+        self.live = live
+        self._use(model, history, kind, settings, name)
+
+    def _use(self, model, history=None, kind=None, settings=None, name="loaded"):
         if model is not None:
+            check_model(model, name, len(self.classes))
+        sizes = model.sizes if model is not None else DEFAULT_SIZES[:-1] + [len(self.classes)]
+        activation, output = (model.activation, model.output) if model is not None else ("sigmoid", "sigmoid")
+        self.kind = kind or Kind(activation, output, "cross-entropy" if output == "linear" else "squared")
+        self.settings = settings or Settings.default(self.kind.cost)
+        dtype = model.dtype if model is not None else np.float64
+        self.untrained = FastMLP(sizes[0], sizes[1:], activation, output, seed=0, dtype=dtype).state()
+        self.loaded = model.state() if model is not None and not self.live else None
+        self.model_name = name if model is not None else None
+        self.net = model if (model is not None and self.live) else FastMLP(sizes[0], sizes[1:], activation, output,
+                                                                          seed=0, dtype=dtype)
+        self.which = "loaded" if self.live and model is not None else "untrained"
+        self.trainer = Trainer(self.net, (*self.data["train"], *self.data["test"]), self.lock, self.settings)
+        self.history = history if model is not None else None
+        self.measured = None  # the badge's accuracy: (which, steps, share of the test digits right)
+        if self.loaded is not None:
             self.switch("loaded")
 
     # --- the network ---
@@ -94,6 +119,12 @@ class Session:
     def switch(self, which):
         """Start again from the untrained network or from the loaded model."""
         if which == "loaded" and self.loaded is None:
+            if self.live:  # a notebook's own network: it is the loaded one, as it is now
+                self.trainer.pause()
+                with self.lock:
+                    self.which = "loaded"
+                    self.trainer.restart()
+                return
             raise BadRequest("no model was loaded: start with --model PATH, or train this one")
         self.trainer.pause()
         with self.lock:
@@ -107,6 +138,24 @@ class Session:
             self.trainer.restart()
             self.measured = None
 
+    def use_model(self, name):
+        """Switch to one of the models listed by models(): its network, its activations, its cost and its training."""
+        found = {m["name"]: m for m in self.list_models()}
+        if name not in found:
+            raise BadRequest(f"no model named {name[:100]!r} under the models folder")
+        if not found[name]["usable"]:
+            raise BadRequest(f"{name}: {found[name]['why']}")
+        path = Path(self.models) / name / "model.npz"
+        model, kind, settings = load_model(path)
+        history = own_history(path, model)
+        self.trainer.pause()
+        with self.lock:
+            self._use(model, history, kind, settings, name=name)
+        return self.state()
+
+    def list_models(self):
+        return [] if self.models is None else list_models(self.models, len(self.classes))
+
     def model(self):
         """Which network is on screen, named by a hash of its weights: a link made on it names it, and
         opened on another network says so rather than show other numbers as these."""
@@ -119,15 +168,21 @@ class Session:
                     "sizes": self.net.sizes}
 
     def state(self, since=0):
-        """The network's weights and the training's progress, for the picture and the plots."""
+        """The network's weights and the training's progress, for the picture and the plots.
+
+        The weights go whole only for a network the picture draws whole (every layer of up to
+        SHOWN neurons); a wider one's picture takes them from each example, between the neurons shown.
+        """
         with self.lock:
             weights, biases = self.matrices()
+            whole = max(self.net.sizes[1:]) <= SHOWN
             return {
-                "model": self.which, "has_loaded": self.loaded is not None, "sizes": self.net.sizes,
+                "model": self.which, "has_loaded": self.loaded is not None or self.live, "sizes": self.net.sizes,
+                "name": self.model_name, "kind": self.kind.describe(), "classes": self.classes, "shown_at_most": SHOWN, "live": self.live,
                 "history": self.history if self.which == "loaded" else None,
                 "training": self.trainer.progress(since), "accuracy": self.accuracy_now(),
-                "w1": packed(weights[0]),  # one 28x28 image per first-layer neuron: what it looks for
-                "w": [None, None] + [packed(w, exact=True) for w in weights[1:]],
+                "w1": packed(weights[0]) if whole else None,  # one 28x28 image per first-layer neuron
+                "w": [None, None] + [packed(w, exact=True) if whole else None for w in weights[1:]],
                 "b": [None] + [b.tolist() for b in biases],
                 "counts": {name: len(labels) for name, (_, labels) in self.data.items()},
             }
@@ -151,10 +206,12 @@ class Session:
 
     def example(self, pixels, target):
         """What the network reads and wants of this example; target None (a drawing not yet labelled): no nudges."""
+        if target is not None:
+            self.check_class(target)
         with self.lock:
             if target is None:
-                return forward_only(*self.matrices(), pixels)
-            return example(*self.matrices(), pixels, target)
+                return forward_only(*self.matrices(), pixels, self.kind)
+            return example(*self.matrices(), pixels, target, self.kind)
 
     def neuron(self, pixels, target, layer, j):
         """Neuron j of `layer` zoomed in: its graph's backward pass, step by step, with the layer view's numbers."""
@@ -163,17 +220,25 @@ class Session:
             raise BadRequest(f"layer must be 1 to {last}, got {layer}")
         if not 0 <= j < self.net.sizes[layer]:
             raise BadRequest(f"layer {layer} has neurons 0 to {self.net.sizes[layer] - 1}, got {j}")
+        self.check_class(target)
         with self.lock:  # a copy, so that training can go on while the scalar graph is built and drawn
             weights, biases = ([m.copy() for m in matrices] for matrices in self.matrices())
         y = one_hot([target], self.net.sizes[-1])[0]
-        cost, a, da, dz, dw, db = backward_pass(weights, biases, pixels, y)
+        cost, a, da, dz, dw, db = backward_pass(weights, biases, pixels, y, self.kind)
+        own_cost = layer == last and self.kind.cost == "squared"  # C = Σ C_j: the graph can end in C_j
         frames, numbers = zoom.steps(layer, j, a[layer - 1], weights[layer - 1][j], biases[layer - 1][j],
-                                     upstream=da[layer][j], target=y[j] if layer == last else None)
+                                     upstream=da[layer][j], target=y[j] if own_cost else None,
+                                     activation=self.kind.of_layer(layer, last),
+                                     upstream_from="cost" if layer == last else "layers")
         layer_view = {"a": a[layer][j], "da": da[layer][j], "dz": dz[layer][j], "db": db[layer][j],
                       "dw": dw[layer][j].tolist(), "da_below": (weights[layer - 1][j] * dz[layer][j]).tolist()}
         difference = max(float(np.max(np.abs(np.subtract(numbers[key], layer_view[key])))) for key in layer_view)
         return {"layer": layer, "neuron": j, "steps": frames, "scalar_engine": numbers, "layer_view": layer_view,
                 "max_difference": difference}
+
+    def check_class(self, target):
+        if not 0 <= target < self.net.sizes[-1]:
+            raise BadRequest(f"target must be a class from 0 to {self.net.sizes[-1] - 1}, got {target}")
 
     # --- the digits ---
 
@@ -244,10 +309,11 @@ class Session:
             if apply and self.trainer.running:
                 raise BadRequest("training is running: pause it to take a step by hand")
             weights, biases = self.matrices()
-            result = average(weights, biases, self.net.activation, self.net.output, COST, xs, targets, LEARNING_RATE)
+            result = average(weights, biases, self.net.activation, self.net.output, COSTS[self.kind.cost], xs,
+                             targets, self.settings.lr)
             if apply:  # plain SGD by the average: new arrays, as switch() explains
                 for p, g in zip(self.net.parameters(), result.pop("_gradient")):
-                    p.data = p.data - LEARNING_RATE * g
+                    p.data = p.data - self.settings.lr * g
                 self.trainer.costs.append(result["batch_cost"])
             else:
                 result.pop("_gradient")
@@ -281,14 +347,16 @@ class Session:
                 raise BadRequest("no training step yet: press Train or One step")
             images, labels = self.data["train"]
             # The weights the last step started from (under the lock no other step has come since):
-            # plain SGD took LEARNING_RATE·gradient from each.
-            before = [p.data + LEARNING_RATE * g for p, g in zip(self.net.parameters(), last["gradient"])]
+            # plain SGD took lr·gradient from each; other optimizers kept a copy.
+            before = last["before"] or [p.data + self.settings.lr * g
+                                        for p, g in zip(self.net.parameters(), last["gradient"])]
         weights, biases = before[0::2], before[1::2]
         gradient = [None] + last["gradient"][0::2]
         chosen = weights_to_follow(gradient)
         xs = scaled(images[last["indices"]], np.float64)
-        ys = one_hot(labels[last["indices"]])
-        table = per_example_nudges(weights, biases, xs, ys, chosen)
+        weights, biases = [np.asarray(w, np.float64) for w in weights], [np.asarray(b, np.float64) for b in biases]
+        ys = one_hot(labels[last["indices"]], self.net.sizes[-1])
+        table = per_example_nudges(weights, biases, xs, ys, chosen, self.kind)
         average = table.mean(axis=1)
         step_nudge = np.array([-gradient[l][j, k] for l, j, k in chosen])
         return {"weights": [weight_name(w) for w in chosen], "labels": labels[last["indices"]].tolist(),

@@ -1,7 +1,8 @@
-"""The demo's training (demos/train_mnist.py's defaults), a mini-batch at a time, in a background thread.
+"""The demo's training, a mini-batch at a time, in a background thread.
 
-The same four lines as nn.train.train_epoch (forward, cost, backward, step) with the same settings:
-the video's squared-error cost, plain SGD at rate 3.0, shuffled batches of 100, each epoch's order
+The same four lines as nn.train.train_epoch (forward, cost, backward, step) with the model's own
+settings, as its checkpoint recorded them (models.py), or demos/train_mnist.py's defaults: the
+video's squared-error cost, plain SGD at rate 3.0, shuffled batches of 100, each epoch's order
 drawn from (seed, epoch). But a step at a time, so that the page can pause, take one step, and
 watch: every step takes the session's lock, so a page reading the network never sees half a step.
 """
@@ -15,12 +16,43 @@ import numpy as np
 
 from .. import threads
 from ..data import scaled, shuffled_batches
-from ..optim import SGD
+from ..optim import SGD, Adam
 from ..train import COSTS, predict
 from .checks import BadRequest
 
 LEARNING_RATE, BATCH_SIZE, SEED = 3.0, 100, 0  # demos/train_mnist.py's defaults
-COST = COSTS["squared"]
+OPTIMIZERS = {"SGD": SGD, "Adam": Adam}
+
+
+class Settings:
+    """How the page trains a network: its optimizer and that optimizer's numbers, the cost, the batch size."""
+
+    @classmethod
+    def default(cls, cost):
+        """With no record of how a network was trained: demos/train_mnist.py's defaults for its cost (plain
+        SGD at 3.0 for the video's squared error; for the cross-entropy, momentum 0.9 at 0.1, the recipe's)."""
+        return cls(cost=cost) if cost == "squared" else cls("SGD", {"lr": 0.1, "momentum": 0.9}, cost)
+
+    def __init__(self, optimizer="SGD", options=None, cost="squared", batch_size=BATCH_SIZE, seed=SEED):
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"the page trains with {' or '.join(OPTIMIZERS)}, not {optimizer}")
+        self.optimizer, self.cost, self.batch_size, self.seed = optimizer, cost, int(batch_size), int(seed)
+        self.options = dict(options if options is not None else {"lr": LEARNING_RATE})
+        self.lr = float(self.options.get("lr", LEARNING_RATE))
+
+    def make_optimizer(self, parameters):
+        return OPTIMIZERS[self.optimizer](parameters, **self.options)
+
+    @property
+    def plain_sgd(self):
+        """Whether a step takes exactly lr·gradient (then the weights before it need no copy)."""
+        return self.optimizer == "SGD" and not self.options.get("momentum")
+
+    def describe(self):
+        extras = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                           for k, v in self.options.items() if k != "lr" and v)
+        return (f"{self.optimizer} at rate {self.lr:g}{', ' + extras if extras else ''}, batches of "
+                f"{self.batch_size}, {'squared-error' if self.cost == 'squared' else 'cross-entropy'} cost")
 
 
 class TakingTurns:
@@ -66,9 +98,11 @@ class TakingTurns:
 
 
 class Trainer:
-    def __init__(self, net, data, lock):
-        """lock: a TakingTurns shared with the session."""
+    def __init__(self, net, data, lock, settings=None):
+        """lock: a TakingTurns shared with the session; settings: a Settings (the video's by default)."""
         self.net, self.lock = net, lock
+        self.settings = settings or Settings()
+        self.cost = COSTS[self.settings.cost]
         self.train_images, self.train_labels, self.test_images, self.test_labels = data
         self.thread = None
         self.running = False
@@ -77,7 +111,7 @@ class Trainer:
 
     def restart(self):
         """From epoch 0 with the network as it is now: a fresh optimizer, no history. Call with the lock held."""
-        self.optimizer = SGD(self.net.parameters(), lr=LEARNING_RATE)
+        self.optimizer = self.settings.make_optimizer(self.net.parameters())
         self.epoch, self.batches, self.position = 1, self._batches(1), 0
         self.costs = []  # one per step: the mean cost of its mini-batch
         self.accuracy = [[0, self.test_accuracy()]]  # [epoch, share of the test digits right], from epoch 0
@@ -85,7 +119,8 @@ class Trainer:
         self.error = None  # why the background training stopped by itself, for the page
 
     def _batches(self, epoch):
-        return shuffled_batches(len(self.train_images), BATCH_SIZE, np.random.default_rng([SEED, epoch]))
+        return shuffled_batches(len(self.train_images), self.settings.batch_size,
+                                np.random.default_rng([self.settings.seed, epoch]))
 
     def test_accuracy(self):
         if len(self.test_labels) == 0:
@@ -101,7 +136,9 @@ class Trainer:
         self.check_can_train()
         with self.lock.training():
             batch = self.batches[self.position]
-            loss = COST(self.net(scaled(self.train_images[batch], self.net.dtype)), self.train_labels[batch])
+            # the weights before the step, for the page's mini-batch table: plain SGD's are worked out from it
+            before = None if self.settings.plain_sgd else [p.data.copy() for p in self.net.parameters()]
+            loss = self.cost(self.net(scaled(self.train_images[batch], self.net.dtype)), self.train_labels[batch])
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
@@ -110,14 +147,14 @@ class Trainer:
             # keeping these needs no copy; and plain SGD took lr·gradient, so the weights before the
             # step are the weights after it plus that, to rounding (copying them slowed every step).
             self.last_batch = {"indices": batch, "gradient": [p.grad for p in self.net.parameters()],
-                               "cost": float(loss.data)}
+                               "cost": float(loss.data), "before": before}
             self.position += 1
             if self.position < len(self.batches):
                 return
         # The end of an epoch: score the test digits outside the lock, so that the page need not
         # wait for it (only this thread changes the weights, and requests only read them).
         accuracy = self.test_accuracy()
-        threads.follow(self.net.sizes, BATCH_SIZE)  # the machine's load may have changed
+        threads.follow(self.net.sizes, self.settings.batch_size)  # the machine's load may have changed
         with self.lock.training():
             self.accuracy.append([self.epoch, accuracy])
             self.epoch += 1
@@ -130,7 +167,7 @@ class Trainer:
             if self.running:
                 return
             self.check_can_train()
-            threads.follow(self.net.sizes, BATCH_SIZE)  # numpy's BLAS threads for this network (nn/threads.py)
+            threads.follow(self.net.sizes, self.settings.batch_size)  # numpy's BLAS threads for this network (nn/threads.py)
             self.running, self.error = True, None
             self.thread = threading.Thread(target=self._run, name="explorer-training", daemon=True)
             self.thread.start()
@@ -158,5 +195,4 @@ class Trainer:
         return {"running": self.running, "error": self.error, "epoch": self.epoch, "batch": self.position,
                 "batches_per_epoch": len(self.batches), "steps": len(self.costs),
                 "costs": self.costs[since:], "accuracy": self.accuracy,
-                "settings": f"SGD at rate {LEARNING_RATE:g}, batches of {BATCH_SIZE}, squared-error cost, "
-                            f"{len(self.train_images):,} training digits"}
+                "settings": f"{self.settings.describe()}, {len(self.train_images):,} training examples"}

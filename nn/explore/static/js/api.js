@@ -1,17 +1,30 @@
-// Talking to the explorer's server: JSON in and out. Every number the page shows comes from here.
+// Talking to the engines: JSON in and out. Every number the page shows comes from here.
+// The transport is pluggable: the page asks its web server over HTTP (the default below); the
+// notebook widget (widget.js) sends the same requests as messages to its kernel. Both end in the
+// same Python function, nn/explore/api.py's answer().
 
-export async function getJSON(path) {
-  return answer(await fetch(path, { cache: "no-store" }));
+let transport = {
+  async get(path) {
+    return answer(await fetch(`/api/${path}`, { cache: "no-store" }));
+  },
+  async post(path, body) {
+    return answer(await fetch(`/api/${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }));
+  },
+  reload() { location.reload(); }, // after switching to another model: the views are built for its shape
+};
+
+// transport: {get(path), post(path, body), reload()}; paths are api.py's ("state?since=3", "example", ...).
+export function useTransport(other) {
+  transport = other;
 }
 
-export async function postJSON(path, body) {
-  const response = await fetch(path, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return answer(response);
-}
+export const getJSON = (path) => transport.get(path.replace(/^\/api\//, ""));
+export const postJSON = (path, body) => transport.post(path.replace(/^\/api\//, ""), body);
+export const reload = () => transport.reload();
 
 async function answer(response) {
   const value = await response.json();

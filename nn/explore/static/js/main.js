@@ -2,7 +2,7 @@
 // current input, the target, the chosen neuron, the step of the walk back); every number comes
 // from the server's engines.
 
-import { getJSON, postJSON, rows, unpack } from "./api.js";
+import { getJSON, postJSON, reload, rows, unpack } from "./api.js";
 import { count, fmt, largest, paint, signed } from "./format.js";
 import { NetworkView } from "./network.js";
 import { DrawingPad, INK_SIDE } from "./pad.js";
@@ -11,7 +11,9 @@ import { WantsView } from "./wants.js";
 import { AverageView } from "./average.js";
 import { ZoomView } from "./zoom.js";
 
-const $ = (id) => document.getElementById(id);
+let root = document; // the page, or the shadow root the notebook widget draws into
+const $ = (id) => root.getElementById(id);
+const pageBody = () => (root === document ? document.body : root.querySelector(".page")); // the widget's stands in for <body>
 const page = {
   input: null, // what the network reads: {pixels} (a picked digit) or {drawing} (the pad's ink)
   label: null, // the true label of a picked digit; null for a drawing
@@ -32,6 +34,23 @@ const page = {
 window.explorerTimings = [];
 
 let network, wants, zoom, training, pad, sizes, walkSteps, average;
+let classes = [...Array(10).keys()].map(String); // the name of each label
+const words = { digit: "digit", digits: "digits" }; // or, for images of other classes, "image"
+
+// The page's words follow the classes: "digit" for the digits, "image" for others (classes.txt).
+function nameTheClasses(state) {
+  const digits = classes.every((name, d) => name === String(d));
+  if (digits) return;
+  Object.assign(words, { digit: "image", digits: "images" });
+  const swap = (text) => text.replace(/\b([Aa]) digit\b/g, "$1n digit")
+    .replace(/\bdigit(s?)\b/g, "image$1").replace(/\bDigit(s?)\b/g, "Image$1");
+  const walker = document.createTreeWalker(pageBody(), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) node.nodeValue = swap(node.nodeValue);
+  for (const element of pageBody().querySelectorAll("[title], [aria-label]")) {
+    for (const name of ["title", "aria-label"]) if (element.hasAttribute(name)) element.setAttribute(name, swap(element.getAttribute(name)));
+  }
+  $("title").dataset.classes = classes.join(", ");
+}
 
 function showError(error) {
   const footer = $("error");
@@ -60,6 +79,7 @@ async function examine() {
       example.wishes = example.wishes.map((matrix) => matrix && rows(matrix));
       example.dw1Nudges = unpack(example.dw1).map((d) => -d);
     }
+    drawnOnly(example);
     page.example = example;
     const image = unpack(example.image);
     paint($("received"), image);
@@ -89,19 +109,35 @@ async function examine() {
 
 // Above the network: the guess, and the target with its cost, or why there are no nudges yet.
 function showSummary(example) {
-  const guess = `The network reads <b class="guess-digit">${example.guess}</b>.`;
+  const guess = `The network reads <b class="guess-digit">${classes[example.guess]}</b>.`;
   if (example.target === null) {
-    $("summary").innerHTML = `${guess} <span class="ask">Which digit did you draw? Say it under the pad.</span>`;
+    $("summary").innerHTML = `${guess} <span class="ask">Which ${words.digit} did you draw? Say it under the pad.</span>`;
     return;
   }
   const whose = page.label !== null ? "its label" : "you said";
   $("summary").innerHTML = `${guess} Target <b>${example.target}</b> (${whose}); cost ${fmt(example.cost)}.`;
 }
 
+// A wide layer's numbers arrive whole (a, da, dz, db), its matrices only between the neurons drawn
+// (example.shown, the server's choice): the views see the neurons drawn, in order, and name them by it.
+function drawnOnly(example) {
+  if (!example.shown) return;
+  example.names = example.shown;
+  if (example.w) {
+    example.w = example.w.map((matrix) => matrix && rows(matrix));
+    example.w1 = unpack(example.w1);
+  }
+  for (const key of ["a", "da", "dz", "db"]) {
+    if (!example[key]) continue;
+    example[key] = example[key].map((layer, l) => (l > 0 && layer && example.shown[l] && example.shown[l].length < layer.length
+      ? example.shown[l].map((j) => layer[j]) : layer));
+  }
+}
+
 function zoomIn(keepStep = false) {
   if (!page.selected || !page.input) return;
   if (page.target === null) {
-    $("zoom-title").textContent = "Zoom into one neuron: first say which digit the drawing is";
+    $("zoom-title").textContent = `Zoom into one neuron: first say which ${words.digit} the drawing is`;
     return;
   }
   const [layer, neuron] = page.selected;
@@ -117,7 +153,7 @@ function refreshAll() {
 
 function showTargets() {
   const picked = page.label !== null;
-  $("target-question").textContent = picked ? `Its label in MNIST: ${page.label}` : "Which digit is it?";
+  $("target-question").textContent = picked ? `Its label: ${classes[page.label]}` : `Which ${words.digit} is it?`;
   for (const button of $("targets").children) {
     const d = Number(button.dataset.digit);
     button.classList.toggle("chosen", d === page.target);
@@ -159,7 +195,7 @@ async function pick(request) {
     page.output = digit.label;
     $("index").value = digit.index;
     $("index").max = digit.count - 1;
-    $("picked").textContent = `${digit.set} digit ${digit.index.toLocaleString("en")} of ${digit.count.toLocaleString("en")}: a "${digit.label}"`;
+    $("picked").textContent = `${digit.set} ${words.digit} ${digit.index.toLocaleString("en")} of ${digit.count.toLocaleString("en")}: a "${classes[digit.label]}"`;
     pad.clear(false);
     page.newDrawing = true;
     showTargets();
@@ -199,7 +235,7 @@ function showWalk() {
   $("walk-next").textContent = page.walk === 0 ? "Walk the wishes back \u2192" : "Next \u2192";
   if (!ready) {
     $("walk-text").textContent = "Circles: each neuron's activation. No wishes yet: they are what this example wants " +
-      "to come closer to its target, and a drawing has none until you say which digit it is.";
+      `to come closer to its target, and a drawing has none until you say which ${words.digit} it is.`;
     return;
   }
   const L = sizes.length - 1;
@@ -282,9 +318,10 @@ async function poll() {
 // The badge says what is true: which network, how long it trained here, how well it reads now.
 function badge(state) {
   const steps = state.training.steps;
+  const loaded = state.live ? "your network" : "trained model"; // live: a notebook's own, trained or not
   const start = state.model !== "loaded" ? "untrained" : state.history
-    ? `trained model (${count(state.history.length, "epoch")})` : "trained model";
-  const which = steps === 0 ? start : state.model === "loaded" ? `trained model + ${count(steps, "step")} here`
+    ? `${loaded} (${count(state.history.length, "epoch")})` : loaded;
+  const which = steps === 0 ? start : state.model === "loaded" ? `${loaded} + ${count(steps, "step")} here`
     : `trained here for ${count(steps, "step")}`;
   const { share, steps: at } = state.accuracy; // measured after `at` steps here
   const when = at === steps ? "" : ` at step ${at.toLocaleString("en")}`;
@@ -308,8 +345,9 @@ function applyState(state, since) {
   page.model = state.model;
   $("model-name").textContent = badge(state);
   $("model-name").title = badge(state);
-  document.body.classList.toggle("training", progress.running);
+  pageBody().classList.toggle("training", progress.running);
   $("use-loaded").disabled = !state.has_loaded;
+  if (state.live) $("use-loaded").textContent = "Your network"; // a notebook's own, trained or not
   $("train").disabled = progress.running;
   $("pause").disabled = !progress.running;
   $("step").disabled = progress.running;
@@ -319,7 +357,7 @@ function applyState(state, since) {
   training.update(progress, since, state.history);
   if (progress.running && page.hovered === null) showLens(null); // a chosen neuron's lens would cover the changing picture
   if (changed) {
-    network.setWeights(state.w.map((matrix) => matrix && rows(matrix)), unpack(state.w1), progress.running);
+    if (state.w1) network.setWeights(state.w.map((matrix) => matrix && rows(matrix)), unpack(state.w1), progress.running);
     examine();
     if (!progress.running) zoomIn(true);
     if (progress.steps > 0) showBatch();
@@ -353,14 +391,15 @@ function showLens(hovered) {
   const lens = $("lens");
   // hovering shows a neuron; a chosen first-layer neuron stays shown, unless training or the walk back
   // needs the picture
-  const chosen = page.selected && page.selected[0] === 1 && !page.running && page.walk === 0 ? page.selected[1] : null;
-  const j = hovered ?? chosen;
-  lens.hidden = j === null;
-  if (j === null) return;
+  const chosen = page.selected && page.selected[0] === 1 && !page.running && page.walk === 0
+    ? network.names[0].indexOf(page.selected[1]) : -1; // where it is drawn (a wide layer draws a few)
+  const j = hovered ?? (chosen >= 0 ? chosen : null);
+  lens.hidden = j === null || !network.w1;
+  if (lens.hidden) return;
   const w1 = network.w1.subarray(784 * j, 784 * (j + 1));
   const scale = largest(w1);
   paint(lens.querySelector("canvas"), w1, { signedScale: scale });
-  lens.querySelector("p").textContent = `Neuron ${j} of layer 1 looks for this: its 784 weights, ` +
+  lens.querySelector("p").textContent = `Neuron ${network.names[0][j]} of layer 1 looks for this: its 784 weights, ` +
     `blue raising it, red lowering it (full colour: ${fmt(scale, 2)}).`;
   // to the right of the first layer, level with the neuron, inside the picture
   const svg = $("network").getBoundingClientRect(), panel = $("network-panel").getBoundingClientRect();
@@ -373,7 +412,7 @@ function showLens(hovered) {
 // --- presenter mode: larger type, fewer controls, arrow keys walk the wishes back ---
 
 function setPresenter(on) {
-  document.body.classList.toggle("presenter", on);
+  pageBody().classList.toggle("presenter", on);
   $("presenter").textContent = on ? "Leave presenter mode" : "Present";
   $("presenter").setAttribute("aria-pressed", String(on));
 }
@@ -381,22 +420,62 @@ function setPresenter(on) {
 function onKey(event) {
   const typing = event.target.closest && event.target.closest("input, select, textarea, #zoom-panel");
   if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (event.key === "p" || event.key === "P") setPresenter(!document.body.classList.contains("presenter"));
+  if (event.key === "p" || event.key === "P") setPresenter(!pageBody().classList.contains("presenter"));
   else if (/^[0-9]$/.test(event.key)) chooseTarget(Number(event.key)); // a drawing's target, by its key
-  else if (document.body.classList.contains("presenter") && event.key === "ArrowRight") walkTo(page.walk + 1);
-  else if (document.body.classList.contains("presenter") && event.key === "ArrowLeft") walkTo(page.walk - 1);
+  else if (pageBody().classList.contains("presenter") && event.key === "ArrowRight") walkTo(page.walk + 1);
+  else if (pageBody().classList.contains("presenter") && event.key === "ArrowLeft") walkTo(page.walk - 1);
   else return;
   event.preventDefault();
 }
 
 // --- start ---
 
-async function start() {
+// where: the document, or a shadow root holding the page's markup (the notebook widget).
+export async function start(where = document) {
+  root = where;
+  try {
+    await wire();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// The model picker: the models under runs/, with their shapes and accuracies; another one builds the
+// page again for its shape (a model the explorer cannot show is listed, disabled, with the reason).
+async function listModels() {
+  const { models, current } = await getJSON("/api/models");
+  if (!models.length) return;
+  const picker = document.createElement("select");
+  picker.id = "model-pick";
+  picker.setAttribute("aria-label", "the model to explore");
+  picker.title = "The models under runs/: shape, activations, cost, test accuracy";
+  const percent = (share) => (share === null ? "" : `, ${(100 * share).toFixed(1)}%`);
+  picker.innerHTML = (models.some((m) => m.name === current) ? "" : `<option value="">${current || "this network"}</option>`) +
+    models.map((m) => `<option value="${m.name}" ${m.usable ? "" : "disabled"} title="${m.usable ? m.training : m.why}">` +
+      `${m.name}: ${m.sizes ? m.sizes.join("-") : "?"}${percent(m.accuracy)}</option>`).join("");
+  picker.value = models.some((m) => m.name === current) ? current : "";
+  picker.addEventListener("change", async () => {
+    try {
+      await postJSON("/api/models", { name: picker.value });
+      reload();
+    } catch (error) {
+      showError(error);
+    }
+  });
+  picker.style.maxWidth = "12em"; // the list, open, shows each in full
+  $("presenter").after(picker);
+}
+
+async function wire() {
   const state = await getJSON("/api/state?since=0");
   sizes = state.sizes;
+  classes = state.classes;
+  nameTheClasses(state);
   $("title").textContent = sizes.join(" \u2192 ");
-  $("title").title = `${sizes[0]} pixels in, ${sizes[sizes.length - 1]} digits out`;
+  $("title").title = `${sizes[0]} pixels in, ${sizes[sizes.length - 1]} ${words.digits} out`;
   network = new NetworkView($("network"), sizes, {
+    shownAtMost: state.shown_at_most, classes,
+    kind: state.kind,
     onSelect: (layer, j) => {
       page.selected = [layer, j];
       network.select(layer, j);
@@ -415,6 +494,7 @@ async function start() {
   walkSteps = makeWalk(sizes.length - 1);
   wants = new WantsView($("wants"), {
     onOutput: (j) => { page.output = j; if (page.example) wants.show(page.example, j); },
+    classes, noun: words.digit,
   });
   zoom = new ZoomView({ title: $("zoom-title"), check: $("zoom-check"), stepper: $("zoom-stepper") }, showError);
   zoom.layers = sizes.length - 1;
@@ -422,7 +502,7 @@ async function start() {
                                 settings: $("train-settings"), batch: $("batch") });
   pad = new DrawingPad($("pad"), drew);
   $("targets").innerHTML = [...Array(sizes[sizes.length - 1]).keys()]
-    .map((d) => `<button data-digit="${d}" aria-pressed="false">${d}</button>`).join("");
+    .map((d) => `<button data-digit="${d}" aria-pressed="false">${classes[d]}</button>`).join("");
   for (const button of $("targets").children) button.addEventListener("click", () => chooseTarget(Number(button.dataset.digit)));
   average = new AverageView($("average-panel"), {
     ask: (body) => postJSON("/api/average", body).catch((error) => { showError(error); throw error; }),
@@ -436,7 +516,7 @@ async function start() {
     },
     onStep: () => refreshState(true),
   });
-  $("label-pick").innerHTML += [...Array(10).keys()].map((d) => `<option value="${d}">only ${d}s</option>`).join("");
+  $("label-pick").innerHTML += classes.map((name, d) => `<option value="${d}">only ${name}${words.digit === "digit" ? "s" : ""}</option>`).join("");
 
   $("clear").addEventListener("click", () => { pad.clear(false); page.newDrawing = true; });
   $("go").addEventListener("click", () => pick({ index: Number($("index").value) }));
@@ -456,15 +536,14 @@ async function start() {
   $("walk-next").addEventListener("click", () => walkTo(page.walk + 1));
   $("walk-back").addEventListener("click", () => walkTo(page.walk - 1));
   $("edge-nudges").addEventListener("change", () => { network.setEdgeMode($("edge-nudges").checked ? "nudges" : "weights"); showWalk(); });
-  $("presenter").addEventListener("click", () => setPresenter(!document.body.classList.contains("presenter")));
-  document.addEventListener("keydown", onKey);
+  $("presenter").addEventListener("click", () => setPresenter(!pageBody().classList.contains("presenter")));
+  (root.host || document).addEventListener("keydown", onKey); // in a notebook, only keys typed in the widget
   setPresenter(new URLSearchParams(location.search).get("presenter") === "1");
 
   applyState(state, 0);
   await pick({ index: 0 });
   setTimeout(poll, 500);
   window.explorerTraining = training; // for the browser test and the benchmark: the costs the page plots
-  document.body.dataset.ready = "true"; // for the browser test: the page is wired up
+  await listModels().catch(showError);
+  (root.host || document.body).dataset.ready = "true"; // for the browser test: the page is wired up
 }
-
-start().catch(showError);

@@ -16,6 +16,8 @@ const IMAGE = { x: 4, size: 112 };
 const THUMB = { x: 142, size: 22 };
 const FIRST = 190, OUTPUT = 520; // x of the first hidden layer and of the outputs
 const BLUE = "#60a5fa", RED = "#f87171";
+// A wider layer is drawn summarised: the neurons that matter most for this example (the server's
+// choice, wants.shown_neurons: the most active and the largest wishes), "+N more", and its totals.
 
 function make(tag, attributes, parent) {
   const node = document.createElementNS(SVG, tag);
@@ -35,18 +37,35 @@ function columns(layers) {
   return Array.from({ length: layers }, (_, i) => FIRST + (i * (OUTPUT - FIRST)) / (layers - 1));
 }
 
+// How bright each circle of a layer is, from 0 to 1, by its activation: a sigmoid's as it is; a tanh's
+// from -1 (black) to 1 (white); a ReLU's relative to the layer's largest; a linear output (the logits of
+// the cross-entropy) by its softmax, the probability the network gives it, never by the logit's size.
+function lighting(values, activation) {
+  if (activation === "sigmoid") return values.map((a) => Math.max(0, Math.min(1, a)));
+  if (activation === "tanh") return values.map((a) => (a + 1) / 2);
+  if (activation === "relu") { const top = Math.max(...values) || 1; return values.map((a) => Math.max(0, a) / top); }
+  const top = Math.max(...values), e = values.map((a) => Math.exp(a - top)), sum = e.reduce((p, q) => p + q, 0);
+  return e.map((v) => v / sum);
+}
+
 export class NetworkView {
   // onSelect(layer, j) when a neuron is clicked; onLens(j or null) when a first-layer neuron is hovered.
-  constructor(svg, sizes, { onSelect, onLens }) {
+  // shownAtMost: neurons drawn of a layer (wants.SHOWN); classes: the outputs' names; kind: the hidden
+  // layers' activation and the output's ({activation, output}), which say how a circle is lit.
+  constructor(svg, sizes, { onSelect, onLens, shownAtMost = 16, classes = null, kind = { activation: "sigmoid", output: "sigmoid" } }) {
     this.svg = svg;
     this.sizes = sizes;
+    this.kind = kind;
+    const drawn = sizes.slice(1).map((n) => Math.min(n, shownAtMost));
+    // names[i][s]: which neuron of layer i + 1 is drawn in place s (for a narrow layer, s itself)
+    this.names = drawn.map((n) => Array.from({ length: n }, (_, s) => s));
     this.onLens = onLens;
     this.edgeMode = "weights"; // or "nudges"
     this.walk = null; // {layer, part: "each" | "sum"} while the wishes are walked back; null: all shown
     svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
     svg.replaceChildren();
     this.lines = make("g", {}, svg);
-    this.positions = sizes.slice(1).map((n) => ys(n));
+    this.positions = drawn.map((n) => ys(n));
     this.x = columns(this.positions.length);
     const top = (TOP + BOTTOM) / 2 - IMAGE.size / 2;
     this.input = make("image", { x: IMAGE.x, y: top, width: IMAGE.size, height: IMAGE.size,
@@ -77,7 +96,7 @@ export class NetworkView {
       const group = make("g", { class: "neuron", "data-layer": layer, "data-neuron": j }, svg);
       const circle = make("circle", { cx: this.x[i], cy: y, r: radius, fill: "#000", stroke: "#999", "stroke-width": 1.5 }, group);
       const title = make("title", {}, group);
-      group.addEventListener("click", () => onSelect(layer, j));
+      group.addEventListener("click", () => onSelect(layer, this.names[i][j]));
       if (layer === 1) {
         group.addEventListener("mouseenter", () => onLens(j));
         group.addEventListener("mouseleave", () => onLens(null));
@@ -90,7 +109,7 @@ export class NetworkView {
     const ox = this.x[last];
     this.labels = this.positions[last].map((y, j) => {
       const label = make("text", { x: ox + 22, y: y + 6 }, svg);
-      label.textContent = String(j);
+      label.textContent = classes ? classes[j] : String(j);
       return label;
     });
     this.values = this.positions[last].map((y) => make("text", { x: ox + 40, y: y + 6, class: "value" }, svg));
@@ -100,6 +119,10 @@ export class NetworkView {
     make("text", { x: ox + 120, y: TOP - 10 }, svg).textContent = "wish";
     // under each layer: the wish its longest arrow stands for
     this.scales = this.x.map((x, i) => make("text", { x: i === last ? ox + 114 : x - 10, y: HEIGHT - 8, class: "scale" }, svg));
+    // a summarised layer: how many are not drawn, and the whole layer's totals (in its title)
+    this.more = this.x.map((x, i) => (sizes[i + 1] > drawn[i]
+      ? make("text", { x: x - 28, y: TOP - 10, class: "more" }, svg) : null));
+    this.more.forEach((text, i) => { if (text) text.textContent = `+${sizes[i + 1] - drawn[i]} more`; });
   }
 
   // w[layer] as nested lists (rows = neurons of that layer), w1 as 16*784 floats. The thumbnails
@@ -120,13 +143,24 @@ export class NetworkView {
     paint(this.inputCanvas, image);
     this.input.setAttribute("href", this.inputCanvas.toDataURL());
     const last = example.a.length - 1;
-    example.a.slice(1).forEach((layer, i) => layer.forEach((a, j) => {
-      const neuron = this.neurons[i][j];
-      const g = Math.round(255 * a);
-      neuron.circle.setAttribute("fill", `rgb(${g},${g},${g})`);
-      const wish = example.target === null ? "" : `; this example wishes it moved by ${signed(-example.da[i + 1][j])}`;
-      neuron.title.textContent = `neuron ${j} of layer ${i + 1}: activation ${fmt(a)}${wish}`;
-    }));
+    if (example.names) example.names.forEach((names, i) => { if (names) this.names[i - 1] = names; });
+    if (example.w) { this.w = example.w; this.w1 = example.w1; } // the weights between the neurons drawn
+    example.a.slice(1).forEach((layer, i) => {
+      const light = lighting(layer, i + 1 === last ? this.kind.output : this.kind.activation);
+      layer.forEach((a, j) => {
+        const neuron = this.neurons[i][j];
+        const g = Math.round(255 * light[j]);
+        neuron.circle.setAttribute("fill", `rgb(${g},${g},${g})`);
+        const wish = example.target === null ? "" : `; this example wishes it moved by ${signed(-example.da[i + 1][j])}`;
+        neuron.title.textContent = `neuron ${this.names[i][j]} of layer ${i + 1}: activation ${fmt(a)}${wish}`;
+      });
+      const total = example.totals && example.totals[i + 1], more = this.more[i];
+      if (more && total) {
+        more.innerHTML = `<title>layer ${i + 1}: ${total.neurons} neurons, ${total.active} active; the sum of their ` +
+          `activations ${fmt(total.activation)}, of their wishes' sizes ${fmt(total.wish)}. Drawn: the most active ` +
+          `and those with the largest wishes for this example</title>+${total.neurons - layer.length} more`;
+      }
+    });
     example.a[last].forEach((a, j) => {
       this.labels[j].setAttribute("class", j === example.guess ? "guess" : "");
       this.values[j].textContent = fmt(a, 2);
@@ -235,11 +269,12 @@ export class NetworkView {
 
   select(layer, j) {
     for (const column of this.neurons) for (const n of column) n.group.classList.remove("selected");
-    if (layer) this.neurons[layer - 1][j].group.classList.add("selected");
+    const s = layer ? this.names[layer - 1].indexOf(j) : -1; // a neuron of a wide layer may not be drawn now
+    if (s >= 0) this.neurons[layer - 1][s].group.classList.add("selected");
   }
 
   // Where a neuron is drawn, in the SVG's own units (for the lens beside the first layer)
-  at(layer, j) {
-    return { x: this.x[layer - 1], y: this.positions[layer - 1][j], width: WIDTH, height: HEIGHT };
+  at(layer, s) {
+    return { x: this.x[layer - 1], y: this.positions[layer - 1][s], width: WIDTH, height: HEIGHT };
   }
 }

@@ -6,9 +6,23 @@
 
 import { bar, fmt, largest, paint, signed, signedColour } from "./format.js";
 
+// Neuron k of layer l as drawn: a wide layer shows a few (example.names), each by its own number.
+const named = (example, l, k) => (example.names && example.names[l] ? example.names[l][k] : k);
+
+// Under a wide layer's wishes: that its other neurons' wishes are in the sum, though not drawn.
+function hiddenNote(example, l) {
+  const total = example.totals && example.totals[l];
+  const drawn = example.a[l].length;
+  return total && total.neurons > drawn ? `<p class="hint">Drawn: ${drawn} of the ${total.neurons} neurons of layer ${l}
+    (the most active and those with the largest wishes); the sum below adds the wishes of all ${total.neurons}.</p>` : "";
+}
+
 export class WantsView {
   // onOutput(j) when another output neuron is chosen.
-  constructor(container, { onOutput }) {
+  // classes: the outputs' names (the digits by default); noun: what an example is called ("digit", "image").
+  constructor(container, { onOutput, classes = [...Array(10).keys()].map(String), noun = "digit" }) {
+    this.classes = classes;
+    this.noun = noun;
     this.container = container;
     this.onOutput = onOutput;
     container.innerHTML = `
@@ -27,7 +41,7 @@ export class WantsView {
         <div id="first" class="images"></div>
       </div>`;
     this.output = container.querySelector("#output");
-    this.output.innerHTML = [...Array(10).keys()].map((j) => `<option value="${j}">${j}</option>`).join("");
+    this.output.innerHTML = this.classes.map((name, j) => `<option value="${j}">${name}</option>`).join("");
     this.output.addEventListener("change", () => this.onOutput(Number(this.output.value)));
     this.ownScale = container.querySelector("#own-scale");
     this.ownScale.addEventListener("change", () => this.example?.target != null && this.showFirst(this.example));
@@ -64,11 +78,11 @@ export class WantsView {
     const nudges = example.da[L].map((d) => -d);
     const scale = largest(nudges); // the bars fill by the largest nudge shown, never by a fixed ±2
     const rows = a.map((value, j) => `
-      <tr class="${j === example.target ? "target" : ""}"><td>${j}</td><td>${fmt(value)}</td><td>${j === example.target ? 1 : 0}</td>
+      <tr class="${j === example.target ? "target" : ""}"><td>${this.classes[j]}</td><td>${fmt(value)}</td><td>${j === example.target ? 1 : 0}</td>
         <td class="bar">${bar(nudges[j], scale)}</td><td>${signed(nudges[j])}</td></tr>`);
     this.container.querySelector("#outputs").innerHTML =
       `<caption class="hint">a full bar: ${fmt(scale)}, the largest nudge here</caption>
-       <tr><th>digit</th><th>a</th><th>y</th><th>nudge</th><th></th></tr>${rows.join("")}`;
+       <tr><th>${this.noun === "digit" ? "digit" : "class"}</th><th>a</th><th>y</th><th>nudge</th><th></th></tr>${rows.join("")}`;
   }
 
   showOne(example, L, j) {
@@ -82,16 +96,16 @@ export class WantsView {
     const order = below.map((_, k) => k).sort((p, q) => below[q] - below[p]);
     const bright = order[0], dim = order[order.length - 1];
     const rows = below.map((a, k) => `
-      <tr class="${k === bright ? "fire" : k === dim ? "dim" : ""}"><td>${k}</td><td>${fmt(a)}</td>
+      <tr class="${k === bright ? "fire" : k === dim ? "dim" : ""}"><td>${named(example, L - 1, k)}</td><td>${fmt(a)}</td>
         <td class="bar">${bar(weightNudges[k], scaleW)}</td><td>${signed(weightNudges[k])}</td>
         <td class="bar">${bar(wished[k], scaleA)}</td><td>${signed(wished[k])}</td></tr>`);
     this.container.querySelector("#one").innerHTML = `
       <p>Its error term &minus;&part;C/&part;z = ${signed(-dz)}. Its bias moves with it: nudge ${signed(-example.db[L][j])}.
         Its weights move in proportion to the activations feeding them; it wishes those activations moved in
         proportion to its weights.</p>
-      <p id="fire" class="fire-text"><b>Neurons that fire together wire together:</b> the weight from neuron ${bright},
+      <p id="fire" class="fire-text"><b>Neurons that fire together wire together:</b> the weight from neuron ${named(example, L - 1, bright)},
         the brightest below (a = ${fmt(below[bright])}), gets the nudge ${signed(weightNudges[bright])}; the weight from
-        neuron ${dim}, the dimmest (a = ${fmt(below[dim])}), only ${signed(weightNudges[dim])} (the marked rows).</p>
+        neuron ${named(example, L - 1, dim)}, the dimmest (a = ${fmt(below[dim])}), only ${signed(weightNudges[dim])} (the marked rows).</p>
       <table><caption class="hint">full bars: ${fmt(scaleW)} and ${fmt(scaleA)}</caption>
         <tr><th>k</th><th>a<sub>k</sub> below</th><th colspan="2">nudge to w<sub>${j},k</sub></th>
         <th colspan="2">wish for a<sub>k</sub></th></tr>${rows.join("")}</table>`;
@@ -109,15 +123,16 @@ export class WantsView {
         `<div class="${cls}" style="background:${signedColour(v, scale)}" title="${signed(v)}"></div>`).join("");
       const who = l === L ? "output" : "neuron";
       const header = `<div class="heatrow"><span class="name">k:</span><div class="heat index" style="${columns}">` +
-        sum.map((_, k) => `<div>${k}</div>`).join("") + "</div></div>";
+        sum.map((_, k) => `<div>${named(example, l - 1, k)}</div>`).join("") + "</div></div>";
       const rows = wishes.map((row, j) =>
-        `<div class="heatrow each"><span class="name">${who} ${j}</span><div class="heat" style="${columns}">${cells(row)}</div></div>`);
+        `<div class="heatrow each"><span class="name">${who} ${named(example, l, j)}</span><div class="heat" style="${columns}">${cells(row)}</div></div>`);
       parts.push(`<div class="wishes" data-layer="${l - 1}">
         <h3>${l === L ? "Every output's wishes" : "One layer further back: every neuron's wishes"} for layer ${l - 1}
           (each row: &minus;&part;C/&part;z<sub>j</sub> &middot; w<sub>j,k</sub>), then their sum</h3>
         <p class="hint">One colour scale for the rows and the sum: full colour is ${fmt(scale)}.</p>
         ${header}${rows.join("")}
         <div class="heatrow sum"><span class="name"><b>sum</b></span><div class="heat" style="${columns}">${cells(sum, "sum")}</div></div>
+        ${hiddenNote(example, l)}
         <p class="hint">The sum is &minus;&part;C/&part;a of layer ${l - 1} (largest ${fmt(largest(sum))}): what this
           example wants of that layer, which it passes back in turn. That is backpropagation.</p></div>`);
     }
@@ -159,8 +174,8 @@ export class WantsView {
       const part = nudges.subarray(784 * j, 784 * (j + 1));
       const scale = largest(part);
       paint(canvas, part, { signedScale: own ? scale : shared });
-      caption.textContent = `${j}: ${fmt(scale, 2)}`;
-      caption.title = `neuron ${j} of layer 1: largest weight nudge ${fmt(scale)}`;
+      caption.textContent = `${named(example, 1, j)}: ${fmt(scale, 2)}`;
+      caption.title = `neuron ${named(example, 1, j)} of layer 1: largest weight nudge ${fmt(scale)}`;
     });
   }
 }
