@@ -33,7 +33,7 @@ views = st.fixed_dictionaries({}, optional={
     "target": st.integers(0, 9),
     "neuron": st.one_of(st.tuples(st.just(1), st.integers(0, 15)), st.tuples(st.just(3), st.integers(0, 9))).map(list),
     "step": st.integers(1, 60),
-    "wishes": st.integers(0, 3),
+    "wishes": st.integers(0, 5),
     "model": st.text("0123456789abcdef", min_size=12, max_size=12),
     "presenter": st.just(True),
     "lock": st.just(True),
@@ -61,7 +61,7 @@ def test_a_drawing_travels_compressed_and_comes_back_byte_for_byte(page):
 @pytest.mark.parametrize("text,words", [
     ("d=test.100", "0 to 99"), ("d=ink.AAAA", "not a drawing"), ("d=ink." + "A" * 50000, "not a drawing"),
     ("t=10", "0 to 9"), ("n=4.1", "layer 1 to 3"), ("n=1.16", "layer 1 to 3"), ("m=XYZ", "hash"),
-    ("w=-1", "0 to 3"), ("presenter=yes", "1 or 0"), ("zzz=1", "does not know"), ("s=1e9", "whole number"),
+    ("w=-1", "0 to 5"), ("w=6", "0 to 5"), ("presenter=yes", "1 or 0"), ("zzz=1", "does not know"), ("s=1e9", "whole number"),
 ])
 def test_a_bad_field_is_named_and_dropped_the_rest_applies(page, text, words):
     answer = parse(page, text + "&t=4")

@@ -5,7 +5,7 @@
 //   &t=3             the target
 //   &n=1.4           the chosen neuron: layer 1, neuron 4
 //   &s=6             the stepper's position in that neuron's backward pass
-//   &w=2             the layer the wishes have reached
+//   &w=2             how far the wishes have been walked back (0: not yet; then a layer's shares, its sum, ...)
 //   &m=<12 hex>      the model, by a hash of its weights: another model's numbers are never shown as these
 //   &presenter=1 &lock=1   presenter mode; the teacher's lock (no controls that change the network)
 //
@@ -66,8 +66,8 @@ export async function parse(text, limits) {
       const s = whole(value, 0, 10_000);
       if (s === null) bad("the stepper's position is a whole number"); else view.step = s;
     } else if (key === "w") {
-      const w = whole(value, 0, layers);
-      if (w === null) bad(`the wishes reach a layer from 0 to ${layers}`); else view.wishes = w;
+      const w = whole(value, 0, 2 * layers - 1); // the walk back: 0, the outputs, then each layer's shares and sum
+      if (w === null) bad(`the walk back has steps 0 to ${2 * layers - 1}`); else view.wishes = w;
     } else if (key === "m") {
       if (/^[0-9a-f]{12}$/.test(value)) view.model = value; else bad("not a model's hash");
     } else if (key === "presenter" || key === "lock") {

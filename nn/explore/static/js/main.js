@@ -10,6 +10,8 @@ import { TrainingView } from "./training.js";
 import { WantsView } from "./wants.js";
 import { AverageView } from "./average.js";
 import { ZoomView } from "./zoom.js";
+import { encode as encodeLink, parse as parseLink } from "./link.js";
+import { networkPng, save as saveBlob } from "./snapshot.js";
 
 let root = document; // the page, or the shadow root the notebook widget draws into
 const $ = (id) => root.getElementById(id);
@@ -135,13 +137,27 @@ function drawnOnly(example) {
 }
 
 function zoomIn(keepStep = false) {
-  if (!page.selected || !page.input) return;
+  if (!page.selected || !page.input) return null;
   if (page.target === null) {
     $("zoom-title").textContent = `Zoom into one neuron: first say which ${words.digit} the drawing is`;
-    return;
+    return null;
   }
   const [layer, neuron] = page.selected;
-  zoom.load({ ...page.input, target: page.target, layer, neuron }, keepStep);
+  return zoom.load({ ...page.input, target: page.target, layer, neuron }, keepStep);
+}
+
+function selectNeuron(layer, j) {
+  page.selected = [layer, j];
+  network.select(layer, j);
+  showLens(null);
+  $("zoom-link").hidden = false;
+  $("zoom-link").textContent = `neuron ${j} step by step \u2193`;
+  $("zoom-link").title = `neuron ${j} of layer ${layer}: its backward pass, a step at a time, below`;
+  if (layer === sizes.length - 1) {
+    page.output = j;
+    if (page.example && page.example.target !== null) wants.show(page.example, j);
+  }
+  return zoomIn();
 }
 
 function refreshAll() {
@@ -476,19 +492,7 @@ async function wire() {
   network = new NetworkView($("network"), sizes, {
     shownAtMost: state.shown_at_most, classes,
     kind: state.kind,
-    onSelect: (layer, j) => {
-      page.selected = [layer, j];
-      network.select(layer, j);
-      showLens(null);
-      $("zoom-link").hidden = false;
-      $("zoom-link").textContent = `neuron ${j} step by step \u2193`;
-      $("zoom-link").title = `neuron ${j} of layer ${layer}: its backward pass, a step at a time, below`;
-      if (layer === sizes.length - 1) {
-        page.output = j;
-        if (page.example && page.example.target !== null) wants.show(page.example, j);
-      }
-      zoomIn();
-    },
+    onSelect: (layer, j) => { selectNeuron(layer, j); },
     onLens: showLens,
   });
   walkSteps = makeWalk(sizes.length - 1);
@@ -540,10 +544,120 @@ async function wire() {
   (root.host || document).addEventListener("keydown", onKey); // in a notebook, only keys typed in the widget
   setPresenter(new URLSearchParams(location.search).get("presenter") === "1");
 
+  $("copy-link").addEventListener("click", copyLink);
+  $("save-picture").addEventListener("click", savePicture);
+
   applyState(state, 0);
-  await pick({ index: 0 });
+  if (!(root === document && await openLink({ sizes, counts: state.counts }))) await pick({ index: 0 });
+  if (root === document) setInterval(rememberView, 1000);
   setTimeout(poll, 500);
   window.explorerTraining = training; // for the browser test and the benchmark: the costs the page plots
   await listModels().catch(showError);
   (root.host || document.body).dataset.ready = "true"; // for the browser test: the page is wired up
+}
+
+// --- a link that holds the view (link.js): the address records what is on screen ---
+
+function linkMessage(text) {
+  const message = $("link-message");
+  message.textContent = text;
+  message.hidden = !text;
+}
+
+let modelHash = { key: null, hash: null };
+async function currentModel() { // the network's hash changes only when it trains or is switched
+  const key = `${page.model}:${page.steps}`;
+  if (modelHash.key !== key) modelHash = { key, hash: (await getJSON("/api/model")).hash };
+  return modelHash.hash;
+}
+
+async function viewLink() {
+  const digit = page.label !== null ? { ...page.picked } : page.input && page.input.drawing ? { ink: page.input.drawing.ink } : null;
+  return encodeLink({
+    digit, target: page.label === null ? page.target : null, neuron: page.selected,
+    step: page.selected && zoom.steps ? zoom.index : 0, wishes: page.walk || null, model: await currentModel(),
+    presenter: pageBody().classList.contains("presenter"), lock: pageBody().classList.contains("locked"),
+  });
+}
+
+let remembered = "";
+async function rememberView() {
+  if (!page.input) return;
+  try {
+    const text = await viewLink();
+    if (text !== remembered) {
+      remembered = text;
+      history.replaceState(null, "", `${location.pathname}${location.search}#${text}`);
+    }
+  } catch { /* the next second tries again */ }
+}
+
+async function copyLink() {
+  remembered = "";
+  await rememberView();
+  try {
+    await navigator.clipboard.writeText(location.href);
+    linkMessage("Link copied: it opens this view, on this network.");
+  } catch {
+    linkMessage("The link is in the address bar: copy it from there.");
+  }
+  setTimeout(() => linkMessage(""), 4000);
+}
+
+// Opens the view a link holds; false (and the default view) when it names another network.
+async function openLink(limits) {
+  if (location.hash.length < 2) return false;
+  const { view, problems } = await parseLink(location.hash, limits);
+  if (view.lock) pageBody().classList.add("locked");
+  if (view.presenter) setPresenter(true);
+  if (view.model && view.model !== await currentModel()) {
+    linkMessage(`This link was made on another network (weights ${view.model}); this explorer holds ${modelHash.hash}. ` +
+      "Its numbers would not be the link's, so the default view is shown.");
+    return false;
+  }
+  if (problems.length) linkMessage(`Part of this link could not be read and was left out: ${problems.join("; ")}.`);
+  if (view.digit && view.digit.set) {
+    $("set").value = view.digit.set;
+    await pick({ set: view.digit.set, index: view.digit.index });
+  } else if (view.digit && view.digit.ink) {
+    pad.showInk(view.digit.ink);
+    page.newDrawing = false;
+    page.label = page.target = null;
+    page.input = { drawing: { size: INK_SIDE, ink: view.digit.ink } };
+    $("picked").textContent = "a drawing, from the link";
+    showTargets();
+    if (view.target !== undefined) chooseTarget(view.target); else examine();
+  } else {
+    await pick({ index: 0 });
+  }
+  await until(() => page.example);
+  if (view.neuron) {
+    await selectNeuron(...view.neuron);
+    if (view.step) await zoom.show(Math.min(view.step, zoom.steps.length - 1));
+  }
+  if (view.wishes) walkTo(view.wishes);
+  return true;
+}
+
+function until(ready, timeout = 20000) {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const look = () => (ready() || performance.now() - started > timeout ? resolve() : setTimeout(look, 30));
+    look();
+  });
+}
+
+// --- the network picture as a PNG, for slides (snapshot.js) ---
+
+async function savePicture() {
+  const e = page.example;
+  const what = page.label !== null ? `${page.picked.set} ${words.digit} ${page.picked.index} (a "${classes[page.label]}")` : "a drawing";
+  const caption = !e ? what : `${what}: the network reads ${classes[e.guess]}` +
+    (e.target !== null ? `; target ${classes[e.target]}, cost ${fmt(e.cost)}` : "") +
+    `\n${$("model-name").textContent}`;
+  try {
+    saveBlob(await networkPng($("network"), caption), `explorer-${page.label !== null ? `${page.picked.set}-${page.picked.index}` : "drawing"}.png`);
+  } catch (error) {
+    showError(error);
+  }
 }

@@ -23,6 +23,17 @@ export class DrawingPad {
     }
   }
 
+  // A drawing given as ink (base64 of INK_SIDE x INK_SIDE bytes, as ink() writes it), from a link.
+  showInk(ink) {
+    const bytes = Uint8Array.from(atob(ink), (c) => c.charCodeAt(0));
+    const image = new ImageData(INK_SIDE, INK_SIDE);
+    bytes.forEach((v, i) => image.data.set([v, v, v, 255], 4 * i));
+    this.small.getContext("2d").putImageData(image, 0, 0);
+    this.context.imageSmoothingEnabled = true;
+    this.context.drawImage(this.small, 0, 0, this.canvas.width, this.canvas.height);
+    this.blank = false;
+  }
+
   clear(notify = true) {
     this.context.fillStyle = "#000";
     this.context.fillRect(0, 0, this.canvas.width, this.canvas.height);
