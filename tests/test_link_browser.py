@@ -118,3 +118,20 @@ def test_the_network_picture_saves_as_a_png_with_what_it_shows(browser, tmp_path
         svg = page.locator("#network").bounding_box()
         assert picture.shape[1] == round(2 * svg["width"]) and picture.shape[0] > 2 * svg["height"]  # and a caption
         assert picture[..., :3].std() > 0.05  # a picture, not a blank
+
+
+def test_a_training_thread_that_fails_says_so_on_the_page(browser):
+    """The server's training thread stops with a reason (training.py); the page says it, never 'training'."""
+    session = session_with(lively_network(), bar_data(300, 100))
+
+    def broken():
+        raise MemoryError("no room for the next batch")
+
+    session.trainer.step = broken
+    with running(session) as server:
+        page = fresh(browser, server.url)
+        page.click("#train")
+        page.wait_for_function("document.getElementById('train-status').textContent.includes('stopped')", timeout=30_000)
+        status = page.inner_text("#train-status")
+        assert status.startswith("Training stopped at epoch 1, batch 1") and "no room for the next batch" in status
+        assert page.locator("#train").is_enabled()

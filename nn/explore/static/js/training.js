@@ -20,7 +20,7 @@ export class TrainingView {
     this.costs.push(...progress.costs);
     this.accuracy = progress.accuracy;
     this.history = history || [];
-    this.status.textContent = progress.steps === 0 ? "No training here yet." :
+    this.status.textContent = progress.error ? `${progress.error[0].toUpperCase()}${progress.error.slice(1)}.` : progress.steps === 0 ? "No training here yet." :
       `${count(progress.steps, "step")} trained here: epoch ${progress.epoch}, batch ${progress.batch} of ` +
       `${progress.batches_per_epoch}${progress.running ? ", training" : ", paused"}.`;
     this.settings.textContent = progress.settings;
