@@ -31,16 +31,24 @@ STATIC = Path(__file__).parent / "static"
 WEB = Path(autodiff.__file__).parent / "web"
 
 
+def page_file(name):
+    """A file as the page names it: its own under static/, the stepper view's (stepper/...) from autodiff/web."""
+    return WEB / name if name.startswith("stepper/") else STATIC / name
+
+
 def page_files():
-    """What widget.js needs of the page: its body's markup, its style, its modules and the graph drawing scripts."""
+    """What widget.js needs of the page: its body's markup, its style, its modules (by their paths as the
+    page imports them: js/main.js, stepper/stepper.js) and the graph drawing scripts."""
     html = (STATIC / "index.html").read_text(encoding="utf-8")
     body = re.search(r"<body>(.*)</body>", html, re.S).group(1)
-    styles = re.findall(r'<link rel="stylesheet" href="([\w.-]+\.css)">', html)
+    styles = re.findall(r'<link rel="stylesheet" href="([\w./-]+\.css)">', html)
+    modules = [path for path in sorted((STATIC / "js").glob("*.js")) if path.name not in ("page.js", "widget.js")]
+    modules += sorted((WEB / "stepper").glob("*.js"))
     return {
         "body": body,
-        "css": "\n".join((STATIC / name).read_text(encoding="utf-8") for name in styles),
-        "modules": {path.name: path.read_text(encoding="utf-8") for path in sorted((STATIC / "js").glob("*.js"))
-                    if path.name not in ("page.js", "widget.js")},
+        "css": "\n".join(page_file(name).read_text(encoding="utf-8") for name in styles),
+        "modules": {("stepper/" if path.parent.name == "stepper" else "js/") + path.name: path.read_text(encoding="utf-8")
+                    for path in modules},
         "vendor": [(WEB / "vendor" / "viz-global.js").read_text(encoding="utf-8"),
                    (WEB / "draw_dot.js").read_text(encoding="utf-8")],
     }

@@ -545,6 +545,7 @@ async function wire() {
   setPresenter(new URLSearchParams(location.search).get("presenter") === "1");
 
   $("copy-link").addEventListener("click", copyLink);
+  $("copy-link").hidden = root !== document; // a notebook's address is the notebook's own
   $("save-picture").addEventListener("click", savePicture);
 
   applyState(state, 0);

@@ -3,12 +3,22 @@
 // through the widget's messages instead of HTTP: no server, no port. nn/explore/widget.py sends
 // the page's files as they are and answers each message with api.py's answer(), as the server does.
 
-// The page's modules, each as a blob: URL whose imports of "./x.js" point at x's blob: URL.
+// The page's modules, each as a blob: URL whose relative imports ("./x.js", "../stepper/x.js") point
+// at the blob: URL of the module they name, resolved against the importing module's own path.
 function moduleUrls(sources) {
   const urls = {};
+  const resolve = (from, specifier) => {
+    const parts = from.split("/").slice(0, -1);
+    for (const part of specifier.split("/")) {
+      if (part === "..") parts.pop();
+      else if (part !== ".") parts.push(part);
+    }
+    return parts.join("/");
+  };
   const build = (name) => {
     if (!urls[name]) {
-      const code = sources[name].replace(/from\s+"\.\/([\w-]+\.js)"/g, (_, dep) => `from "${build(dep)}"`);
+      if (sources[name] === undefined) throw new Error(`the explorer's module ${name} was not sent`);
+      const code = sources[name].replace(/from\s+"(\.\.?\/[\w./-]+\.js)"/g, (_, dep) => `from "${build(resolve(name, dep))}"`);
       urls[name] = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
     }
     return urls[name];
@@ -62,13 +72,13 @@ async function render({ model, el }) {
     footer#error { position: sticky; }</style><div class="page">${files.body}</div>`;
   await loadVendor(files.vendor);
   const urls = moduleUrls(files.modules);
-  const api = await import(urls["api.js"]);
+  const api = await import(urls["js/api.js"]);
   api.useTransport({
     get: (path) => ask("GET", path),
     post: (path, body) => ask("POST", path, body),
     reload: () => { closed = true; model.off("msg:custom", onMessage); render({ model, el }); }, // another model: build again
   });
-  const main = await import(urls["main.js"]);
+  const main = await import(urls["js/main.js"]);
   await main.start(shadow);
   return () => {
     closed = true;
