@@ -509,7 +509,7 @@ def test_ctrl_c_during_start_up_exits_130_without_a_traceback(tmp_path, data):
     """The demo's imports take a second; Ctrl-C then is answered with one line (and any later one too)."""
     arrays = (data[0].reshape(-1, 28, 28), data[1], data[2].reshape(-1, 28, 28), data[3])
     write_files(tmp_path / "idx", idx_files(arrays, gz=False))
-    argv = demo_args(tmp_path / "out", "--epochs", "50", "--data-dir", str(tmp_path / "idx"))
+    argv = demo_args(tmp_path / "out", "--epochs", "100000", "--data-dir", str(tmp_path / "idx"))
     code = (f"import sys, runpy; sys.argv = ['train_mnist.py', *{argv!r}]; "
             f"print('starting', flush=True); runpy.run_path({str(DEMO)!r}, run_name='__main__')")
     env = dict(os.environ, SEEBACKPROP_CACHE=str(tmp_path / "cache"))
@@ -875,7 +875,7 @@ def test_ctrl_c_at_any_moment_exits_130_without_a_traceback(tmp_path, data, comm
     arrays = (data[0].reshape(-1, 28, 28), data[1], data[2].reshape(-1, 28, 28), data[3])
     write_files(tmp_path / "idx", idx_files(arrays, gz=False))
     start = [sys.executable, str(DEMO)] if command == "demo" else [sys.executable, "-m", "seebackprop", "train"]
-    argv = [*start, *demo_args(tmp_path / "out", "--epochs", "50", "--data-dir", str(tmp_path / "idx"))]
+    argv = [*start, *demo_args(tmp_path / "out", "--epochs", "100000", "--data-dir", str(tmp_path / "idx"))]  # never done before the last signal
     env = dict(os.environ, SEEBACKPROP_CACHE=str(tmp_path / "cache"), PYTHONPATH=str(ROOT))
     failures = []
     for delay in (0, 0.002, 0.01, 0.03, 0.1, 0.3, 1.0, 2.5):
