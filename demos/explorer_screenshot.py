@@ -1,10 +1,12 @@
-"""Make docs/images/explorer.png, the README's picture of the explorer: the trained network on a test digit it misreads.
+"""Make docs/images/explorer.png and average.png, the README's pictures of the explorer, from the trained network.
 
     python demos/explorer_screenshot.py     # needs runs/mnist/model.npz (make demo), MNIST, chromium, playwright
 
 It starts the explorer's server in this process, opens the page in Debian's chromium at 1024x768
 (a projector), picks the first test digit the network gets wrong, chooses the output it should have
-lit, and saves the window: every layer's wishes on the network, the guess and the target.
+lit, and saves the window: every layer's wishes on the network, the guess and the target. Then it
+adds the first test "2" and the first test "7" to the many-examples panel and saves that panel:
+their wishes side by side, their average, and the weight they pull both ways.
 """
 import sys
 import threading
@@ -22,6 +24,7 @@ from nn.explore.session import Session, check_model, own_history  # noqa: E402
 from nn.fast import FastMLP  # noqa: E402
 
 OUT = ROOT / "docs" / "images" / "explorer.png"
+AVERAGE = ROOT / "docs" / "images" / "average.png"
 
 
 def main():
@@ -49,13 +52,22 @@ def main():
         label = page.inner_text("#targets button.chosen")
         page.wait_for_function(f"document.querySelector('#outputs tr.target td').textContent === '{label}'")
         page.click(f"#network .neuron[data-layer='3'][data-neuron='{label}']")
-        page.wait_for_selector("#zoom-graph svg")
+        page.wait_for_selector("#zoom-stepper svg")
         page.wait_for_timeout(500)
         png = page.screenshot()
+        for digit in ("2", "7"):  # the first of each in the test set, side by side
+            page.select_option("#label-pick", digit)
+            page.wait_for_function("d => document.getElementById('picked').textContent.endsWith(`a \"${d}\"`)", arg=digit)
+            shown = page.locator("#avg-table th canvas[data-e]").count()
+            page.click("#avg-add")
+            page.wait_for_function(f"document.querySelectorAll('#avg-table th canvas[data-e]').length === {shown + 1}")
+        page.evaluate("() => { document.querySelector('header').style.position = 'static'; }")  # not over the panel
+        average = page.locator("#average-panel").screenshot()
         browser.close()
     server.shutdown()
-    atomic_write(OUT, lambda file: file.write(png))
-    print(f"wrote {OUT.relative_to(ROOT)} ({len(png) / 1e3:.0f} kB)")
+    for path, picture in ((OUT, png), (AVERAGE, average)):
+        atomic_write(path, lambda file: file.write(picture))
+        print(f"wrote {path.relative_to(ROOT)} ({len(picture) / 1e3:.0f} kB)")
 
 
 if __name__ == "__main__":
