@@ -83,5 +83,15 @@ class Client:
         return status, json.loads(raw)
 
 
+def draw_stroke(page, pad=None, start=0.2):
+    """A stroke down and slightly left across the drawing pad, with the mouse, as a person draws a "1"."""
+    box = (pad or page.locator("#pad")).bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * start)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(box["x"] + box["width"] * (0.5 - 0.01 * i), box["y"] + box["height"] * (start + 0.06 * i))
+    page.mouse.up()
+
+
 def session_with(model=None, data=None):
     return Session(data if data is not None else bar_data(), model)

@@ -8,7 +8,7 @@ anywhere but the server.
 import time
 from pathlib import Path
 
-from explore_fixtures import bar_data, running, session_with
+from explore_fixtures import draw_stroke, bar_data, running, session_with
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "runs" / "test-artifacts" / "explorer"
 
@@ -32,12 +32,7 @@ def test_draw_pick_zoom_and_train(browser):
 
         # draw a stroke: the guess and the nudges appear for the drawing
         timings = page.evaluate("window.explorerTimings.length")
-        box = page.locator("#pad").bounding_box()
-        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
-        page.mouse.down()
-        for i in range(1, 11):
-            page.mouse.move(box["x"] + box["width"] * (0.5 - 0.01 * i), box["y"] + box["height"] * (0.2 + 0.06 * i))
-        page.mouse.up()
+        draw_stroke(page)
         page.wait_for_function(f"window.explorerTimings.length > {timings}")
         assert page.inner_text("#picked").startswith("your drawing")
         page.wait_for_function("document.querySelector('#network text.guess') !== null")

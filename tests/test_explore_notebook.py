@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import missing
+from explore_fixtures import draw_stroke
 
 TESTS = Path(__file__).resolve().parent
 ARTIFACTS = TESTS.parent / "runs" / "test-artifacts" / "notebook"
@@ -96,15 +97,6 @@ def lab(tmp_path):
             process.kill()
             process.wait()
         log.close()
-
-
-def draw_stroke(page, pad, start=0.2):
-    box = pad.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * start)
-    page.mouse.down()
-    for i in range(1, 11):
-        page.mouse.move(box["x"] + box["width"] * (0.5 - 0.01 * i), box["y"] + box["height"] * (start + 0.06 * i))
-    page.mouse.up()
 
 
 def test_the_explorer_inline_in_jupyterlab(lab, browser):

@@ -3,7 +3,7 @@ same numbers; made on another network, they say so; a teacher's lock hides what 
 and a mangled link still opens the page, naming what it could not read."""
 import numpy as np
 
-from explore_fixtures import Client, bar_data, lively_network, running, session_with
+from explore_fixtures import draw_stroke, Client, bar_data, lively_network, running, session_with
 
 
 def fresh(browser, url):
@@ -68,12 +68,7 @@ def test_a_copied_link_reopens_the_same_view(browser):
 def test_a_drawing_travels_in_the_link(browser):
     with running(session_with(lively_network(), bar_data(300, 100))) as server:
         page = fresh(browser, server.url)
-        box = page.locator("#pad").bounding_box()
-        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
-        page.mouse.down()
-        for i in range(1, 11):
-            page.mouse.move(box["x"] + box["width"] * (0.5 - 0.01 * i), box["y"] + box["height"] * (0.2 + 0.06 * i))
-        page.mouse.up()
+        draw_stroke(page)
         page.click("#targets button[data-digit='1']")
         before = numbers(page)
         url = copied(page)
