@@ -21,6 +21,16 @@ class Optimizer:
     def zero_grad(self):
         module.zero_grad(self.params)
 
+    def _can_step(self):
+        """Refuse a step before it changes anything when a parameter's array is held read-only: a graph
+        built from it is waiting for its backward(), which needs the values it was built with."""
+        for i, p in enumerate(self.params):
+            if isinstance(p.data, np.ndarray) and not p.data.flags.writeable:
+                raise ValueError(
+                    f"{type(self).__name__}.step: parameter {i} (shape {p.data.shape}) is held read-only by a graph "
+                    "whose backward() has not run: call backward() on its cost first, or drop the graph (del it) "
+                    "if it was only a forward pass")
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent: p -= lr * grad, or with momentum, p -= lr * (a decaying sum of grads)."""
@@ -31,6 +41,7 @@ class SGD(Optimizer):
         self.velocity = [0.0 * p.data for p in self.params]  # zeros, in the parameter's shape and type
 
     def step(self):
+        self._can_step()
         # one scratch array per parameter (see _scratch), made at the first step
         scratch = self.__dict__.get("_scratch") or self.__dict__.setdefault("_scratch", [None] * len(self.params))
         for i, p in enumerate(self.params):
@@ -76,6 +87,7 @@ class Adam(Optimizer):
         self.mean, self.square, self._scratch = zeros(), zeros(), zeros()
 
     def step(self):
+        self._can_step()
         b1, b2 = self.betas
         self.steps += 1
         unbias_mean, unbias_square = 1 - b1**self.steps, 1 - b2**self.steps  # the averages start at 0: undo that bias

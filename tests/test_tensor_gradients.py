@@ -8,6 +8,8 @@
 - A weight written between a forward pass and its backward() gave numpy's "assignment destination
   is read-only", which does not say which graph holds it, nor what to do.
 """
+import copy
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -17,6 +19,7 @@ from autodiff.graph import topological_order
 from autodiff.tensor import Tensor
 from nn.fast import FastMLP
 from nn.module import zero_grad
+from nn.optim import SGD, Adam
 
 # --- random graphs of every Tensor op, on square matrices and what sums and transposes make of them ---
 
@@ -158,3 +161,21 @@ def test_the_newest_pending_graph_keeps_its_lock_whatever_happens_to_older_graph
             graphs.pop(0)  # the oldest goes, as a loop's previous step does
         newest_pending = bool(graphs) and not graphs[-1][1]
         assert writable(net) == [not newest_pending] * len(writable(net)), (action, graphs)
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1), lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: Adam(ps, lr=0.01)])
+def test_a_step_while_a_graph_waits_for_backward_names_it_and_changes_nothing(make):
+    """numpy's own words ("output array is read-only") say nothing of why: the optimizer says it first."""
+    net = FastMLP(4, [3, 2])
+    optimizer = make(net.parameters())
+    cost = net(np.ones((5, 4))).sum()
+    for p in net.parameters():
+        p.grad = np.ones_like(p.data)
+    before = [p.data.copy() for p in net.parameters()], copy.deepcopy(optimizer.state())
+    with pytest.raises(ValueError, match=r"parameter 0 \(shape \(3, 4\)\) is held read-only .* backward\(\)"):
+        optimizer.step()
+    assert all(np.array_equal(p.data, b) for p, b in zip(net.parameters(), before[0]))
+    assert repr(optimizer.state()) == repr(before[1])  # no running sum moved either
+    cost.backward()
+    optimizer.step()  # and after backward(), the step goes through
