@@ -377,7 +377,8 @@ def stepper(root, seed=1.0, cost=None, start=None, summary=True):
     users = _users(nodes)
     rows = frame_rows(nodes, {node: node.grad for node in nodes})
     in_rows = {leaf for shown, _ in rows.values() for leaf in shown}
-    boxes = [n for n in nodes if n._children or n not in _row_leaves(nodes, users)]
+    row_leaves = _row_leaves(nodes, users)  # once: a first-layer neuron has 1,569 nodes
+    boxes = [n for n in nodes if n._children or n not in row_leaves]
     drawn = len(boxes) + len(in_rows)
     if drawn > MAX_DRAWN:
         raise ValueError(
@@ -451,12 +452,14 @@ def _op_shown(node):
     return OP_SIGNS.get(node.op, _op_name(node.op))
 
 
-def tolerance(answer):
+def tolerance(answer, *terms):
     """How far a learner's answer may be from the exact one: the steps show numbers to 4 significant
-    digits, so a product of them is right to about 3; half a unit of the 3rd digit is allowed."""
-    if answer == 0:
+    digits, so a product of them is right to about 3; half a unit of the 3rd digit is allowed, of the
+    largest of the answer and the terms it adds up (a sum of shown numbers is as rough as its largest)."""
+    largest = max(abs(x) for x in (answer, *terms))
+    if largest == 0:
         return 1e-12
-    return 0.5 * 10 ** (math.floor(math.log10(abs(answer))) - 2)
+    return 0.5 * 10 ** (math.floor(math.log10(largest)) - 2)
 
 
 def _question(step, name, cost, users, got, visible, k):
@@ -468,7 +471,7 @@ def _question(step, name, cost, users, got, visible, k):
         total = len(users[edge.child])
         if total > 1 and got[edge.child][1] == total - 1:
             child = _grouped(name[edge.child])
-            return {"kind": "sum", "answer": edge.after, "tolerance": tolerance(edge.after),
+            return {"kind": "sum", "answer": edge.after, "tolerance": tolerance(edge.after, edge.before, edge.contribution),
                     "question": f"{child} receives its last share here: what is ∂{cost}/∂{child}, "
                                 f"the sum of its {total} shares?",
                     "hint": f"it had {number(edge.before)}; add {parent}'s share, "

@@ -442,8 +442,12 @@ def test_every_question_is_answerable_from_the_numbers_shown(root):
             by_hand = displayed(edge.before) + displayed(step.grad) * displayed(edge.local)
             assert edge.child.grad == edge.after  # the sum of its shares is its gradient, as backward() leaves it
         assert abs(by_hand - ask["answer"]) <= ask["tolerance"] or abs(ask["answer"]) < 1e-9
-        if abs(ask["answer"]) > 1e-6:
-            assert abs(ask["answer"] * 1.02 - ask["answer"]) > ask["tolerance"]
+        # 2% of the largest number the learner works with is refused (a sum that nearly cancels is
+        # known only as well as its terms: 2% of such a sum can be less than their rounding)
+        terms = (ask["answer"], edge.before, edge.contribution) if ask["kind"] == "sum" else (ask["answer"],)
+        scale = max(abs(x) for x in terms)
+        if scale > 1e-6:
+            assert 0.02 * scale > ask["tolerance"]
 
 
 def test_a_node_used_twice_is_asked_for_the_sum_of_its_shares():
