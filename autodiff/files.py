@@ -96,11 +96,24 @@ def same_file(a, b):
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+def interrupt(signum, frame):
+    """Ctrl-C as a KeyboardInterrupt, as Python's own handler, except inside a finalizer (a __del__, a
+    weakref callback): there Python would print the exception as a traceback and carry on, so the
+    signal is sent again a moment later, once the finalizer is done."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__" or frame.f_code.co_filename.endswith("weakref.py"):
+            threading.Timer(0.01, os.kill, (os.getpid(), signum)).start()
+            return
+        frame = frame.f_back
+    raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def _interrupts_deferred():
-    """Hold Ctrl-C until the block is done, then raise it; only where Python's own handler is in place."""
+    """Hold Ctrl-C until the block is done, then raise it; only where Ctrl-C raises KeyboardInterrupt."""
+    handler = signal.getsignal(signal.SIGINT)
     if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            handler not in (signal.default_int_handler, interrupt):
         yield
         return
     received = []
@@ -108,7 +121,7 @@ def _interrupts_deferred():
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, handler)
     if received:
         raise KeyboardInterrupt
 

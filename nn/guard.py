@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autodiff.files import DamagedFileError, owned_by, read_npz, remove_stale_temporaries
+from autodiff.files import DamagedFileError, interrupt, owned_by, read_npz, remove_stale_temporaries
 
 from .data import content_hash
 from .mlp import physical_memory
@@ -282,9 +282,9 @@ def _lock(fd, out):
 # --- interrupts ------------------------------------------------------------------------------------
 
 def interrupts_as_keyboard_interrupt():
-    """Python's own Ctrl-C handling back: main() turns KeyboardInterrupt into its resume hint."""
+    """Ctrl-C as KeyboardInterrupt again (see files.interrupt): main() turns it into its resume hint."""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, interrupt)
 
 
 def saved_epochs(checkpoint, since, known):

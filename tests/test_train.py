@@ -893,3 +893,27 @@ def test_ctrl_c_at_any_moment_exits_130_without_a_traceback(tmp_path, data, comm
             if process.returncode != 130 or "Traceback" in err:
                 failures.append((delay, second, process.returncode, err[-300:]))
     assert failures == []
+
+
+def test_ctrl_c_inside_a_finalizer_is_sent_again_once_it_is_done():
+    """A KeyboardInterrupt raised in a __del__ is printed by Python as a traceback and dropped; the
+    handler the command installs (autodiff.files.interrupt) sends the signal again instead."""
+    import autodiff.files as files
+
+    got = []
+
+    class Held:
+        def __del__(self):
+            files.interrupt(signal.SIGINT, sys._getframe())  # as if Ctrl-C came while this ran
+
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        Held()  # dropped at once: its __del__ runs, and must not raise
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert got == [signal.SIGINT]
+    with pytest.raises(KeyboardInterrupt):  # anywhere else, Ctrl-C is a KeyboardInterrupt at once
+        files.interrupt(signal.SIGINT, sys._getframe())
