@@ -11,27 +11,14 @@ Layers are numbered as in the video: 0 is the input, L the output.
 """
 import numpy as np
 
-from autodiff.tensor import Tensor
-
-from .wants import packed
+from .wants import Kind, forward, packed
 
 SHOWN_SIDE_BY_SIDE = 8  # examples whose first-layer weight nudges travel as images: 8 x 16 x 784 numbers
 
 
-def forward(weights, biases, activation, output, x):
-    """The activations of every layer as Tensors, from fresh leaf Tensors sharing the weights' arrays."""
-    ws, bs = [Tensor(w) for w in weights], [Tensor(b) for b in biases]
-    a = [Tensor(x)]
-    for l, (w, b) in enumerate(zip(ws, bs), start=1):
-        z = Tensor.weighted_sum(w, a[-1], b)
-        name = output if l == len(ws) else activation
-        a.append(z if name == "linear" else getattr(z, name)())
-    return ws, bs, a
-
-
 def gradients(weights, biases, activation, output, cost, x, labels):
     """(cost, ∂C/∂a per layer, ∂C/∂w per layer, ∂C/∂b per layer) by backward() on the batch x."""
-    ws, bs, a = forward(weights, biases, activation, output, x)
+    ws, bs, _, a = forward(weights, biases, x, Kind(activation, output))
     loss = cost(a[-1], labels)
     loss.backward()
     return float(loss.data), [t.grad for t in a], [w.grad for w in ws], [b.grad for b in bs]
@@ -85,7 +72,7 @@ def average(weights, biases, activation, output, cost, xs, labels, learning_rate
     stepped_b = [b - learning_rate * g for b, g in zip(biases, db_mean)]
     after = np.array([gradients(stepped_w, stepped_b, activation, output, cost, xs[e:e + 1], labels[e:e + 1])[0]
                       for e in range(n)])
-    outputs = forward(weights, biases, activation, output, xs)[2][-1].data
+    outputs = forward(weights, biases, xs, Kind(activation, output))[3][-1].data
     last = len(weights)
     return {
         "labels": labels.tolist(),

@@ -66,10 +66,10 @@ def _cost(outputs, y, kind):
     return outputs.squared_error(y[None, :]) if kind.cost == "squared" else outputs.cross_entropy([int(np.argmax(y))])
 
 
-def backward_pass(weights, biases, x, y, kind=None):
-    """(cost, a, da, dz, dw, db) by the Tensor engine: lists indexed by layer (index 0 of dz, dw, db is None)."""
-    kind = kind or Kind()
-    a = [Tensor(x[None, :])]
+def forward(weights, biases, xs, kind):
+    """(ws, bs, zs, a): fresh leaf Tensors sharing the weights' arrays, and every layer's w·x+b and
+    activation for the batch xs, by the Tensor engine (so that backward() can follow)."""
+    a = [Tensor(xs)]
     ws = [Tensor(w) for w in weights]
     bs = [Tensor(b) for b in biases]
     zs = []
@@ -77,6 +77,13 @@ def backward_pass(weights, biases, x, y, kind=None):
         zs.append(Tensor.weighted_sum(w, a[-1], b))
         name = kind.of_layer(l, len(ws))
         a.append(zs[-1] if name == "linear" else getattr(zs[-1], name)())
+    return ws, bs, zs, a
+
+
+def backward_pass(weights, biases, x, y, kind=None):
+    """(cost, a, da, dz, dw, db) by the Tensor engine: lists indexed by layer (index 0 of dz, dw, db is None)."""
+    kind = kind or Kind()
+    ws, bs, zs, a = forward(weights, biases, x[None, :], kind)
     cost = _cost(a[-1], y, kind)  # a batch of one
     cost.backward()
     grad = lambda t: t.grad[0] if isinstance(t.grad, np.ndarray) else np.zeros(t.shape[1])  # noqa: E731
