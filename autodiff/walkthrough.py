@@ -15,6 +15,7 @@ gradient ∂C/∂node is complete, and the chain rule passes it to the node's ch
 biases (what training changes) apart from the inputs and targets (what it cannot change).
 """
 import argparse
+import base64
 import html
 import io
 import math
@@ -504,13 +505,23 @@ def write_html(root, path):
     """
     data = stepper(root)
     style = (STEPPER / "stepper.css").read_text(encoding="utf-8")
-    view = (STEPPER / "stepper.js").read_text(encoding="utf-8")
+    view = _inlined(STEPPER / "stepper.js")
     page = (STEPPER / "page.html").read_text(encoding="utf-8")
     parts = {"TITLE": html.escape(data["title"]), "STYLE": style, "RENDERER": renderer_script(),
              "STEPPER": view, "STEPS": _script_json(data)}
     page = re.sub(r"/\*(TITLE|STYLE|RENDERER|STEPPER|STEPS)\*/", lambda match: parts[match.group(1)], page)
     atomic_write(path, lambda file: file.write(page.encode("utf-8")))
     return len(data["steps"]) - 1
+
+
+def _inlined(module):
+    """A JS module's text with each relative import ("./slides.js", "../vendor/gifenc.esm.js") made a
+    data: URL of that module, itself so inlined: a page opened from file:// can import no file."""
+    def data_url(match):
+        text = _inlined((module.parent / match.group(2)).resolve())
+        return f'{match.group(1)}"data:text/javascript;base64,{base64.b64encode(text.encode("utf-8")).decode("ascii")}"'
+
+    return re.sub(r'(\bfrom\s+)"(\.\.?/[\w./-]+\.js)"', data_url, module.read_text(encoding="utf-8"))
 
 
 # --- a backward pass for slides: an animated GIF, numbered SVG frames ---

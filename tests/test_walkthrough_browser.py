@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 import pytest
 
 from autodiff.graph import topological_order
-from autodiff.walkthrough import EXAMPLES, number, stepper, walk, write_html
+from autodiff.walkthrough import EXAMPLES, number, slide_captions, stepper, walk, write_html
 
 PROJECTOR = {"width": 1024, "height": 768}
 SVG = "{http://www.w3.org/2000/svg}"
@@ -108,7 +108,7 @@ class Page:
 
     def close(self):
         assert self.errors == []
-        assert all(url.startswith(("file:", "data:")) for url in self.requests), self.requests  # no network
+        assert all(url.startswith(("file:", "data:", "blob:")) for url in self.requests), self.requests  # no network
         self.page.close()
 
 
@@ -278,4 +278,68 @@ def test_a_frame_saves_as_an_svg_for_slides(browser, pages, tmp_path):
     captions = [t for t in texts if t and t.startswith(("Step 7 / 13:", "∂C/∂"))]  # the step's words, under the drawing
     assert captions[0].startswith("Step 7 / 13:") and len(captions) == 1 + len(steps[6].edges)
     assert svg.find(f".//{SVG}g[@id='node-{steps[6].node._id}']").get("class") == "node highlight"
+    page.close()
+
+
+def gif_frames(path):
+    """Every frame of a GIF, as RGB pictures."""
+    from PIL import Image
+
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and gif.is_animated
+        frames = []
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            frames.append(gif.convert("RGB"))
+        return frames, gif.info.get("duration")
+
+
+def text_heights(frame, top):
+    """The heights in px of the runs of rows with ink below `top`: one per line of the caption."""
+    import numpy as np
+
+    ink = (np.asarray(frame.convert("L"))[top:] < 128).any(axis=1)
+    runs, start = [], None
+    for y, inked in enumerate(ink):
+        if inked and start is None:
+            start = y
+        if not inked and start is not None:
+            runs.append(y - start)
+            start = None
+    return runs
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_the_whole_walk_saves_as_an_animated_gif(browser, pages, example, tmp_path):
+    """Save walk (GIF): a frame per step (the last, every gradient), all the same size, at most 1024 px
+    wide; the graph drawn at 24 px a line of its 18-pt text, and the step's chain rule under it."""
+    import numpy as np
+
+    path, count, root = pages[example]
+    steps = stepper(root)["steps"]
+    page = Page(browser, path)
+    page.wait(1)
+    assert page.page.inner_text("#step-gif") == "Save walk (GIF)"
+    assert page.page.inner_text("#step-save") == "Save frame (SVG)"
+    with page.page.expect_download(timeout=60_000) as download:
+        page.page.click("#step-gif")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "backward-pass.gif"
+    frames, duration = gif_frames(saved)
+    assert len(frames) == len(steps) == count + 1 and duration == 2000
+    assert {frame.size for frame in frames} == {frames[0].size} and frames[0].size[0] == 1024
+    assert all(np.asarray(a).tobytes() != np.asarray(b).tobytes() for a, b in zip(frames, frames[1:]))  # each step shows something new
+    # the graph at 96 dpi, as wide as its frame in points times 4/3 (18 pt -> 24 px), unless it had to shrink
+    box = page.page.evaluate("() => document.querySelector('#stepper svg').viewBox.baseVal.height")
+    graph = math.ceil(box * 4 / 3)
+    ink = np.asarray(frames[0].convert("L")) < 128
+    assert ink[:graph].any() and ink[graph:].any()  # a drawing, then words under it
+    # under the graph, each step's lines (wrapped, perhaps): rows of ink as tall as 18 px text, none smaller
+    for frame, caption in zip(frames, slide_captions({"steps": steps})):
+        heights = text_heights(frame, graph + 2)
+        assert len(heights) >= len(caption) and all(12 <= h <= 26 for h in heights), heights
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for k in (0, len(frames) // 2, len(frames) - 1):  # for a person to look at
+        frames[k].save(ARTIFACTS / f"{example}-gif-frame-{k + 1:02d}.png")
     page.close()
