@@ -26,3 +26,89 @@ def executable():
 def launch(playwright, path=None):
     """A headless browser: playwright.chromium.launch on the system's chromium."""
     return playwright.chromium.launch(executable_path=path or executable(), args=ARGS)
+
+
+class NoRenderer(RuntimeError):
+    """Neither Graphviz's `dot` nor Chromium with playwright: nothing here can lay out a graph."""
+
+    def __init__(self, why=""):
+        super().__init__(
+            "drawing the frames needs Graphviz's `dot` (apt-get install graphviz) or, without it, Chromium "
+            "and playwright to run the pages' own Graphviz (apt-get install chromium; pip install playwright)"
+            + (f"; {why}" if why else ""))
+
+
+# In the page: each DOT laid out by the vendored Graphviz (viz-global.js's Viz), as SVG text, or
+# rasterised on a canvas a px per unit of its viewBox (which the graph's dpi already scaled), as a
+# PNG (base64): what `dot -Tpng` makes of it.
+DRAW = """async ([dots, format]) => {
+    const viz = await Viz.instance();
+    const out = [];
+    for (const dot of dots) {
+        const svg = viz.renderString(dot, { format: "svg" });
+        if (format === "svg") { out.push(svg); continue; }
+        const box = viz.renderSVGElement(dot).viewBox.baseVal;
+        const [width, height] = [Math.ceil(box.width), Math.ceil(box.height)];
+        const sized = svg.replace(/<svg width="[^"]*" height="[^"]*"/, `<svg width="${width}" height="${height}"`);
+        const picture = new Image();
+        await new Promise((resolve, reject) => {
+            picture.onload = resolve;
+            picture.onerror = () => reject(new Error("a frame could not be rasterised"));
+            picture.src = "data:image/svg+xml;base64," + btoa(unescape(encodeURIComponent(sized)));
+        });
+        const canvas = Object.assign(document.createElement("canvas"), { width, height });
+        const context = canvas.getContext("2d");
+        context.fillStyle = "white";
+        context.fillRect(0, 0, width, height);
+        context.drawImage(picture, 0, 0, width, height);
+        out.push(canvas.toDataURL("image/png").split(",")[1]);
+    }
+    return out;
+}"""
+
+
+def draw(dots, format="svg"):
+    """Lay out and draw each DOT text in headless Chromium, with the Graphviz the pages use (vendored
+    in autodiff/web/vendor): for a machine without `dot`. Returns the drawings' bytes, as `dot -T`
+    would: SVG, or PNG (at the graph's own dpi). Raises NoRenderer, saying what to install, when Chromium or
+    playwright is missing or the browser does not start."""
+    import base64
+    import tempfile
+    import threading
+    from pathlib import Path
+
+    from .render import renderer_script
+
+    try:
+        path = executable()
+        from playwright.sync_api import Error, sync_playwright
+    except (ChromiumNotFound, ImportError) as error:
+        raise NoRenderer("this machine has neither") from error
+    result = {}
+
+    def run():  # in a thread of its own: playwright's sync API refuses a thread with an asyncio loop (Jupyter's)
+        try:
+            with sync_playwright() as p:
+                browser = launch(p, path)
+                try:
+                    page = browser.new_page()
+                    with tempfile.TemporaryDirectory() as folder:  # a page at a file: address, as the stepper page is
+                        html = Path(folder) / "draw.html"
+                        html.write_text(f"<!DOCTYPE html><meta charset='utf-8'><script>{renderer_script()}</script>",
+                                        encoding="utf-8")
+                        page.goto(html.as_uri())
+                        result["drawn"] = page.evaluate(DRAW, [list(dots), format])
+                finally:
+                    browser.close()
+        except Error as error:
+            result["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        first = str(result["error"]).strip().splitlines()[0] if str(result["error"]).strip() else "no reason given"
+        raise NoRenderer(f"Chromium failed: {first}")
+    if format == "svg":
+        return [svg.encode("utf-8") for svg in result["drawn"]]
+    return [base64.b64decode(png) for png in result["drawn"]]

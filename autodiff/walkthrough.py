@@ -7,6 +7,9 @@
     python -m autodiff.walkthrough --quiz             # predict each step's numbers, then see them
     python -m autodiff.walkthrough --gif steps.gif    # the walk for slides (--svg frames/: numbered SVGs)
 
+Slides are laid out by Graphviz's `dot` where it is installed, else by the pages' own Graphviz in
+Chromium (autodiff/chromium.py, draw).
+
 The examples are those of 3Blue1Brown's "What is backpropagation really doing?": a sigmoid neuron
 a = σ(z), z = w·a + b, and its cost C = (a - y)² against a target y; then a small network of such
 neurons with two outputs, whose cost sums both outputs' squared errors. At each step one node's
@@ -27,6 +30,7 @@ import textwrap
 from collections import Counter
 from pathlib import Path
 
+from . import chromium
 from .files import atomic_write
 from .graph import topological_order
 from .render import FRAME_FONT, _roles, _script_json, frame_dot, frame_rows, renderer_script, text_width
@@ -550,15 +554,19 @@ def _dot_frames(data, format):
         dot = dot.replace('bgcolor="transparent"', f'bgcolor="white" dpi={SLIDE_DPI}', 1)
         return dot.replace('fontname="Helvetica"', 'fontname="Arial"', 1)
 
+    dots = [for_slides(step["dot"]) for step in data["steps"]]
+    if shutil.which("dot") is None:  # the pages' own Graphviz, in Chromium: the same DOT, the same layout in each frame
+        return chromium.draw(dots, format)
     try:  # every frame at the same resolution; the layout is the frames' own, the same in each
-        return [graphviz.Source(for_slides(step["dot"])).pipe(format=format) for step in data["steps"]]
+        return [graphviz.Source(dot).pipe(format=format) for dot in dots]
     except graphviz.ExecutableNotFound:
         raise GraphvizNotFound() from None
 
 
 def write_gif(root, path, seconds=2.0):
-    """The walk as an animated GIF at most SLIDE_WIDTH px wide: each frame laid out by `dot` (one
-    layout for all: nodes do not jump), its chain-rule lines under it. Returns the number of frames."""
+    """The walk as an animated GIF at most SLIDE_WIDTH px wide: each frame laid out by `dot`, else in
+    Chromium (one layout for all: nodes do not jump), its chain-rule lines under it. Returns the
+    number of frames."""
     from matplotlib import font_manager
     from PIL import Image, ImageDraw, ImageFont
 
@@ -596,8 +604,8 @@ def write_gif(root, path, seconds=2.0):
 
 
 def write_svg_frames(root, folder):
-    """The walk as numbered SVG frames, folder/step-01.svg, ...: `dot`'s drawing with the chain-rule
-    lines under it. Returns the paths written."""
+    """The walk as numbered SVG frames, folder/step-01.svg, ...: Graphviz's drawing (by `dot`, else in
+    Chromium) with the chain-rule lines under it. Returns the paths written."""
     data = stepper(root)
     written = []
     for k, (svg, caption) in enumerate(zip(_dot_frames(data, "svg"), slide_captions(data)), start=1):
@@ -788,8 +796,8 @@ def main(argv=None):
     parser.add_argument("--all", action="store_true", help="print every step without waiting")
     parser.add_argument("--quiz", action="store_true", help="predict each step's numbers before they are shown")
     parser.add_argument("--html", metavar="PATH", help="write a page that steps through the frames, and stop")
-    parser.add_argument("--gif", metavar="PATH", help="write the walk as an animated GIF for slides (needs dot)")
-    parser.add_argument("--svg", metavar="FOLDER", help="write the walk as numbered SVG frames (needs dot)")
+    parser.add_argument("--gif", metavar="PATH", help="write the walk as an animated GIF for slides (drawn by dot, else in Chromium)")
+    parser.add_argument("--svg", metavar="FOLDER", help="write the walk as numbered SVG frames (drawn by dot, else in Chromium)")
     args = parser.parse_args(argv)
     root = EXAMPLES[args.example]()
     if args.gif or args.svg:

@@ -682,3 +682,100 @@ def test_the_gif_has_a_frame_per_step_at_a_slides_width(tmp_path):
         root = ElementTree.parse(svg).getroot()
         captions = [t.text for t in root.findall(f"{SVG}text")]  # the step's words, under its drawing
         assert captions[0] == step["text"].splitlines()[0]
+
+
+def path_without(folder, *programs):
+    """A PATH whose folders hold every program this one's do, but `programs`: a machine without them."""
+    folder.mkdir()
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for entry in os.scandir(directory):
+            if entry.name not in programs and not (folder / entry.name).exists():
+                (folder / entry.name).symlink_to(entry.path)
+    return str(folder)
+
+
+def gif_frames(path):
+    from PIL import Image
+
+    with Image.open(path) as gif:
+        frames = []
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            frames.append(gif.convert("RGB"))
+    return frames
+
+
+@pytest.mark.needs("chromium")
+def test_without_dot_the_slides_are_drawn_in_chromium(tmp_path):
+    """No `dot` on the PATH: the command line lays out and draws the frames with the pages' own Graphviz in
+    Chromium, and writes the same slides: a frame per step, one size, 1024 px wide, and the SVG frames."""
+    from PIL import ImageChops
+
+    env = {**os.environ, "PATH": path_without(tmp_path / "bin", "dot")}
+    assert shutil_which("dot", env["PATH"]) is None and shutil_which("chromium", env["PATH"])
+    path = tmp_path / "steps.gif"
+    result = subprocess.run([sys.executable, "-m", "autodiff.walkthrough", "--example", "network", "--gif", str(path),
+                             "--svg", str(tmp_path / "frames")], cwd=REPO, capture_output=True, text=True,
+                            encoding="utf-8", timeout=180, env=env, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    steps = walkthrough.stepper(EXAMPLES["network"]())["steps"]
+    frames = gif_frames(path)
+    assert len(frames) == len(steps) and {f.size for f in frames} == {frames[0].size}
+    assert frames[0].size[0] == walkthrough.SLIDE_WIDTH
+    assert all(ImageChops.difference(a, b).getbbox() for a, b in zip(frames, frames[1:]))
+    svgs = sorted((tmp_path / "frames").iterdir())
+    assert [p.name for p in svgs] == [f"step-{k:02d}.svg" for k in range(1, len(steps) + 1)]
+    for svg, step in zip(svgs, steps):
+        root = ElementTree.parse(svg).getroot()
+        assert [t.text for t in root.findall(f"{SVG}text")][0] == step["text"].splitlines()[0]
+        assert root.find(f".//{SVG}g[@class='graph']") is not None  # Graphviz's drawing, above the words
+
+
+@pytest.mark.needs("chromium", "dot")
+def test_the_fallback_lays_out_the_frames_as_dot_does(monkeypatch):
+    """The browser's Graphviz draws each frame at the size `dot` does, to within its estimate of the
+    font's widths (a few percent), and at one size for every frame: nodes do not jump."""
+    import io
+
+    from PIL import Image
+
+    data = walkthrough.stepper(EXAMPLES["network"]())
+    by_dot = [Image.open(io.BytesIO(png)).size for png in walkthrough._dot_frames(data, "png")]
+    real = walkthrough.shutil.which
+    monkeypatch.setattr(walkthrough.shutil, "which", lambda name, *a, **k: None if name == "dot" else real(name, *a, **k))
+    by_browser = [Image.open(io.BytesIO(png)).size for png in walkthrough._dot_frames(data, "png")]
+    assert len(set(by_dot)) == len(set(by_browser)) == 1 and len(by_browser) == len(data["steps"])
+    (w1, h1), (w2, h2) = by_dot[0], by_browser[0]
+    assert abs(w2 / w1 - 1) < 0.08 and abs(h2 / h1 - 1) < 0.08, (by_dot[0], by_browser[0])
+
+
+def shutil_which(name, path):
+    import shutil
+
+    return shutil.which(name, path=path)
+
+
+def test_without_dot_or_chromium_the_slides_say_what_to_install(tmp_path):
+    env = {**os.environ, "PATH": path_without(tmp_path / "bin", "dot", "chromium")}
+    out = tmp_path / "out"
+    out.mkdir()
+    result = subprocess.run([sys.executable, "-m", "autodiff.walkthrough", "--gif", str(out / "steps.gif"),
+                             "--svg", str(out / "frames")], cwd=REPO, capture_output=True, text=True,
+                            encoding="utf-8", timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    for words in ("`dot`", "apt-get install graphviz", "chromium", "pip install playwright"):
+        assert words in result.stderr
+    assert list(out.iterdir()) == []  # nothing written
+
+
+def test_without_dot_or_playwright_the_slides_say_what_to_install(tmp_path, monkeypatch):
+    real = walkthrough.shutil.which
+    monkeypatch.setattr(walkthrough.shutil, "which", lambda name, *a, **k: None if name == "dot" else real(name, *a, **k))
+    monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # import playwright.sync_api fails
+    with pytest.raises(SystemExit) as stopped:
+        main(["--gif", str(tmp_path / "steps.gif")])
+    assert "pip install playwright" in str(stopped.value.code) and "apt-get install graphviz" in str(stopped.value.code)
+    assert list(tmp_path.iterdir()) == []
