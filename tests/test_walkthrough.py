@@ -616,8 +616,12 @@ def test_the_page_is_self_contained_and_holds_every_frame(tmp_path):
     assert [s["caption"] for s in steps] == [f"step {k} / 13" for k in range(1, 14)] + ["all gradients"]
     assert render.renderer_script() in page  # and the Graphviz that lays them out, inline
     stepper_files = render.WEB / "stepper"
-    for name in ("stepper.js", "stepper.css"):  # the view, the same file the explorer serves
-        assert (stepper_files / name).read_text(encoding="utf-8") in page
+    assert (stepper_files / "stepper.css").read_text(encoding="utf-8") in page  # the view, the same files the explorer serves
+    view = (stepper_files / "stepper.js").read_text(encoding="utf-8")
+    assert view.replace('from "./slides.js"', "") != view  # its one import, slides.js, inline (its own import too)
+    assert walkthrough._inlined(stepper_files / "stepper.js") in page
+    assert walkthrough._inlined(stepper_files / "stepper.js").replace(re.search(r'"data:[^"]*"', page).group(0),
+                                                                       '"./slides.js"') == view
     assert [p.name for p in tmp_path.iterdir()] == ["steps.html"]  # no temporary file left behind
 
 
@@ -779,3 +783,32 @@ def test_without_dot_or_playwright_the_slides_say_what_to_install(tmp_path, monk
         main(["--gif", str(tmp_path / "steps.gif")])
     assert "pip install playwright" in str(stopped.value.code) and "apt-get install graphviz" in str(stopped.value.code)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_vendored_scripts_are_the_pinned_ones():
+    """Each vendored file (the pages' Graphviz, the GIF encoder) matches the sha256 fetch.py pins, with its license beside it."""
+    import hashlib
+    import importlib.util
+
+    vendor = REPO / "autodiff" / "web" / "vendor"
+    spec = importlib.util.spec_from_file_location("vendor_fetch", vendor / "fetch.py")
+    fetch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fetch)
+    assert {pin[3] for pin in fetch.PINNED} == {"viz-global.js", "gifenc.esm.js"}
+    for package, version, _, name, sha256 in fetch.PINNED:
+        assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == sha256, f"{name} is not {package}@{version}"
+        assert version in (vendor / "README.md").read_text(encoding="utf-8") and sha256 in (vendor / "README.md").read_text(encoding="utf-8")
+    assert (vendor / "LICENSE-gifenc-MIT.md").read_text(encoding="utf-8").startswith("The MIT License")
+
+
+def test_the_stepper_page_carries_its_modules_inline():
+    """The page opens from file://, which can import no file: slides.js and the GIF encoder ride in it as data: URLs."""
+    import base64
+
+    page = walkthrough._inlined(walkthrough.STEPPER / "stepper.js")
+    assert 'from "./slides.js"' not in page and "../vendor/" not in page
+    [slides] = re.findall(r'from "data:text/javascript;base64,([A-Za-z0-9+/=]+)"', page)
+    slides = base64.b64decode(slides).decode("utf-8")
+    assert "export async function walkAsGif" in slides
+    [encoder] = re.findall(r'from "data:text/javascript;base64,([A-Za-z0-9+/=]+)"', slides)
+    assert base64.b64decode(encoder) == (REPO / "autodiff" / "web" / "vendor" / "gifenc.esm.js").read_bytes()
