@@ -335,6 +335,8 @@ def test_the_whole_walk_saves_as_an_animated_gif(browser, pages, example, tmp_pa
     graph = math.ceil(box * 4 / 3)
     ink = np.asarray(frames[0].convert("L")) < 128
     assert ink[:graph].any() and ink[graph:].any()  # a drawing, then words under it
+    rows = np.nonzero(ink.any(axis=1))[0]
+    assert graph - 16 <= rows[rows < graph + 4].max()  # the drawing fills its 4/3 px per point: 18-pt text is 24 px
     # under the graph, each step's lines (wrapped, perhaps): rows of ink as tall as 18 px text, none smaller
     for frame, caption in zip(frames, slide_captions({"steps": steps})):
         heights = text_heights(frame, graph + 2)
@@ -342,4 +344,28 @@ def test_the_whole_walk_saves_as_an_animated_gif(browser, pages, example, tmp_pa
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for k in (0, len(frames) // 2, len(frames) - 1):  # for a person to look at
         frames[k].save(ARTIFACTS / f"{example}-gif-frame-{k + 1:02d}.png")
+    page.close()
+
+
+def test_a_graph_too_wide_for_a_slide_says_so_instead_of_a_gif(browser, tmp_path):
+    """Fourteen products side by side: at 1024 px their 18-pt text would be under 14 px, so no GIF, and the page says why."""
+    from autodiff import Value
+
+    terms = [Value(0.1 * k, f"w{k}") * Value(1.0 + k, f"x{k}") for k in range(14)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    path = tmp_path / "wide.html"
+    write_html(total, path)
+    page = Page(browser, path)
+    page.wait(1)
+    downloads = []
+    page.page.on("download", lambda download: downloads.append(download))
+    page.page.click("#step-gif")
+    page.page.wait_for_function("document.getElementById('step-exported').textContent !== ''")
+    message = page.page.inner_text("#step-exported")
+    assert message.startswith("No GIF: this graph is too wide for a 1024 px slide") and "Save frame" in message
+    assert page.page.is_visible("#step-exported") and page.page.evaluate(
+        "parseFloat(getComputedStyle(document.getElementById('step-exported')).fontSize)") >= 18
+    assert downloads == [] and page.page.is_enabled("#step-gif")
     page.close()

@@ -75,8 +75,9 @@ export class Stepper {
     this.gif = element("button", { id: id("gif"), type: "button",
                                    title: "every step, its chain-rule lines under it: an animated GIF for slides" },
                        "Save walk (GIF)");
+    this.exported = element("span", { class: "exported", id: id("exported"), role: "status" }); // why a GIF was not made
     const nav = element("nav", { class: "stepper-nav" });
-    nav.append(this.prev, this.counter, this.next, quizLabel, this.save, this.gif, this.score);
+    nav.append(this.prev, this.counter, this.next, quizLabel, this.save, this.gif, this.score, this.exported);
 
     this.graph = element("div", { id: id("graph"), class: "stepper-graph" });
     this.form = element("form", { class: "stepper-quiz", id: id("ask") });
@@ -225,13 +226,14 @@ export class Stepper {
     if (!this.steps.length || this.gif.disabled) return;
     const label = this.gif.textContent;
     this.gif.disabled = true;
+    this.exported.textContent = "";
     try {
       const frames = [];
       for (const step of this.steps) frames.push({ svg: await this.draw(step.dot), text: step.text });
       const bytes = await walkAsGif(frames, { progress: (k, n) => { this.gif.textContent = `GIF: ${k} / ${n}…`; } });
       download(new Blob([bytes], { type: "image/gif" }), "backward-pass.gif");
     } catch (error) {
-      this.onError(error);
+      this.exported.textContent = `No GIF: ${error.message || error}`;
     } finally {
       this.gif.textContent = label;
       this.gif.disabled = false;
