@@ -100,7 +100,7 @@ def draw(dots, format="svg"):
                         result["drawn"] = page.evaluate(DRAW, [list(dots), format])
                 finally:
                     browser.close()
-        except Error as error:
+        except (Error, OSError) as error:  # the browser would not start, or crashed, or a frame failed
             result["error"] = error
 
     thread = threading.Thread(target=run)

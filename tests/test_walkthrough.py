@@ -686,6 +686,7 @@ def test_the_gif_has_a_frame_per_step_at_a_slides_width(tmp_path):
         root = ElementTree.parse(svg).getroot()
         captions = [t.text for t in root.findall(f"{SVG}text")]  # the step's words, under its drawing
         assert captions[0] == step["text"].splitlines()[0]
+    assert len({layout(svg) for svg in svgs}) == 1 and len(layout(svgs[0])) > 10  # one layout: nodes do not jump
 
 
 def path_without(folder, *programs):
@@ -735,6 +736,14 @@ def test_without_dot_the_slides_are_drawn_in_chromium(tmp_path):
         root = ElementTree.parse(svg).getroot()
         assert [t.text for t in root.findall(f"{SVG}text")][0] == step["text"].splitlines()[0]
         assert root.find(f".//{SVG}g[@class='graph']") is not None  # Graphviz's drawing, above the words
+    assert len({layout(svg) for svg in svgs}) == 1  # nodes do not jump
+
+
+def layout(svg):
+    """Where each node's outline is in an SVG frame: (node id, its outline's points), in order."""
+    root = ElementTree.parse(svg).getroot()
+    return tuple((g.get("id"), g.find(f"{SVG}polygon[@fill='none']").get("points"))
+                 for g in root.iter(f"{SVG}g") if (g.get("class") or "").startswith("node"))
 
 
 @pytest.mark.needs("chromium", "dot")
