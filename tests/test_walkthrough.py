@@ -821,3 +821,17 @@ def test_the_stepper_page_carries_its_modules_inline():
     assert "export async function walkAsGif" in slides
     [encoder] = re.findall(r'from "data:text/javascript;base64,([A-Za-z0-9+/=]+)"', slides)
     assert base64.b64decode(encoder) == (REPO / "autodiff" / "web" / "vendor" / "gifenc.esm.js").read_bytes()
+
+
+def test_a_chromium_that_will_not_start_is_one_line_not_a_traceback(tmp_path):
+    folder = Path(path_without(tmp_path / "bin", "dot", "chromium"))
+    (folder / "chromium").write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 1\n")
+    (folder / "chromium").chmod(0o755)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = subprocess.run([sys.executable, "-m", "autodiff.walkthrough", "--gif", str(out / "steps.gif")],
+                            cwd=REPO, capture_output=True, text=True, encoding="utf-8", timeout=120,
+                            env={**os.environ, "PATH": str(folder)}, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Chromium failed" in result.stderr, result.stderr
+    assert list(out.iterdir()) == []
