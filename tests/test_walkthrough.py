@@ -16,6 +16,7 @@ import graphviz
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pictures import gif_frames
 
 from autodiff import Value, render, walkthrough
 from autodiff.graph import topological_order
@@ -701,17 +702,6 @@ def path_without(folder, *programs):
     return str(folder)
 
 
-def gif_frames(path):
-    from PIL import Image
-
-    with Image.open(path) as gif:
-        frames = []
-        for k in range(gif.n_frames):
-            gif.seek(k)
-            frames.append(gif.convert("RGB"))
-    return frames
-
-
 @pytest.mark.needs("chromium")
 def test_without_dot_the_slides_are_drawn_in_chromium(tmp_path):
     """No `dot` on the PATH: the command line lays out and draws the frames with the pages' own Graphviz in
@@ -726,7 +716,7 @@ def test_without_dot_the_slides_are_drawn_in_chromium(tmp_path):
                             encoding="utf-8", timeout=180, env=env, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
     steps = walkthrough.stepper(EXAMPLES["network"]())["steps"]
-    frames = gif_frames(path)
+    frames, _ = gif_frames(path)
     assert len(frames) == len(steps) and {f.size for f in frames} == {frames[0].size}
     assert frames[0].size[0] == walkthrough.SLIDE_WIDTH
     assert all(ImageChops.difference(a, b).getbbox() for a, b in zip(frames, frames[1:]))

@@ -15,6 +15,8 @@ from xml.etree import ElementTree
 
 import pytest
 
+from pictures import gif_frames, text_heights
+
 from autodiff.graph import topological_order
 from autodiff.walkthrough import EXAMPLES, number, slide_captions, stepper, walk, write_html
 
@@ -279,34 +281,6 @@ def test_a_frame_saves_as_an_svg_for_slides(browser, pages, tmp_path):
     assert captions[0].startswith("Step 7 / 13:") and len(captions) == 1 + len(steps[6].edges)
     assert svg.find(f".//{SVG}g[@id='node-{steps[6].node._id}']").get("class") == "node highlight"
     page.close()
-
-
-def gif_frames(path):
-    """Every frame of a GIF, as RGB pictures."""
-    from PIL import Image
-
-    with Image.open(path) as gif:
-        assert gif.format == "GIF" and gif.is_animated
-        frames = []
-        for k in range(gif.n_frames):
-            gif.seek(k)
-            frames.append(gif.convert("RGB"))
-        return frames, gif.info.get("duration")
-
-
-def text_heights(frame, top):
-    """The heights in px of the runs of rows with ink below `top`: one per line of the caption."""
-    import numpy as np
-
-    ink = (np.asarray(frame.convert("L"))[top:] < 128).any(axis=1)
-    runs, start = [], None
-    for y, inked in enumerate(ink):
-        if inked and start is None:
-            start = y
-        if not inked and start is not None:
-            runs.append(y - start)
-            start = None
-    return runs
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES))

@@ -10,7 +10,7 @@ from pathlib import Path
 from explore_fixtures import bar_data, running, session_with
 
 from autodiff.walkthrough import number
-from test_walkthrough_browser import gif_frames
+from pictures import gif_frames
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "runs" / "test-artifacts" / "stepper"
 
