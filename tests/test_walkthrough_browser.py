@@ -343,3 +343,28 @@ def test_a_graph_too_wide_for_a_slide_says_so_instead_of_a_gif(browser, tmp_path
         "parseFloat(getComputedStyle(document.getElementById('step-exported')).fontSize)") >= 18
     assert downloads == [] and page.page.is_enabled("#step-gif")
     page.close()
+
+
+def test_a_frame_larger_than_its_panel_shows_the_node_at_work(browser, tmp_path):
+    """Fourteen products side by side scroll in their panel: each step, the node passing its gradient is in sight."""
+    from autodiff import Value
+
+    terms = [Value(0.1 * k, f"w{k}") * Value(1.0 + k, f"x{k}") for k in range(14)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    path = tmp_path / "wide.html"
+    count = write_html(total, path)
+    page = Page(browser, path)
+    in_sight = """() => {
+        const panel = document.querySelector('.stepper-graph'), rect = panel.getBoundingClientRect();
+        const box = panel.querySelector('svg g.node.highlight').getBoundingClientRect();
+        return [panel.scrollWidth > panel.clientWidth, box.left >= rect.left && box.right <= rect.left + panel.clientWidth
+                && box.top >= rect.top && box.bottom <= rect.top + panel.clientHeight];
+    }"""
+    for k in range(1, count + 1):
+        page.wait(k)
+        wider, seen = page.page.evaluate(in_sight)
+        assert wider and seen, f"step {k}: the highlighted node is out of sight"
+        page.page.keyboard.press("ArrowRight")
+    page.close()

@@ -168,6 +168,7 @@ export class Stepper {
       this.root.dataset.shown = `${this.index + 1}${asking ? "?" : ""}`; // first: it shows the panels fit() measures
       this.graph.replaceChildren(svg);
       this.fit();
+      this.inSight();
       if (asking) this.answer.focus({ preventScroll: true });
     } catch (error) {
       this.onError(error);
@@ -193,6 +194,17 @@ export class Stepper {
     svg.setAttribute("width", box.width * scale);
     svg.setAttribute("height", box.height * scale);
     svg.dataset.scale = scale;
+  }
+
+  // A frame larger than its panel scrolls: the node passing its gradient, if out of sight, is brought to the
+  // middle of the panel, where the children it passes to are seen around it.
+  inSight() {
+    const node = this.graph.querySelector("svg g.node.highlight");
+    if (!node) return;
+    const panel = this.graph.getBoundingClientRect(), box = node.getBoundingClientRect();
+    const by = (low, high, start, end) => (low >= start && high <= end ? 0 : (low + high) / 2 - (start + end) / 2);
+    this.graph.scrollBy(by(box.left, box.right, panel.left, panel.left + this.graph.clientWidth),
+                        by(box.top, box.bottom, panel.top, panel.top + this.graph.clientHeight));
   }
 
   // The frame on screen as an SVG file, its step's first lines under the drawing: a slide's picture.
