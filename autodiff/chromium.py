@@ -1,4 +1,5 @@
-"""The system's Chromium, headless, for the project's browser tests, pictures and benchmarks.
+"""The system's Chromium, headless, for the project's browser tests, pictures and benchmarks, and
+for drawing slides' frames with the pages' own Graphviz where Graphviz's `dot` is not installed (draw).
 
 playwright drives it, but never downloads a browser of its own (`playwright install` cannot run
 where only package registries are reachable): this is Debian's `chromium` (apt-get install
@@ -38,40 +39,11 @@ class NoRenderer(RuntimeError):
             + (f"; {why}" if why else ""))
 
 
-# In the page: each DOT laid out by the vendored Graphviz (viz-global.js's Viz), as SVG text, or
-# rasterised on a canvas a px per unit of its viewBox (which the graph's dpi already scaled), as a
-# PNG (base64): what `dot -Tpng` makes of it.
-DRAW = """async ([dots, format]) => {
-    const viz = await Viz.instance();
-    const out = [];
-    for (const dot of dots) {
-        const svg = viz.renderString(dot, { format: "svg" });
-        if (format === "svg") { out.push(svg); continue; }
-        const box = viz.renderSVGElement(dot).viewBox.baseVal;
-        const [width, height] = [Math.ceil(box.width), Math.ceil(box.height)];
-        const sized = svg.replace(/<svg width="[^"]*" height="[^"]*"/, `<svg width="${width}" height="${height}"`);
-        const picture = new Image();
-        await new Promise((resolve, reject) => {
-            picture.onload = resolve;
-            picture.onerror = () => reject(new Error("a frame could not be rasterised"));
-            picture.src = "data:image/svg+xml;base64," + btoa(unescape(encodeURIComponent(sized)));
-        });
-        const canvas = Object.assign(document.createElement("canvas"), { width, height });
-        const context = canvas.getContext("2d");
-        context.fillStyle = "white";
-        context.fillRect(0, 0, width, height);
-        context.drawImage(picture, 0, 0, width, height);
-        out.push(canvas.toDataURL("image/png").split(",")[1]);
-    }
-    return out;
-}"""
-
-
 def draw(dots, format="svg"):
     """Lay out and draw each DOT text in headless Chromium, with the Graphviz the pages use (vendored
-    in autodiff/web/vendor): for a machine without `dot`. Returns the drawings' bytes, as `dot -T`
-    would: SVG, or PNG (at the graph's own dpi). Raises NoRenderer, saying what to install, when Chromium or
-    playwright is missing or the browser does not start."""
+    in autodiff/web/vendor, and web/draw_frames.js): for a machine without `dot`. Returns the
+    drawings' bytes, as `dot -T` would: SVG, or PNG (at the graph's own dpi). Raises NoRenderer,
+    saying what to install, when Chromium or playwright is missing or the browser does not start."""
     import base64
     import tempfile
     import threading
@@ -94,10 +66,12 @@ def draw(dots, format="svg"):
                     page = browser.new_page()
                     with tempfile.TemporaryDirectory() as folder:  # a page at a file: address, as the stepper page is
                         html = Path(folder) / "draw.html"
-                        html.write_text(f"<!DOCTYPE html><meta charset='utf-8'><script>{renderer_script()}</script>",
+                        script = (Path(__file__).parent / "web" / "draw_frames.js").read_text(encoding="utf-8")
+                        html.write_text(f"<!DOCTYPE html><meta charset='utf-8'><script>{renderer_script()}\n{script}</script>",
                                         encoding="utf-8")
                         page.goto(html.as_uri())
-                        result["drawn"] = page.evaluate(DRAW, [list(dots), format])
+                        result["drawn"] = page.evaluate("([dots, format]) => seebackprop.drawFrames(dots, format)",
+                                                        [list(dots), format])
                 finally:
                     browser.close()
         except (Error, OSError) as error:  # the browser would not start, or crashed, or a frame failed
