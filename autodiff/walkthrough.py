@@ -536,12 +536,16 @@ SLIDE_WIDTH = 1024
 
 
 def slide_captions(data):
-    """Each frame's words under it: the step's first line, then its chain-rule lines (the last frame: its first lines)."""
+    """Each frame's words under it: the step's first line, then up to six of its chain-rule lines, and how many
+    more there are (each is also on its node in the frame): a slide never hides that it shows only some."""
     captions = []
     for step in data["steps"]:
         lines = step["text"].splitlines()
-        chain = [line.strip() for line in lines if line.startswith("  ∂")][:6]
-        captions.append([lines[0]] + chain if chain else [line.strip() for line in lines[:7]])
+        chain = [line.strip() for line in lines[1:] if line.startswith("  ∂")]
+        shown = [lines[0]] + chain[:6] if chain else [line.strip() for line in lines[:7]]
+        if len(chain) > 6:
+            shown.append(f"… and {len(chain) - 6} more, each on its node above")
+        captions.append(shown)
     return captions
 
 
@@ -806,7 +810,7 @@ def main(argv=None):
                 print(f"wrote {args.gif}: {write_gif(root, args.gif)} frames")
             if args.svg:
                 print(f"wrote {len(write_svg_frames(root, args.svg))} frames to {args.svg}")
-        except (OSError, RuntimeError) as error:
+        except (OSError, RuntimeError, ValueError) as error:  # ValueError: a graph too wide to read on a slide
             sys.exit(f"cannot write the slides: {error}")
         return
     if args.html:

@@ -825,3 +825,19 @@ def test_a_chromium_that_will_not_start_is_one_line_not_a_traceback(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Chromium failed" in result.stderr, result.stderr
     assert list(out.iterdir()) == []
+
+
+def test_a_slide_caption_says_how_many_chain_rule_lines_it_leaves_out():
+    """The last frame has 16 gradients: its caption shows six and says how many more there are, never hides them."""
+    from autodiff.walkthrough import EXAMPLES, slide_captions, stepper
+
+    data = stepper(EXAMPLES["network"]())
+    for step, caption in zip(data["steps"], slide_captions(data)):
+        chain = [line for line in step["text"].splitlines()[1:] if line.startswith("  ∂")]
+        shown = [line for line in caption if line.startswith("∂")]
+        assert shown == [line.strip() for line in chain[:6]]
+        if len(chain) > 6:
+            assert caption[-1] == f"… and {len(chain) - 6} more, each on its node above"
+        else:
+            assert not caption[-1].startswith("…")
+    assert any(len([line for line in s["text"].splitlines() if line.startswith("  ∂")]) > 6 for s in data["steps"])

@@ -15,12 +15,14 @@ const LINE = Math.round(CAPTION_PX * 1.3);
 const MARGIN = 8;
 const FONT = 'Arial, "Liberation Sans", Helvetica, sans-serif'; // Helvetica's widths, which Graphviz sized the boxes for
 
-// The words under a frame: the step's first line and its chain-rule lines (∂C/∂x = ... × ... = ...);
-// the last frame, which has none, its first lines. As walkthrough.slide_captions writes them.
+// The words under a frame: the step's first line and up to six of its chain-rule lines (∂C/∂x = ... × ... = ...),
+// and how many more there are; a frame with none, its first lines. As walkthrough.slide_captions writes them.
 export function captionLines(text) {
   const lines = text.split("\n");
-  const chain = lines.filter((line) => line.startsWith("  ∂")).map((line) => line.trim()).slice(0, 6);
-  return chain.length ? [lines[0], ...chain] : lines.slice(0, 7).map((line) => line.trim());
+  const chain = lines.slice(1).filter((line) => line.startsWith("  ∂")).map((line) => line.trim());
+  if (!chain.length) return lines.slice(0, 7).map((line) => line.trim());
+  const more = chain.length > 6 ? [`… and ${chain.length - 6} more, each on its node above`] : [];
+  return [lines[0], ...chain.slice(0, 6), ...more];
 }
 
 // One line cut at spaces to fit `width` px; the lines it continues on are indented.
