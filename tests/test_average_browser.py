@@ -23,6 +23,22 @@ def shown_average(page):
     return page.eval_on_selector_all("#avg-table td.avg[data-value]", "cells => cells.map(c => Number(c.dataset.value))")
 
 
+def number_stays_on_one_line(page, selector):
+    """Whether the check's number ("9.1e-20") is on one line however narrow its sentence is made: it broke after 'e-'."""
+    return page.evaluate("""selector => {
+        const check = document.querySelector(selector), number = check.querySelector(".number");
+        if (!number || !number.textContent) return false;
+        const width = check.style.width;
+        let whole = true;
+        for (let w = 120; w <= 1000; w += 3) {
+            check.style.width = `${w}px`;
+            whole = whole && number.getClientRects().length === 1;
+        }
+        check.style.width = width;
+        return whole;
+    }""", selector)
+
+
 def test_two_examples_then_a_mini_batch_then_one_step(browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with running(session_with(lively_network(), bar_data(300, 100))) as server:
@@ -46,6 +62,7 @@ def test_two_examples_then_a_mini_batch_then_one_step(browser):
             nudges.append(-np.array(one["da"][3]))
         assert np.allclose(shown_average(page), np.mean(nudges, axis=0), rtol=1e-12, atol=1e-15)
         assert page.locator("#avg-check.ok").count() == 1
+        assert number_stays_on_one_line(page, "#avg-check")
         sizes = page.eval_on_selector_all("#average-panel td, #average-panel th, #average-panel p, #average-panel button",
                                           "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
         assert min(sizes) >= 18, min(sizes)
