@@ -1,7 +1,7 @@
 """numpy's BLAS threads chosen by nn/threads.py, against one thread and against PyTorch, free and with a core taken.
 
     pip install -r benchmarks/requirements.txt     # torch==2.13.0, never a dependency of the package
-    python benchmarks/blas_threads.py [--epochs 2] [--samples 2] [--recipe best | --hidden 16 16 ...]
+    python benchmarks/blas_threads.py [--epochs 2] [--samples 2] [--hidden 16 16 ...]   # --recipe best, or its layers changed
 
 Each run is the real command in its own process, as a user starts it, on the real MNIST (cached by
 the demo):
