@@ -21,6 +21,7 @@ from .average import average
 from .checks import BadRequest
 from ..train import COSTS
 from .models import list_models, load_model
+from .scores import Scores
 from .training import Settings, TakingTurns, Trainer
 from .wants import SHOWN, Kind, backward_pass, example, forward_only, packed, per_example_nudges
 
@@ -89,6 +90,7 @@ class Session:
                              "class names: give one to 10 names, one for each label")
         self.models = models
         self.live = live
+        self.scores = Scores(*self.data["test"])  # for every network shown: its scores are kept by its weights
         self._use(model, history, kind, settings, name)
 
     def _use(self, model, history=None, kind=None, settings=None, name="loaded"):
@@ -105,7 +107,8 @@ class Session:
         self.net = model if (model is not None and self.live) else FastMLP(sizes[0], sizes[1:], activation, output,
                                                                           seed=0, dtype=dtype)
         self.which = "loaded" if self.live and model is not None else "untrained"
-        self.trainer = Trainer(self.net, (*self.data["train"], *self.data["test"]), self.lock, self.settings)
+        self.trainer = Trainer(self.net, (*self.data["train"], *self.data["test"]), self.lock, self.settings,
+                               self.scores)
         self.history = history if model is not None else None
         self.measured = None  # the badge's accuracy: (which, steps, share of the test digits right)
         if self.loaded is not None:
@@ -124,6 +127,7 @@ class Session:
                 with self.lock:
                     self.which = "loaded"
                     self.trainer.restart()
+                    self.measured = None
                 return
             raise BadRequest("no model was loaded: start with --model PATH, or train this one")
         self.trainer.pause()
@@ -188,19 +192,24 @@ class Session:
             }
 
     def accuracy_now(self):
-        """For the model's badge: {"steps", "share"}, the share of test digits read right after that many
-        steps here. Measured when paused (once per step count); while training runs, the last epoch's
-        figure, with the step it was measured at, so that the badge never claims a newer one."""
+        """For the model's badge: {"steps", "share", "measuring"}: the share of test digits read right after
+        that many steps here. While training runs, the last epoch's figure, with the step it was
+        measured at. Paused: the share of the weights as they are, if it is known (scores.py); if not,
+        it is measured in the background, and meanwhile the last share known, with its step and
+        "measuring": the badge never waits for a score, nor claims an older one for these weights."""
         steps = len(self.trainer.costs)
-        if self.trainer.running:
-            epoch, share = self.trainer.accuracy[-1]  # epoch 0: as this network started here
-            latest = (epoch * len(self.trainer.batches), share)
-            if self.measured is not None and self.measured[0] == self.which and self.measured[1] > latest[0]:
-                latest = self.measured[1:]
-            return {"steps": latest[0], "share": latest[1]}
-        if self.measured is None or self.measured[:2] != (self.which, steps):
-            self.measured = (self.which, steps, self.trainer.test_accuracy())
-        return {"steps": steps, "share": self.measured[2]}
+        if not self.trainer.running and len(self.trainer.test_labels):
+            key, share = self.scores.lookup(self.net)
+            if share is not None:
+                self.measured = (self.which, steps, share)
+                return {"steps": steps, "share": share, "measuring": False}
+            self.scores.measure_later(key, self.net)
+        epoch, share = self.trainer.accuracy[-1]  # epoch 0: as this network started here
+        latest = (epoch * len(self.trainer.batches), share)
+        if self.measured is not None and self.measured[0] == self.which and self.measured[1] > latest[0]:
+            latest = self.measured[1:]
+        return {"steps": latest[0], "share": latest[1],
+                "measuring": not self.trainer.running and len(self.trainer.test_labels) > 0}
 
     # --- one example ---
 

@@ -17,8 +17,9 @@ import numpy as np
 from .. import threads
 from ..data import scaled, shuffled_batches
 from ..optim import SGD, Adam
-from ..train import COSTS, predict
+from ..train import COSTS
 from .checks import BadRequest
+from .scores import Scores
 
 LEARNING_RATE, BATCH_SIZE, SEED = 3.0, 100, 0  # demos/train_mnist.py's defaults
 OPTIMIZERS = {"SGD": SGD, "Adam": Adam}
@@ -98,12 +99,14 @@ class TakingTurns:
 
 
 class Trainer:
-    def __init__(self, net, data, lock, settings=None):
-        """lock: a TakingTurns shared with the session; settings: a Settings (the video's by default)."""
+    def __init__(self, net, data, lock, settings=None, scores=None):
+        """lock: a TakingTurns shared with the session; settings: a Settings (the video's by default);
+        scores: the test digits' Scores (scores.py), which the session shares."""
         self.net, self.lock = net, lock
         self.settings = settings or Settings()
         self.cost = COSTS[self.settings.cost]
         self.train_images, self.train_labels, self.test_images, self.test_labels = data
+        self.scores = scores or Scores(self.test_images, self.test_labels)
         self.thread = None
         self.running = False
         self.starting = threading.Lock()  # start and pause, one at a time: two tabs pressing Train start one thread
@@ -123,9 +126,8 @@ class Trainer:
                                 np.random.default_rng([self.settings.seed, epoch]))
 
     def test_accuracy(self):
-        if len(self.test_labels) == 0:
-            return None  # no test digits: nothing to score (a mean of nothing would be NaN)
-        return float(np.mean(predict(self.net, self.test_images) == self.test_labels))
+        """The share of the test digits the network reads right (None if there are none), measured once per weights."""
+        return self.scores.score(self.net)
 
     def check_can_train(self):
         if len(self.train_labels) == 0:
