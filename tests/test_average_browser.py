@@ -55,7 +55,8 @@ def test_two_examples_then_a_mini_batch_then_one_step(browser):
         page.click("#avg-fill")
         page.wait_for_function("document.getElementById('avg-summary').textContent.startsWith('100 examples')")
         assert page.locator("#avg-check.ok").count() == 1
-        assert "100 examples' own backward() equals one backward() over the batch" in page.inner_text("#avg-check")
+        assert ("100 examples' own nudges (the chain rule, for each alone) equals one backward() over the batch"
+                in page.inner_text("#avg-check"))
 
         _, before = client.get("/api/state")
         page.click("#avg-step")

@@ -19,7 +19,6 @@ from ..train import predict
 from . import neuron as zoom
 from .average import average
 from .checks import BadRequest
-from ..train import COSTS
 from .models import list_models, load_model
 from .scores import Scores
 from .training import Settings, TakingTurns, Trainer
@@ -318,8 +317,7 @@ class Session:
             if apply and self.trainer.running:
                 raise BadRequest("training is running: pause it to take a step by hand")
             weights, biases = self.matrices()
-            result = average(weights, biases, self.net.activation, self.net.output, COSTS[self.kind.cost], xs,
-                             targets, self.settings.lr)
+            result = average(weights, biases, self.kind, xs, targets, self.settings.lr)
             if apply:  # plain SGD by the average: new arrays, as switch() explains
                 for p, g in zip(self.net.parameters(), result.pop("_gradient")):
                     p.data = p.data - self.settings.lr * g

@@ -1,9 +1,9 @@
 // Many examples, one step: each example's wishes side by side, their average, and the check that the
 // average is the gradient of the batch's cost (the video's last step). Every number comes from the
-// server (nn/explore/average.py): each example's own backward(), and one backward() over all of them.
+// server (nn/explore/average.py): each example's own nudges by the chain rule, and one backward() over all of them.
 // A nudge is −∂C/∂x: the way the example wants x to move.
 
-import { unpack } from "./api.js";
+import { rows, unpack } from "./api.js";
 import { fmt, largest, paint, signed, signedColour } from "./format.js";
 
 const SHOWN = 8; // examples side by side; the average is over all of them
@@ -79,7 +79,8 @@ export class AverageView {
       `. The batch's cost (their mean): <b>${fmt(r.batch_cost)}</b>.`;
     const check = this.$("avg-check");
     check.className = `check ${r.check.agree ? "ok" : "bad"}`;
-    check.textContent = `The average of ${n} examples' own backward() equals one backward() over the batch: ` +
+    check.textContent = `The average of ${n} examples' own nudges (the chain rule, for each alone) equals one ` +
+      "backward() over the batch: " +
       `largest difference ${fmt(r.check.max_difference, 2)}`;
     this.drawTable(r, Math.min(n, SHOWN));
     this.drawTug(r);
@@ -95,9 +96,9 @@ export class AverageView {
     const k = this.neuron;
     const row = (m) => m.subarray(k * nin, (k + 1) * nin);
     // One scale for every column, printed: the largest nudge among everything the table shows.
-    const outputs = r.output_nudges.slice(0, shown).concat([r.output_average]);
+    const outputs = rows(r.output_nudges).slice(0, shown).concat([r.output_average]);
     const outScale = largest(outputs.flat());
-    const below = r.below_nudges ? r.below_nudges.slice(0, shown).concat([r.below_average]) : null;
+    const below = r.below_nudges ? rows(r.below_nudges).slice(0, shown).concat([r.below_average]) : null;
     const belowScale = below ? largest(below.flat()) : 0;
     const imageScale = Math.max(...dw1.slice(0, shown).map((m) => largest(row(m))), largest(row(mean)));
     const columns = [...Array(shown).keys()];
