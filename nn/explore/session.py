@@ -357,8 +357,8 @@ class Session:
             # plain SGD took lr·gradient from each; other optimizers kept a copy.
             before = last["before"] or [p.data + self.settings.lr * g
                                         for p, g in zip(self.net.parameters(), last["gradient"])]
+            gradient = [None] + [g.copy() for g in last["gradient"][0::2]]  # the next step overwrites them
         weights, biases = before[0::2], before[1::2]
-        gradient = [None] + last["gradient"][0::2]
         chosen = weights_to_follow(gradient)
         xs = scaled(images[last["indices"]], np.float64)
         weights, biases = [np.asarray(w, np.float64) for w in weights], [np.asarray(b, np.float64) for b in biases]
