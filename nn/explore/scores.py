@@ -50,12 +50,12 @@ class Scores:
             return key, self._known.get(key)
 
     def measure_later(self, key, net):
-        """Have the worker measure a copy of `net` (its weights now; call with the session's lock held)."""
-        copy = FastMLP.from_state({name: np.array(value) for name, value in net.state().items()})
+        """Have the worker measure `net` as it is now (call with the session's lock held: its arrays are copied)."""
+        state = {name: np.array(value) for name, value in net.state().items()}  # the network is made in the worker
         with self._lock:
             if key in self._known:
                 return
-            self._wanted = (key, copy)  # a newer network replaces one not started yet: only the newest matters
+            self._wanted = (key, state)  # a newer network replaces one not started yet: only the newest matters
             if self._worker is None:
                 self._worker = threading.Thread(target=self._work, name="explorer-scores", daemon=True)
                 self._worker.start()
@@ -66,8 +66,8 @@ class Scores:
                 if self._wanted is None:
                     self._worker = None
                     return
-                (key, net), self._wanted = self._wanted, None
-            self._keep(key, self._measure(net))
+                (key, state), self._wanted = self._wanted, None
+            self._keep(key, self._measure(FastMLP.from_state(state)))
 
     def _measure(self, net):
         if len(self.labels) == 0:
