@@ -38,24 +38,30 @@ def each_example(weights, biases, kind, xs, labels):
     return costs_of(a[-1], ys, kind.cost), a, da, dz
 
 
-def disagreement(dw_each, labels):
+def disagreement(layers, labels):
     """The weight that the examples pull hardest both ways: one wants it up, another down.
 
-    For each weight, the strongest upward wish and the strongest downward wish; the weight whose
-    weaker of the two is largest is the clearest tug of war. None if every weight is pulled one way.
+    layers: for each layer, (c, a), arrays (examples, nout) and (examples, nin): example e's nudge
+    to weight w_jk is c[e, j] · a[e, k] (−∂C/∂z_j times the activation a_k it multiplies). For each
+    weight, the strongest upward wish and the strongest downward wish; the weight whose weaker of
+    the two is largest is the clearest tug of war. None if every weight is pulled one way.
     """
     best = None
-    for l, layer in enumerate(dw_each, start=1):  # (examples, nout, nin) of nudges, −∂C/∂w
-        up, down = layer.max(axis=0), -layer.min(axis=0)
-        tug = np.minimum(up, down)
+    for l, (c, a) in enumerate(layers, start=1):
+        up, down = np.empty((c.shape[1], a.shape[1])), np.empty((c.shape[1], a.shape[1]))
+        for j in range(c.shape[1]):  # a neuron at a time: (examples, nin) numbers, never (examples, nout, nin)
+            nudges = a * c[:, j:j + 1]
+            nudges.max(axis=0, out=up[j])
+            nudges.min(axis=0, out=down[j])
+        tug = np.minimum(up, -down)
         j, k = np.unravel_index(np.argmax(tug), tug.shape)
         if tug[j, k] > 0 and (best is None or tug[j, k] > best["strength"]):
-            wants_up, wants_down = int(np.argmax(layer[:, j, k])), int(np.argmin(layer[:, j, k]))
+            pulls = c[:, j] * a[:, k]  # each example's nudge to this weight
+            wants_up, wants_down = int(np.argmax(pulls)), int(np.argmin(pulls))
             best = {"layer": l, "neuron": int(j), "input": int(k), "strength": float(tug[j, k]),
-                    "up": {"example": wants_up, "label": int(labels[wants_up]), "nudge": float(layer[wants_up, j, k])},
-                    "down": {"example": wants_down, "label": int(labels[wants_down]),
-                             "nudge": float(layer[wants_down, j, k])},
-                    "average": float(layer[:, j, k].mean())}
+                    "up": {"example": wants_up, "label": int(labels[wants_up]), "nudge": float(pulls[wants_up])},
+                    "down": {"example": wants_down, "label": int(labels[wants_down]), "nudge": float(pulls[wants_down])},
+                    "average": float(pulls.mean())}
     return best
 
 
@@ -69,8 +75,8 @@ def average(weights, biases, kind, xs, labels, learning_rate):
     labels = np.asarray(labels)
     n, last = len(labels), len(weights)
     costs, a, da_each, dz = each_example(weights, biases, kind, xs, labels)
-    # each example's wishes for every weight, −∂C_e/∂w_jk: an outer product each (examples, nout, nin)
-    nudges_w = [(-dz[l])[:, :, None] * a[l - 1][:, None, :] for l in range(1, last + 1)]
+    # each example's wishes for every weight, −∂C_e/∂w_jk = −∂C_e/∂z_j · a_k: an outer product each
+    factors = [(-dz[l], a[l - 1]) for l in range(1, last + 1)]
     # their average: the sum of those outer products over the examples is the one matrix product dzᵀa
     dw_mean = [dz[l].T @ a[l - 1] / n for l in range(1, last + 1)]
     db_mean = [dz[l].mean(axis=0) for l in range(1, last + 1)]
@@ -99,9 +105,9 @@ def average(weights, biases, kind, xs, labels, learning_rate):
         "output_average": (-da_each[last].mean(axis=0)).tolist(),
         "below_average": (-da_each[last - 1].mean(axis=0)).tolist() if last > 1 else None,
         # First-layer weight nudges: one 28x28 image per neuron, for the first few examples and the average.
-        "dw1": [packed(layer) for layer in nudges_w[0][:SHOWN_SIDE_BY_SIDE]],
+        "dw1": [packed(np.outer(c, x)) for c, x in zip(*(f[:SHOWN_SIDE_BY_SIDE] for f in factors[0]))],
         "dw1_average": packed(-dw_mean[0]),
-        "disagreement": disagreement(nudges_w, labels),
+        "disagreement": disagreement(factors, labels),
         "_gradient": [g for pair in zip(dw_mean, db_mean) for g in pair],  # for a step, in parameters() order
         "check": {
             "engine": "the average of each example's nudges (the chain rule in numpy, an example a row)",
