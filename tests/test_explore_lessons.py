@@ -193,6 +193,19 @@ def test_with_no_test_digits_the_badge_claims_no_accuracy(browser, data):
         assert page.inner_text("#model-name") == "untrained \u00b7 no test digits to score"  # not "0.0%"
 
 
+def test_weights_that_cannot_be_scored_get_a_badge_that_says_so(browser, data):
+    session = Session(data)
+    with session.lock:  # weights so large that w·x+b overflows (a huge step by hand could make them)
+        session.net.weights[0].data = np.full_like(session.net.weights[0].data, 1e308)
+    with running(session) as server:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(server.url)
+        page.wait_for_function("document.getElementById('model-name').textContent.includes('could not be scored')",
+                               timeout=30_000)
+        assert page.inner_text("#model-name") == "untrained \u00b7 the test digits could not be scored"
+        assert "overflows" in page.get_attribute("#model-name", "title")
+
+
 def test_the_cost_axis_follows_the_curve_not_its_first_point(browser, data):
     with running(session_with(data=data)) as server:
         page = opened(browser, server)

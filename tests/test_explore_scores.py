@@ -89,3 +89,21 @@ def test_a_score_measured_for_earlier_weights_is_never_shown_as_the_current_ones
         assert state["accuracy"] == {"steps": 3, "share": pytest.approx(accuracy(session)), "measuring": False}
     finally:
         gate.set()
+
+
+def test_weights_that_cannot_be_scored_say_why_and_the_scores_go_on():
+    """A score that fails (weights so large that w·x+b overflows) is said, once, and never leaves the
+    badge measuring forever; the next weights are scored as usual."""
+    session, gate = gated_session()
+    measured(session)
+    kept = [p.data.copy() for p in session.net.parameters()]
+    with session.lock:
+        session.net.weights[0].data = np.full_like(kept[0], 1e308)  # new arrays, as switch() does
+    state = measured(session)
+    assert state["accuracy"]["share"] is None and "overflow" in state["accuracy"]["error"]
+    with session.lock:
+        for p, data in zip(session.net.parameters(), kept):
+            p.data = data
+        session.trainer.costs.append(0.0)  # a step's worth: another state of the weights, as after a step
+    state = measured(session)
+    assert state["accuracy"]["share"] == pytest.approx(accuracy(session)) and "error" not in state["accuracy"]

@@ -44,7 +44,8 @@ class Scores:
         return self._keep(key, self._measure(net))
 
     def lookup(self, net):
-        """(fingerprint, share): share is None while these weights have no score yet."""
+        """(fingerprint, share): share is None while these weights have no score yet, and a string
+        (why) if they could not be scored."""
         key = fingerprint(net)
         with self._lock:
             return key, self._known.get(key)
@@ -67,7 +68,11 @@ class Scores:
                     self._worker = None
                     return
                 (key, state), self._wanted = self._wanted, None
-            self._keep(key, self._measure(FastMLP.from_state(state)))
+            try:
+                share = self._measure(FastMLP.from_state(state))
+            except Exception as error:  # noqa: BLE001 - weights that overflow w·x+b: said, and the worker goes on
+                share = f"{type(error).__name__}: {error}"
+            self._keep(key, share)
 
     def _measure(self, net):
         if len(self.labels) == 0:

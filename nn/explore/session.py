@@ -199,6 +199,8 @@ class Session:
         steps = len(self.trainer.costs)
         if not self.trainer.running and len(self.trainer.test_labels):
             key, share = self.scores.lookup(self.net)
+            if isinstance(share, str):  # these weights could not be scored: why, rather than a number
+                return {"steps": steps, "share": None, "measuring": False, "error": share}
             if share is not None:
                 self.measured = (self.which, steps, share)
                 return {"steps": steps, "share": share, "measuring": False}

@@ -340,7 +340,8 @@ function badge(state) {
     ? `${loaded} (${count(state.history.length, "epoch")})` : loaded;
   const which = steps === 0 ? start : state.model === "loaded" ? `${loaded} + ${count(steps, "step")} here`
     : `trained here for ${count(steps, "step")}`;
-  const { share, steps: at, measuring } = state.accuracy; // measured after `at` steps here
+  const { share, steps: at, measuring, error } = state.accuracy; // measured after `at` steps here
+  if (error) return `${which} \u00b7 the test digits could not be scored`; // why: in its title
   if (share === null) return `${which} \u00b7 ${measuring ? "measuring the test accuracy\u2026" : "no test digits to score"}`;
   const when = at === steps ? "" : ` at step ${at.toLocaleString("en")}`;
   // measuring: these weights' score is on its way (a moment); until then the last one, with its step
@@ -364,7 +365,7 @@ function applyState(state, since) {
   page.steps = progress.steps;
   page.model = state.model;
   $("model-name").textContent = badge(state);
-  $("model-name").title = badge(state);
+  $("model-name").title = badge(state) + (state.accuracy.error ? `: ${state.accuracy.error}` : "");
   pageBody().classList.toggle("training", progress.running);
   $("use-loaded").disabled = !state.has_loaded;
   if (state.live) $("use-loaded").textContent = "Your network"; // a notebook's own, trained or not
