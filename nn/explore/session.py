@@ -241,10 +241,14 @@ class Session:
                                      activation=self.kind.of_layer(layer, last),
                                      upstream_from="cost" if layer == last else "layers")
         layer_view = {"a": a[layer][j], "da": da[layer][j], "dz": dz[layer][j], "db": db[layer][j],
-                      "dw": dw[layer][j].tolist(), "da_below": (weights[layer - 1][j] * dz[layer][j]).tolist()}
+                      "dw": dw[layer][j], "da_below": weights[layer - 1][j] * dz[layer][j]}
         difference = max(float(np.max(np.abs(np.subtract(numbers[key], layer_view[key])))) for key in layer_view)
-        return {"layer": layer, "neuron": j, "steps": frames, "scalar_engine": numbers, "layer_view": layer_view,
-                "max_difference": difference}
+        # a neuron's weights and inputs travel packed (exact): as JSON text, a first-layer neuron's 4 x 784
+        # numbers were most of the answer's bytes and of its encoding time
+        exact = lambda numbers: {k: packed(v, exact=True) if k in ("dw", "da_below") else v  # noqa: E731
+                                 for k, v in numbers.items()}
+        return {"layer": layer, "neuron": j, "steps": frames, "scalar_engine": exact(numbers),
+                "layer_view": exact(layer_view), "max_difference": difference}
 
     def check_class(self, target):
         if not 0 <= target < self.net.sizes[-1]:
