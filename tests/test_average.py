@@ -32,8 +32,8 @@ def test_each_example_and_the_average_equal_the_numpy_chain_rule(count):
     assert np.allclose(result["costs"], [h.cost for h in hand], rtol=1e-12, atol=1e-12)
     assert np.allclose(unpacked(result["output_nudges"]), [-h.da[3] for h in hand], rtol=1e-10, atol=1e-12)
     assert np.allclose(unpacked(result["below_nudges"]), [-h.da[2] for h in hand], rtol=1e-10, atol=1e-12)
-    for e, shown in enumerate(result["dw1"]):
-        assert np.allclose(unpacked(shown), -hand[e].dw[1], rtol=1e-5, atol=1e-7)  # float32 images
+    for e, z1 in enumerate(unpacked(result["z1_nudges"])):  # times the example's pixels: its weight nudges
+        assert np.allclose(np.outer(z1, xs[e]), -hand[e].dw[1], rtol=1e-12, atol=1e-15)
     mean = -np.mean([h.dw[1] for h in hand], axis=0)
     assert np.allclose(unpacked(result["dw1_average"]), mean, rtol=1e-5, atol=1e-7)
     assert result["check"]["agree"] and result["check"]["max_difference"] < 1e-12

@@ -18,7 +18,7 @@ from ..data import one_hot
 from ..train import COSTS
 from .wants import chain_rule, costs_of, forward, packed
 
-SHOWN_SIDE_BY_SIDE = 8  # examples whose first-layer weight nudges travel as images: 8 x 16 x 784 numbers
+SHOWN_SIDE_BY_SIDE = 8  # examples whose first-layer weight nudges the page shows
 
 
 def gradients(weights, biases, kind, x, labels):
@@ -104,8 +104,11 @@ def average(weights, biases, kind, xs, labels, learning_rate):
         "below_nudges": packed(-da_each[last - 1], exact=True) if last > 1 else None,
         "output_average": (-da_each[last].mean(axis=0)).tolist(),
         "below_average": (-da_each[last - 1].mean(axis=0)).tolist() if last > 1 else None,
-        # First-layer weight nudges: one 28x28 image per neuron, for the first few examples and the average.
-        "dw1": [packed(np.outer(c, x)) for c, x in zip(*(f[:SHOWN_SIDE_BY_SIDE] for f in factors[0]))],
+        # First-layer weight nudges, one 28x28 image per neuron: for the first few examples, their two
+        # factors, each first-layer neuron's nudge −∂C/∂z_j (times pixel k, the example's image, is the
+        # nudge to w_jk: the page multiplies, where 8 x 16 x 784 products were 535 kB of the answer); the
+        # average's whole.
+        "z1_nudges": packed(factors[0][0][:SHOWN_SIDE_BY_SIDE], exact=True),
         "dw1_average": packed(-dw_mean[0]),
         "disagreement": disagreement(factors, labels),
         "_gradient": [g for pair in zip(dw_mean, db_mean) for g in pair],  # for a step, in parameters() order

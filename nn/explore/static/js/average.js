@@ -89,18 +89,21 @@ export class AverageView {
 
   drawTable(r, shown) {
     const images = r.images.map((p) => unpack(p));
-    const dw1 = r.dw1.map((p) => unpack(p));
     const mean = unpack(r.dw1_average);
     const nin = r.dw1_average.shape[1];
     if (this.neuron === null || this.neuron >= r.dw1_average.shape[0]) this.neuron = strongest(mean, nin);
     const k = this.neuron;
     const row = (m) => m.subarray(k * nin, (k + 1) * nin);
+    // Example e's nudge to weight w_k of neuron k is its nudge to that neuron's z times pixel k of its
+    // image (−∂C/∂z · a_k): the server sends the two factors, exact, and the image.
+    const z1 = rows(r.z1_nudges);
+    const dw1 = images.map((image, e) => Float64Array.from(image, (pixel) => z1[e][k] * pixel));
     // One scale for every column, printed: the largest nudge among everything the table shows.
     const outputs = rows(r.output_nudges).slice(0, shown).concat([r.output_average]);
     const outScale = largest(outputs.flat());
     const below = r.below_nudges ? rows(r.below_nudges).slice(0, shown).concat([r.below_average]) : null;
     const belowScale = below ? largest(below.flat()) : 0;
-    const imageScale = Math.max(...dw1.slice(0, shown).map((m) => largest(row(m))), largest(row(mean)));
+    const imageScale = Math.max(...dw1.slice(0, shown).map((m) => largest(m)), largest(row(mean)));
     const columns = [...Array(shown).keys()];
     const head = columns.map((e) => `<th>#${e + 1}<br><canvas class="digit small" data-e="${e}" width="28" height="28"></canvas>` +
       `<br>${r.labels[e]} &rarr; ${r.guesses[e]}</th>`).join("") + `<th class="avg">average<br>of ${r.labels.length}</th>`;
@@ -120,7 +123,7 @@ export class AverageView {
     for (const canvas of this.container.querySelectorAll("canvas[data-e]")) paint(canvas, images[Number(canvas.dataset.e)]);
     for (const canvas of this.container.querySelectorAll("canvas[data-w]")) {
       const which = canvas.dataset.w;
-      paint(canvas, row(which === "avg" ? mean : dw1[Number(which)]), { signedScale: imageScale });
+      paint(canvas, which === "avg" ? row(mean) : dw1[Number(which)], { signedScale: imageScale });
     }
     this.$("avg-neuron").addEventListener("change", (event) => { this.neuron = Number(event.target.value); this.draw(); });
   }
