@@ -17,6 +17,13 @@ arguments outside the Tensor ops (which a replay would not recompute) is an erro
 stale value. From then on a call replays the tape: the same rules, called in the same order on the
 new arrays, the same chain rule edge by edge, results written into arrays allocated once. No node
 is made, nothing is sorted or locked. So the weights come out bitwise equal to the plain graph's.
+The tape is written out as straight-line Python, which step.source() shows:
+
+    v7, d7 = weighted_sum(v0, v6, v3, out=o0)  # w·x+b        (forward: value and local derivatives)
+    v8, d8 = sigmoid(v7, out=o1)  # sigmoid
+    ...
+    g11 = np.multiply(d12[0], g12, out=b1)     (backward: local derivative times the gradient)
+    g2 = d11[0](g11, b2)                       (a weight's: g.T @ x, written into its array)
 
 It keeps the checks that matter: each rule's own (w·x+b that overflows, a cost that is not finite,
 with a NaN in the targets named), and backward's gradient check; when that check fails, the step is
@@ -69,6 +76,12 @@ class CompiledStep:
             self.tapes.pop(next(iter(self.tapes)))
         self.tapes[signature] = recorded
         return float(loss.data)
+
+    def source(self):
+        """The Python that the newest tape replays: each op's rule forward, then the chain rule edge by edge."""
+        if not self.tapes:
+            raise ValueError("compile: nothing is recorded yet: call the step first")
+        return next(reversed(self.tapes.values())).source
 
     def plain(self, *args):
         """The step on the plain graph, with no tape: the cost, and every learned Tensor's .grad."""
@@ -123,51 +136,68 @@ class _Arg:
 
 
 class Tape:
-    """One recorded step: the ops to run forward, the chain rule's edges backward, and the arrays they write into."""
+    """One recorded step, written out as straight-line Python: each op's rule forward, each chain-rule edge backward.
+
+    The code it replays is in .source (print it to see a step without its bookkeeping); it calls
+    the same rules as the plain graph's nodes, in the same order, into arrays allocated once.
+    """
 
     def __init__(self, nodes, args, loss, verified):
         self.verified = verified
         slot = {node: i for i, node in enumerate(nodes)}
-        self.values = [None] * len(nodes)  # each node's value at the current replay
-        self.locals = [None] * len(nodes)  # and its local derivatives
         self.learned = []  # (slot, learned Tensor): each is read at every replay, and gets its gradient
-        self.arguments = []  # (slot, i): a leaf that is the step's argument i
-        self.ops = []  # (slot, rule, operand slots, settings, {"out": buffer} or {}, whether a setting is an argument)
         self.description = []  # what verify_against compares
+        names = {"np": np, "_unbroadcast": _unbroadcast, "_add_into": _add_into}  # what the code refers to
+        forward, backward = [], []
+
+        named = {}  # id(object) -> its name in the code
+
+        def name(prefix, thing):  # the name the code uses for an object: prefix and a number
+            if id(thing) not in named:
+                named[id(thing)] = key = f"{prefix}{sum(k.startswith(prefix) for k in named.values())}"
+                names[key] = thing
+            return named[id(thing)]
+
         for node in nodes:
             i = slot[node]
             if not node._children:  # a leaf
                 source = node if node.requires_grad else _argument(node.data, args)
                 if node.requires_grad:
                     self.learned.append((i, node))
+                    forward.append(f"v{i} = {name('p', node)}.data  # learned")
                 elif type(source) is _Arg:
-                    self.arguments.append((i, source.i))
+                    forward.append(f"v{i} = args[{source.i}]")
                 else:
-                    self.values[i] = source  # a constant: there for every replay
+                    forward.append(f"v{i} = {name('c', source)}  # a constant")
                 self.description.append(("leaf", source if node.requires_grad or type(source) is _Arg else
                                          (node.data.dtype, node.data.shape, node.data.tobytes())))
                 continue
             rule, settings = node._rule
             settings = tuple(_argument(s, args) if type(s) is np.ndarray else s for s in settings)
-            takes_out = "out" in rule.__code__.co_varnames[:rule.__code__.co_argcount]
-            out = {"out": np.empty_like(node.data)} if takes_out else {}
-            self.ops.append((i, rule, tuple(slot[c] for c in node._children), settings, out,
-                             any(type(s) is _Arg for s in settings)))
+            operands = [f"v{slot[c]}" for c in node._children] + [
+                f"args[{s.i}]" if type(s) is _Arg else _literal(s) or name("s", s) for s in settings]
+            if "out" in rule.__code__.co_varnames[:rule.__code__.co_argcount]:
+                operands.append(f"out={name('o', np.empty_like(node.data))}")
+            names.setdefault(rule.__name__, rule)
+            if names[rule.__name__] is not rule:
+                raise ValueError(f"compile: two different rules are named {rule.__name__}")
+            forward.append(f"v{i}, d{i} = {rule.__name__}({', '.join(operands)})  # {node.op}")
             self.description.append((rule, tuple(slot[c] for c in node._children),
                                      tuple(s if type(s) is not np.ndarray else (s.dtype, s.shape, s.tobytes())
                                            for s in settings)))
         self.root = slot[loss]
-        self.seed = np.ones_like(loss.data)
-        # backward: the edges of the plain graph's chain rule, in its order (reverse creation order)
-        self.grads = [None] * len(nodes)
-        buffers = [np.empty(node.data.shape, np.result_type(node.grad)) if node.requires_grad else None
-                   for node in nodes]
-        self.buffers = buffers
-        self.edges = []  # (node slot, child index, child slot, how to multiply, out buffer, first into the child)
-        seen = set()
+        # The learned gradients are views of one array per dtype, so that the gradient check is one
+        # BLAS call (a sum of squares: NaN or inf in, NaN or inf out) instead of one per parameter.
+        flat = _packed([(leaf.data.shape, np.result_type(leaf.grad)) for _, leaf in self.learned])
+        buffers = {i: array for (i, _), array in zip(self.learned, flat.views)}
+        self.gradients = flat.arrays
+        # backward: the plain graph's chain rule, edge by edge, in its order (reverse creation order)
+        backward.append(f"g{self.root} = {name('seed', np.ones_like(loss.data))}")
+        seen, edges = set(), []
         for node in reversed(nodes):
             if not node._children or not node.requires_grad:
                 continue
+            i = slot[node]
             for j, child in enumerate(node._children):
                 if not child.requires_grad:
                     continue
@@ -175,10 +205,28 @@ class Tape:
                 local = node._local_grads[j]
                 how = VJP if callable(local) else ELEMENTWISE if np.broadcast_shapes(
                     np.shape(local), node.data.shape) == child.data.shape else BROADCAST
+                edges.append((i, j, c, how))
                 first = c not in seen
                 seen.add(c)
-                self.edges.append((slot[node], j, c, how, buffers[c] if first else np.empty_like(buffers[c]), first))
-        self.description.append(tuple(e[:4] for e in self.edges))
+                if first and c not in buffers:
+                    buffers[c] = np.empty(child.data.shape, np.result_type(child.grad))
+                out = name("b", buffers[c] if first else np.empty_like(buffers[c]))
+                if first and node is loss and how is ELEMENTWISE and _times_one_is_itself(local, child, loss):
+                    backward.append(f"g{c} = d{i}[{j}]  # times d{i}/d{i} = 1")  # the cost's own derivative
+                    continue
+                contribution = (f"d{i}[{j}](g{i}, {out})" if how is VJP else
+                                f"np.multiply(d{i}[{j}], g{i}, out={out})" if how is ELEMENTWISE else
+                                f"_unbroadcast(d{i}[{j}] * g{i}, {child.data.shape})")
+                backward.append(f"g{c} = {contribution}" if first else
+                                f"g{c} = _add_into(g{c}, {contribution}, {name('b', buffers[c])})")
+        self.description.append(tuple(edges))
+        for (c, _), buffer in zip(self.learned, flat.views):  # a gradient that is a view (a transpose) is copied
+            backward.append(f"if g{c} is not {(b := name('b', buffer))}: np.copyto({b}, g{c})")
+        results = ", ".join(f"{name('b', buffer)}" for buffer in flat.views)
+        self.source = "\n    ".join(["def replay(args):", "# forward", *forward, "# backward", *backward,
+                                      f"return v{self.root}, ({results}{',' if len(flat.views) == 1 else ''})"])
+        exec(self.source, names)  # noqa: S102  code we wrote above, from the recorded graph
+        self._replay = names["replay"]
 
     def verify_against(self, first):
         """Two recordings with the same signature must describe the same graph: else the tape would replay a stale one."""
@@ -193,39 +241,52 @@ class Tape:
 
     def replay(self, args):
         """The step on new arrays: the cost, with each learned Tensor's .grad set; None if the gradient check fails."""
-        values, grads, local_grads, buffers = self.values, self.grads, self.locals, self.buffers
-        for i, leaf in self.learned:
-            values[i] = leaf.data
-        for i, k in self.arguments:
-            values[i] = args[k]
-        for i, rule, children, settings, out, from_args in self.ops:  # forward: each op's rule, as its node calls it
-            if from_args:
-                settings = [args[s.i] if type(s) is _Arg else s for s in settings]
-            values[i], local_grads[i] = rule(*[values[c] for c in children], *settings, **out)
-        grads[self.root] = self.seed
-        for i, j, c, how, out, first in self.edges:  # backward: the chain rule, edge by edge, as Tensor._backward
-            local, g = local_grads[i][j], grads[i]
-            if how is VJP:
-                contribution = local(g, out)
-            elif how is ELEMENTWISE:
-                contribution = np.multiply(local, g, out=out)
-            else:
-                contribution = _unbroadcast(local * g, values[c].shape)
-            if first:
-                grads[c] = contribution
-            elif grads[c] is buffers[c]:
-                np.add(grads[c], contribution, out=grads[c])
-            else:  # the first contribution is a view of another gradient (a transpose): add into a new array
-                grads[c] = grads[c] + contribution
-        total = 0.0  # graph.check_gradients: each learned gradient's sum of squares, by BLAS (which never warns)
-        for i, leaf in self.learned:
-            leaf.grad = g = grads[i]
-            total += float(np.vdot(g, g))
+        cost, gradients = self._replay(args)
+        for (_, leaf), g in zip(self.learned, gradients):
+            leaf.grad = g
             if not leaf.data.flags.writeable:  # locked by a graph never walked back, such as a prediction's:
                 _writable(leaf.data)  # its backward() would have unlocked it, as the plain step's does
-        if not math.isfinite(total):
-            return None
-        return float(values[self.root])
+        total = 0.0  # graph.check_gradients: the learned gradients' sum of squares, by BLAS (which never warns)
+        for flat in self.gradients:
+            total += float(np.vdot(flat, flat))
+        return float(cost) if math.isfinite(total) else None
+
+
+class _packed:
+    """Arrays of these (shape, dtype)s as views of one flat array per dtype, in order."""
+
+    def __init__(self, specs):
+        sizes = {}
+        for shape, dtype in specs:
+            sizes[dtype] = sizes.get(dtype, 0) + math.prod(shape)
+        flats = {dtype: np.empty(size, dtype) for dtype, size in sizes.items()}
+        self.arrays, self.views, used = list(flats.values()), [], dict.fromkeys(flats, 0)
+        for shape, dtype in specs:
+            start, used[dtype] = used[dtype], used[dtype] + math.prod(shape)
+            self.views.append(flats[dtype][start:used[dtype]].reshape(shape))
+
+
+def _times_one_is_itself(local, child, loss):
+    """Whether local * 1 (the cost's seed) is local itself, bit for bit: an array of the child's shape and type.
+    (The tape never writes into a gradient it did not allocate.)"""
+    return (type(local) is np.ndarray and local.shape == child.data.shape
+            and np.result_type(local, loss.data) == local.dtype)
+
+
+def _add_into(total, contribution, buffer):
+    """A gradient plus one more contribution: in place when it is the tape's own array, else a new array."""
+    if total is buffer:
+        return np.add(total, contribution, out=total)
+    return total + contribution  # the first contribution was a view of another gradient (a transpose)
+
+
+def _literal(setting):
+    """The setting written as Python (an axis, a flag, a number), or None: then the code names it."""
+    if setting is None or type(setting) in (bool, int, float) and math.isfinite(setting):
+        return repr(setting)
+    if type(setting) is tuple and all(type(s) is int for s in setting):
+        return repr(setting)
+    return None
 
 
 def _argument(array, args):

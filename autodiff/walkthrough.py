@@ -7,6 +7,9 @@
     python -m autodiff.walkthrough --quiz             # predict each step's numbers, then see them
     python -m autodiff.walkthrough --gif steps.gif    # the walk for slides (--svg frames/: numbered SVGs)
 
+Slides are laid out by Graphviz's `dot` where it is installed, else by the pages' own Graphviz in
+Chromium (autodiff/chromium.py, draw).
+
 The examples are those of 3Blue1Brown's "What is backpropagation really doing?": a sigmoid neuron
 a = σ(z), z = w·a + b, and its cost C = (a - y)² against a target y; then a small network of such
 neurons with two outputs, whose cost sums both outputs' squared errors. At each step one node's
@@ -15,6 +18,7 @@ gradient ∂C/∂node is complete, and the chain rule passes it to the node's ch
 biases (what training changes) apart from the inputs and targets (what it cannot change).
 """
 import argparse
+import base64
 import html
 import io
 import math
@@ -26,6 +30,7 @@ import textwrap
 from collections import Counter
 from pathlib import Path
 
+from . import chromium
 from .files import atomic_write
 from .graph import topological_order
 from .render import FRAME_FONT, _roles, _script_json, frame_dot, frame_rows, renderer_script, text_width
@@ -512,13 +517,23 @@ def write_html(root, path):
     """
     data = stepper(root)
     style = (STEPPER / "stepper.css").read_text(encoding="utf-8")
-    view = (STEPPER / "stepper.js").read_text(encoding="utf-8")
+    view = _inlined(STEPPER / "stepper.js")
     page = (STEPPER / "page.html").read_text(encoding="utf-8")
     parts = {"TITLE": html.escape(data["title"]), "STYLE": style, "RENDERER": renderer_script(),
              "STEPPER": view, "STEPS": _script_json(data)}
     page = re.sub(r"/\*(TITLE|STYLE|RENDERER|STEPPER|STEPS)\*/", lambda match: parts[match.group(1)], page)
     atomic_write(path, lambda file: file.write(page.encode("utf-8")))
     return len(data["steps"]) - 1
+
+
+def _inlined(module):
+    """A JS module's text with each relative import ("./slides.js", "../vendor/gifenc.esm.js") made a
+    data: URL of that module, itself so inlined: a page opened from file:// can import no file."""
+    def data_url(match):
+        text = _inlined((module.parent / match.group(2)).resolve())
+        return f'{match.group(1)}"data:text/javascript;base64,{base64.b64encode(text.encode("utf-8")).decode("ascii")}"'
+
+    return re.sub(r'(\bfrom\s+)"(\.\.?/[\w./-]+\.js)"', data_url, module.read_text(encoding="utf-8"))
 
 
 # --- a backward pass for slides: an animated GIF, numbered SVG frames ---
@@ -529,12 +544,16 @@ SLIDE_WIDTH = 1024
 
 
 def slide_captions(data):
-    """Each frame's words under it: the step's first line, then its chain-rule lines (the last frame: its first lines)."""
+    """Each frame's words under it: the step's first line, then up to six of its chain-rule lines, and how many
+    more there are (each is also on its node in the frame): a slide never hides that it shows only some."""
     captions = []
     for step in data["steps"]:
         lines = step["text"].splitlines()
-        chain = [line.strip() for line in lines if line.startswith("  ∂")][:6]
-        captions.append([lines[0]] + chain if chain else [line.strip() for line in lines[:7]])
+        chain = [line.strip() for line in lines[1:] if line.startswith("  ∂")]
+        shown = [lines[0]] + chain[:6] if chain else [line.strip() for line in lines[:7]]
+        if len(chain) > 6:
+            shown.append(f"… and {len(chain) - 6} more, each on its node above")
+        captions.append(shown)
     return captions
 
 
@@ -547,15 +566,19 @@ def _dot_frames(data, format):
         dot = dot.replace('bgcolor="transparent"', f'bgcolor="white" dpi={SLIDE_DPI}', 1)
         return dot.replace('fontname="Helvetica"', 'fontname="Arial"', 1)
 
+    dots = [for_slides(step["dot"]) for step in data["steps"]]
+    if shutil.which("dot") is None:  # the pages' own Graphviz, in Chromium: the same DOT, the same layout in each frame
+        return chromium.draw(dots, format)
     try:  # every frame at the same resolution; the layout is the frames' own, the same in each
-        return [graphviz.Source(for_slides(step["dot"])).pipe(format=format) for step in data["steps"]]
+        return [graphviz.Source(dot).pipe(format=format) for dot in dots]
     except graphviz.ExecutableNotFound:
         raise GraphvizNotFound() from None
 
 
 def write_gif(root, path, seconds=2.0):
-    """The walk as an animated GIF at most SLIDE_WIDTH px wide: each frame laid out by `dot` (one
-    layout for all: nodes do not jump), its chain-rule lines under it. Returns the number of frames."""
+    """The walk as an animated GIF at most SLIDE_WIDTH px wide: each frame laid out by `dot`, else in
+    Chromium (one layout for all: nodes do not jump), its chain-rule lines under it. Returns the
+    number of frames."""
     from matplotlib import font_manager
     from PIL import Image, ImageDraw, ImageFont
 
@@ -593,8 +616,8 @@ def write_gif(root, path, seconds=2.0):
 
 
 def write_svg_frames(root, folder):
-    """The walk as numbered SVG frames, folder/step-01.svg, ...: `dot`'s drawing with the chain-rule
-    lines under it. Returns the paths written."""
+    """The walk as numbered SVG frames, folder/step-01.svg, ...: Graphviz's drawing (by `dot`, else in
+    Chromium) with the chain-rule lines under it. Returns the paths written."""
     data = stepper(root)
     written = []
     for k, (svg, caption) in enumerate(zip(_dot_frames(data, "svg"), slide_captions(data)), start=1):
@@ -785,8 +808,8 @@ def main(argv=None):
     parser.add_argument("--all", action="store_true", help="print every step without waiting")
     parser.add_argument("--quiz", action="store_true", help="predict each step's numbers before they are shown")
     parser.add_argument("--html", metavar="PATH", help="write a page that steps through the frames, and stop")
-    parser.add_argument("--gif", metavar="PATH", help="write the walk as an animated GIF for slides (needs dot)")
-    parser.add_argument("--svg", metavar="FOLDER", help="write the walk as numbered SVG frames (needs dot)")
+    parser.add_argument("--gif", metavar="PATH", help="write the walk as an animated GIF for slides (drawn by dot, else in Chromium)")
+    parser.add_argument("--svg", metavar="FOLDER", help="write the walk as numbered SVG frames (drawn by dot, else in Chromium)")
     args = parser.parse_args(argv)
     root = EXAMPLES[args.example]()
     if args.gif or args.svg:
@@ -795,7 +818,7 @@ def main(argv=None):
                 print(f"wrote {args.gif}: {write_gif(root, args.gif)} frames")
             if args.svg:
                 print(f"wrote {len(write_svg_frames(root, args.svg))} frames to {args.svg}")
-        except (OSError, RuntimeError) as error:
+        except (OSError, RuntimeError, ValueError) as error:  # ValueError: a graph too wide to read on a slide
             sys.exit(f"cannot write the slides: {error}")
         return
     if args.html:

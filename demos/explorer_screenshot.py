@@ -27,9 +27,8 @@ OUT = ROOT / "docs" / "images" / "explorer.png"
 AVERAGE = ROOT / "docs" / "images" / "average.png"
 
 
-def main():
-    from playwright.sync_api import sync_playwright
-
+def trained_explorer():
+    """(the explorer's server on the trained network, running in a thread, Chromium's path), or exit saying what is missing."""
     model = ROOT / DEFAULT_MODEL
     if not model.exists():
         sys.exit(f"{model} not found: run `make demo` first")
@@ -41,6 +40,13 @@ def main():
     session = Session(mnist.load_mnist(), net, own_history(model, net))
     server = ExplorerServer(session, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, browser_path
+
+
+def main():
+    from playwright.sync_api import sync_playwright
+
+    server, browser_path = trained_explorer()
     with sync_playwright() as p:
         browser = chromium.launch(p, browser_path)
         page = browser.new_page(viewport={"width": 1024, "height": 768})

@@ -5,7 +5,8 @@
 
 - curves.png and mistakes.png: what `make demo` writes, from a fresh run of demos/train_mnist.py;
 - walkthrough.png: the stepper page (python -m autodiff.walkthrough --example network --html),
-  at step 7, in headless Chromium at a projector's 1024x768.
+  at step 7, in headless Chromium at a projector's 1024x768;
+- walkthrough.gif: the same walk for slides, by `python -m autodiff.walkthrough --example network --gif`.
 """
 import shutil
 import subprocess
@@ -47,6 +48,9 @@ def walkthrough_picture(tmp):
         page.wait_for_selector('#stepper[data-shown="7"] svg')
         page.screenshot(path=str(IMAGES / "walkthrough.png"))
         browser.close()
+    gif = IMAGES / "walkthrough.gif"
+    subprocess.run([sys.executable, "-m", "autodiff.walkthrough", "--example", "network", "--gif", str(gif)],
+                   cwd=ROOT, check=True)
 
 
 PICTURES = {"demo": demo_pictures, "walkthrough": walkthrough_picture}
@@ -61,7 +65,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         for name in names or PICTURES:
             PICTURES[name](tmp)
-    for picture in sorted(IMAGES.glob("*.png")):
+    for picture in sorted([*IMAGES.glob("*.png"), *IMAGES.glob("*.gif")]):
         print(f"{picture.relative_to(ROOT)}: {picture.stat().st_size:,} bytes")
 
 

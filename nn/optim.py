@@ -42,23 +42,23 @@ class SGD(Optimizer):
 
     def step(self):
         self._can_step()
-        # one scratch array per parameter (see _scratch), made at the first step
-        scratch = self.__dict__.get("_scratch") or self.__dict__.setdefault("_scratch", [None] * len(self.params))
-        for i, p in enumerate(self.params):
+        lr, momentum = self.lr, self.momentum
+        if "_scratch" not in self.__dict__:  # one scratch array per parameter (see _scratch), made at the first step
+            self._scratch = [None] * len(self.params)
+        for i, (p, s) in enumerate(zip(self.params, self._scratch)):
             direction = p.grad
-            if self.momentum:
+            if momentum:
                 velocity = self.velocity[i]
-                velocity *= self.momentum  # velocity = momentum * velocity + grad: in place for an array,
-                velocity += p.grad  # a new number for a Value's float
+                velocity *= momentum  # velocity = momentum * velocity + grad: in place for an array,
+                velocity += direction  # a new number for a Value's float
                 self.velocity[i] = direction = velocity
             data = p.data
             if type(data) is not np.ndarray:  # a Value's float
-                p.data -= self.lr * direction
-                continue
-            s = scratch[i]  # data -= lr * direction, in place: see _scratch
-            if s is None or s.shape != data.shape:
-                s = scratch[i] = _scratch(data, direction, self.lr)
-            data -= np.multiply(direction, self.lr, out=s)  # the same numbers as lr * direction
+                p.data -= lr * direction
+            else:  # data -= lr * direction, in place: see _scratch
+                if s is None or s.shape != data.shape:
+                    s = self._scratch[i] = _scratch(data, direction, lr)
+                data -= np.multiply(direction, lr, out=s)  # the same numbers as lr * direction
 
     def state(self):
         """What a checkpoint must keep to resume exactly."""

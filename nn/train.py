@@ -102,11 +102,19 @@ def compiled_step(net, cost):
         identity = np.eye(net.sizes[-1], dtype=net.dtype)  # row i: the targets of digit i, as one_hot makes them
 
         def with_targets(x, labels):
-            if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= len(identity):
-                one_hot(labels, len(identity))  # its error names the labels
-            return step(x, identity[labels])
+            if type(labels) is not np.ndarray or not _digits(labels, len(identity)):
+                labels = np.asarray(labels)
+                one_hot(labels, len(identity))  # its error names what is wrong with the labels
+            return step(x, identity.take(labels, axis=0))
         return with_targets
     return compile(lambda x, labels: cost(net(x), labels), structure)
+
+
+def _digits(labels, k):
+    """Whether labels is a row of integers from 0 to k - 1, in one pass over it (a step runs this per batch):
+    read as unsigned, a negative label is larger than any."""
+    return (labels.dtype.kind in "iu" and labels.ndim == 1 and labels.size > 0
+            and labels.view(labels.dtype.str.replace("i", "u")).max() < k)
 
 
 def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0, checkpoint=None, resume=False,

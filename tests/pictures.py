@@ -41,3 +41,29 @@ def signed_images_are_centred_with_a_colour_bar(figure):
         if image.colorbar is None:
             problems.append("no colour bar")
     return problems
+
+
+def gif_frames(path):
+    """Every frame of a GIF, as RGB pictures, and its frames' duration (ms)."""
+    from PIL import Image
+
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and gif.is_animated
+        frames = []
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            frames.append(gif.convert("RGB"))
+        return frames, gif.info.get("duration")
+
+
+def text_heights(frame, top):
+    """The heights in px of the runs of rows with ink below `top`: one per line of the caption."""
+    ink = (np.asarray(frame.convert("L"))[top:] < 128).any(axis=1)
+    runs, start = [], None
+    for y, inked in enumerate(ink):
+        if inked and start is None:
+            start = y
+        if not inked and start is not None:
+            runs.append(y - start)
+            start = None
+    return runs

@@ -24,6 +24,22 @@ def shown_average(page):
     return page.eval_on_selector_all("#avg-table td.avg[data-value]", "cells => cells.map(c => Number(c.dataset.value))")
 
 
+def number_stays_on_one_line(page, selector):
+    """Whether the check's number ("9.1e-20") is on one line however narrow its sentence is made: it broke after 'e-'."""
+    return page.evaluate("""selector => {
+        const check = document.querySelector(selector), number = check.querySelector(".number");
+        if (!number || !number.textContent) return false;
+        const width = check.style.width;
+        let whole = true;
+        for (let w = 120; w <= 1000; w += 3) {
+            check.style.width = `${w}px`;
+            whole = whole && number.getClientRects().length === 1;
+        }
+        check.style.width = width;
+        return whole;
+    }""", selector)
+
+
 def test_two_examples_then_a_mini_batch_then_one_step(browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with running(session_with(lively_network(), bar_data(300, 100))) as server:
@@ -58,6 +74,7 @@ def test_two_examples_then_a_mini_batch_then_one_step(browser):
             expected = np.where(row[:, None] >= 0, [90, 150, 255], [255, 80, 80]) * t
             assert np.abs(painted - expected).max() <= 1.01, which
         assert page.locator("#avg-check.ok").count() == 1
+        assert number_stays_on_one_line(page, "#avg-check")
         sizes = page.eval_on_selector_all("#average-panel td, #average-panel th, #average-panel p, #average-panel button",
                                           "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
         assert min(sizes) >= 18, min(sizes)

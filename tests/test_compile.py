@@ -173,3 +173,83 @@ def test_arguments_that_are_neither_arrays_nor_numbers_are_refused():
     step = compile(lambda x, t: squared_error(net(x), np.asarray(t)))
     with pytest.raises(TypeError, match="compile: a step's arguments must be numpy arrays or numbers, got list"):
         step(np.ones((1, 3)), [[0.0, 1.0]])
+
+
+@settings(max_examples=60, deadline=None)
+@given(dtype=st.sampled_from([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint32, np.uint64]),
+       labels=st.lists(st.integers(-130, 130), min_size=1, max_size=6))
+def test_the_video_cost_on_labels_accepts_exactly_the_digits(dtype, labels):
+    """compiled_step's labels check (one pass, labels read as unsigned) agrees with one_hot's, which names the fault."""
+    from nn.data import one_hot
+    from nn.train import compiled_step, squared_error_cost
+
+    info = np.iinfo(dtype)
+    labels = np.array([min(max(v, info.min), info.max) for v in labels], dtype)
+    net = network([3, 4], "sigmoid", "squared", np.float64, 0)
+    step, x = compiled_step(net, squared_error_cost), np.ones((len(labels), 3))
+    if labels.min() >= 0 and labels.max() < 4:
+        assert step(x, labels) == float(squared_error(net(x), one_hot(labels, 4)).data)
+    else:
+        with pytest.raises(ValueError, match=r"labels must lie in 0\.\.3"):
+            step(x, labels)
+    with pytest.raises(ValueError, match="1-D array of labels"):
+        step(np.ones((1, 3)), labels.reshape(1, -1))
+
+
+# Graphs of every kind of edge the tape writes: a local derivative that is a function (matmul, sum, mean,
+# reshape, .T), an array of the child's shape, one that is broadcast (a bias), and a node used twice.
+PIECES = {
+    "a * x": lambda a, b, c, x: a * x,
+    "(a * x) * a": lambda a, b, c, x: (a * x) * a,  # a used twice: its gradient sums two shares
+    "a + b": lambda a, b, c, x: a + b,  # b broadcast over the rows
+    "x @ c": lambda a, b, c, x: (x @ c) @ c.T,  # c used twice, once through a transpose
+    "tanh(a - x)": lambda a, b, c, x: (a - x).tanh(),
+    "relu(a) / 2": lambda a, b, c, x: a.relu() / 2.0,
+    "exp(a * b)": lambda a, b, c, x: (a * b * 0.1).exp(),
+    "a.T.T": lambda a, b, c, x: a.T.T * x,
+    "reshape": lambda a, b, c, x: a.reshape(4, 3).reshape(3, 4) * b,
+    "rows": lambda a, b, c, x: a.sum(axis=1, keepdims=True) * x,
+    "mean": lambda a, b, c, x: a.mean(axis=0) + b,
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(pieces=st.lists(st.sampled_from(sorted(PIECES)), min_size=1, max_size=4), seed=st.integers(0, 2**16),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_any_graph_replays_to_the_plain_graphs_gradients_bit_for_bit(pieces, seed, dtype):
+    rng = np.random.default_rng(seed)
+    a, b, c = (Tensor(rng.standard_normal(shape), dtype) for shape in [(3, 4), (4,), (4, 3)])
+
+    def f(x):
+        total = None
+        for piece in pieces:
+            term = PIECES[piece](a, b, c, x).sum()
+            total = term if total is None else total + term
+        return total
+
+    step = compile(f)
+    for _ in range(4):
+        x = rng.standard_normal((3, 4)).astype(dtype)
+        cost = step(x)
+        replayed = [np.array(p.grad, copy=True) for p in (a, b, c)]
+        for p in (a, b, c):
+            p.grad = np.zeros_like(p.data)
+        loss = f(x)
+        loss.backward()
+        assert cost == float(loss.data)
+        for p, g in zip((a, b, c), replayed):
+            expected = np.broadcast_to(p.grad, p.data.shape)
+            assert g.dtype == expected.dtype and g.tobytes() == np.ascontiguousarray(expected).tobytes(), pieces
+    assert step.recordings == 2
+
+
+def test_a_tape_is_straight_line_code_that_calls_the_ops_rules():
+    """What a replay runs can be read: each op's rule, forward, then each edge of the chain rule, backward."""
+    net = network([4, 3, 2], "sigmoid", "squared", np.float64, 0)
+    step, rng = compile(the_cost(net, "squared")), np.random.default_rng(0)
+    for _ in range(2):
+        step(*batch(rng, 2, 4, 2, "squared", np.float64))
+    source = step.source()
+    assert source.startswith("def replay(args):")
+    assert source.count("weighted_sum(") == 2 and source.count("sigmoid(") == 2 and "squared_error(" in source
+    assert source.index("squared_error(") < source.index("# backward")

@@ -19,6 +19,7 @@ import pytest
 
 from conftest import missing
 from explore_fixtures import draw_stroke
+from pictures import gif_frames
 
 TESTS = Path(__file__).resolve().parent
 ARTIFACTS = TESTS.parent / "runs" / "test-artifacts" / "notebook"
@@ -148,6 +149,15 @@ def test_the_explorer_inline_in_jupyterlab(lab, browser):
         assert page.locator("#check.ok").count() == 1
         page.locator("#network").scroll_into_view_if_needed()
         page.screenshot(path=ARTIFACTS / "jupyterlab.png")
+
+        # the zoom's Save walk (GIF) in the notebook: slides.js and its GIF encoder came as the widget's modules
+        page.locator("#network .neuron[data-layer='2'][data-neuron='0']").click()
+        page.locator("#zoom-stepper[data-shown='1'] svg").wait_for(timeout=60_000)
+        with page.expect_download(timeout=60_000) as download:
+            page.locator("#zoom-gif").click()
+        frames, _ = gif_frames(download.value.path())
+        steps = int(page.locator("#zoom-counter").inner_text().split("/")[1])
+        assert len(frames) == steps and {f.size for f in frames} == {(1024, frames[0].size[1])}
 
         # training in the kernel's thread: the notebook stays free, and the widget's network is `net` itself
         page.locator("#step").click()

@@ -16,6 +16,7 @@ import graphviz
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pictures import gif_frames
 
 from autodiff import Value, render, walkthrough
 from autodiff.graph import topological_order
@@ -616,8 +617,12 @@ def test_the_page_is_self_contained_and_holds_every_frame(tmp_path):
     assert [s["caption"] for s in steps] == [f"step {k} / 13" for k in range(1, 14)] + ["all gradients"]
     assert render.renderer_script() in page  # and the Graphviz that lays them out, inline
     stepper_files = render.WEB / "stepper"
-    for name in ("stepper.js", "stepper.css"):  # the view, the same file the explorer serves
-        assert (stepper_files / name).read_text(encoding="utf-8") in page
+    assert (stepper_files / "stepper.css").read_text(encoding="utf-8") in page  # the view, the same files the explorer serves
+    view = (stepper_files / "stepper.js").read_text(encoding="utf-8")
+    assert view.replace('from "./slides.js"', "") != view  # its one import, slides.js, inline (its own import too)
+    assert walkthrough._inlined(stepper_files / "stepper.js") in page
+    assert walkthrough._inlined(stepper_files / "stepper.js").replace(re.search(r'"data:[^"]*"', page).group(0),
+                                                                       '"./slides.js"') == view
     assert [p.name for p in tmp_path.iterdir()] == ["steps.html"]  # no temporary file left behind
 
 
@@ -682,3 +687,157 @@ def test_the_gif_has_a_frame_per_step_at_a_slides_width(tmp_path):
         root = ElementTree.parse(svg).getroot()
         captions = [t.text for t in root.findall(f"{SVG}text")]  # the step's words, under its drawing
         assert captions[0] == step["text"].splitlines()[0]
+    assert len({layout(svg) for svg in svgs}) == 1 and len(layout(svgs[0])) > 10  # one layout: nodes do not jump
+
+
+def path_without(folder, *programs):
+    """A PATH whose folders hold every program this one's do, but `programs`: a machine without them."""
+    folder.mkdir()
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for entry in os.scandir(directory):
+            if entry.name not in programs and not (folder / entry.name).exists():
+                (folder / entry.name).symlink_to(entry.path)
+    return str(folder)
+
+
+@pytest.mark.needs("chromium")
+def test_without_dot_the_slides_are_drawn_in_chromium(tmp_path):
+    """No `dot` on the PATH: the command line lays out and draws the frames with the pages' own Graphviz in
+    Chromium, and writes the same slides: a frame per step, one size, 1024 px wide, and the SVG frames."""
+    from PIL import ImageChops
+
+    env = {**os.environ, "PATH": path_without(tmp_path / "bin", "dot")}
+    assert shutil_which("dot", env["PATH"]) is None and shutil_which("chromium", env["PATH"])
+    path = tmp_path / "steps.gif"
+    result = subprocess.run([sys.executable, "-m", "autodiff.walkthrough", "--example", "network", "--gif", str(path),
+                             "--svg", str(tmp_path / "frames")], cwd=REPO, capture_output=True, text=True,
+                            encoding="utf-8", timeout=180, env=env, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    steps = walkthrough.stepper(EXAMPLES["network"]())["steps"]
+    frames, _ = gif_frames(path)
+    assert len(frames) == len(steps) and {f.size for f in frames} == {frames[0].size}
+    assert frames[0].size[0] == walkthrough.SLIDE_WIDTH
+    assert all(ImageChops.difference(a, b).getbbox() for a, b in zip(frames, frames[1:]))
+    svgs = sorted((tmp_path / "frames").iterdir())
+    assert [p.name for p in svgs] == [f"step-{k:02d}.svg" for k in range(1, len(steps) + 1)]
+    for svg, step in zip(svgs, steps):
+        root = ElementTree.parse(svg).getroot()
+        assert [t.text for t in root.findall(f"{SVG}text")][0] == step["text"].splitlines()[0]
+        assert root.find(f".//{SVG}g[@class='graph']") is not None  # Graphviz's drawing, above the words
+    assert len({layout(svg) for svg in svgs}) == 1  # nodes do not jump
+
+
+def layout(svg):
+    """Where each node's outline is in an SVG frame: (node id, its outline's points), in order."""
+    root = ElementTree.parse(svg).getroot()
+    return tuple((g.get("id"), g.find(f"{SVG}polygon[@fill='none']").get("points"))
+                 for g in root.iter(f"{SVG}g") if (g.get("class") or "").startswith("node"))
+
+
+@pytest.mark.needs("chromium", "dot")
+def test_the_fallback_lays_out_the_frames_as_dot_does(monkeypatch):
+    """The browser's Graphviz draws each frame at the size `dot` does, to within its estimate of the
+    font's widths (a few percent), and at one size for every frame: nodes do not jump."""
+    import io
+
+    from PIL import Image
+
+    data = walkthrough.stepper(EXAMPLES["network"]())
+    by_dot = [Image.open(io.BytesIO(png)).size for png in walkthrough._dot_frames(data, "png")]
+    real = walkthrough.shutil.which
+    monkeypatch.setattr(walkthrough.shutil, "which", lambda name, *a, **k: None if name == "dot" else real(name, *a, **k))
+    by_browser = [Image.open(io.BytesIO(png)).size for png in walkthrough._dot_frames(data, "png")]
+    assert len(set(by_dot)) == len(set(by_browser)) == 1 and len(by_browser) == len(data["steps"])
+    (w1, h1), (w2, h2) = by_dot[0], by_browser[0]
+    assert abs(w2 / w1 - 1) < 0.08 and abs(h2 / h1 - 1) < 0.08, (by_dot[0], by_browser[0])
+
+
+def shutil_which(name, path):
+    import shutil
+
+    return shutil.which(name, path=path)
+
+
+def test_without_dot_or_chromium_the_slides_say_what_to_install(tmp_path):
+    env = {**os.environ, "PATH": path_without(tmp_path / "bin", "dot", "chromium")}
+    out = tmp_path / "out"
+    out.mkdir()
+    result = subprocess.run([sys.executable, "-m", "autodiff.walkthrough", "--gif", str(out / "steps.gif"),
+                             "--svg", str(out / "frames")], cwd=REPO, capture_output=True, text=True,
+                            encoding="utf-8", timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    for words in ("`dot`", "apt-get install graphviz", "chromium", "pip install playwright"):
+        assert words in result.stderr
+    assert list(out.iterdir()) == []  # nothing written
+
+
+def test_without_dot_or_playwright_the_slides_say_what_to_install(tmp_path, monkeypatch):
+    real = walkthrough.shutil.which
+    monkeypatch.setattr(walkthrough.shutil, "which", lambda name, *a, **k: None if name == "dot" else real(name, *a, **k))
+    monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # import playwright.sync_api fails
+    with pytest.raises(SystemExit) as stopped:
+        main(["--gif", str(tmp_path / "steps.gif")])
+    assert "pip install playwright" in str(stopped.value.code) and "apt-get install graphviz" in str(stopped.value.code)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_vendored_scripts_are_the_pinned_ones():
+    """Each vendored file (the pages' Graphviz, the GIF encoder) matches the sha256 fetch.py pins, with its license beside it."""
+    import hashlib
+    import importlib.util
+
+    vendor = REPO / "autodiff" / "web" / "vendor"
+    spec = importlib.util.spec_from_file_location("vendor_fetch", vendor / "fetch.py")
+    fetch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fetch)
+    assert {pin[3] for pin in fetch.PINNED} == {"viz-global.js", "gifenc.esm.js"}
+    for package, version, _, name, sha256 in fetch.PINNED:
+        assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == sha256, f"{name} is not {package}@{version}"
+        assert version in (vendor / "README.md").read_text(encoding="utf-8") and sha256 in (vendor / "README.md").read_text(encoding="utf-8")
+    assert (vendor / "LICENSE-gifenc-MIT.md").read_text(encoding="utf-8").startswith("The MIT License")
+
+
+def test_the_stepper_page_carries_its_modules_inline():
+    """The page opens from file://, which can import no file: slides.js and the GIF encoder ride in it as data: URLs."""
+    import base64
+
+    page = walkthrough._inlined(walkthrough.STEPPER / "stepper.js")
+    assert 'from "./slides.js"' not in page and "../vendor/" not in page
+    [slides] = re.findall(r'from "data:text/javascript;base64,([A-Za-z0-9+/=]+)"', page)
+    slides = base64.b64decode(slides).decode("utf-8")
+    assert "export async function walkAsGif" in slides
+    [encoder] = re.findall(r'from "data:text/javascript;base64,([A-Za-z0-9+/=]+)"', slides)
+    assert base64.b64decode(encoder) == (REPO / "autodiff" / "web" / "vendor" / "gifenc.esm.js").read_bytes()
+
+
+def test_a_chromium_that_will_not_start_is_one_line_not_a_traceback(tmp_path):
+    folder = Path(path_without(tmp_path / "bin", "dot", "chromium"))
+    (folder / "chromium").write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 1\n")
+    (folder / "chromium").chmod(0o755)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = subprocess.run([sys.executable, "-m", "autodiff.walkthrough", "--gif", str(out / "steps.gif")],
+                            cwd=REPO, capture_output=True, text=True, encoding="utf-8", timeout=120,
+                            env={**os.environ, "PATH": str(folder)}, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Chromium failed" in result.stderr, result.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_a_slide_caption_says_how_many_chain_rule_lines_it_leaves_out():
+    """The last frame has 16 gradients: its caption shows six and says how many more there are, never hides them."""
+    from autodiff.walkthrough import EXAMPLES, slide_captions, stepper
+
+    data = stepper(EXAMPLES["network"]())
+    for step, caption in zip(data["steps"], slide_captions(data)):
+        chain = [line for line in step["text"].splitlines()[1:] if line.startswith("  ∂")]
+        shown = [line for line in caption if line.startswith("∂")]
+        assert shown == [line.strip() for line in chain[:6]]
+        if len(chain) > 6:
+            assert caption[-1] == f"… and {len(chain) - 6} more, each on its node above"
+        else:
+            assert not caption[-1].startswith("…")
+    assert any(len([line for line in s["text"].splitlines() if line.startswith("  ∂")]) > 6 for s in data["steps"])

@@ -15,8 +15,10 @@ from xml.etree import ElementTree
 
 import pytest
 
+from pictures import gif_frames, text_heights
+
 from autodiff.graph import topological_order
-from autodiff.walkthrough import EXAMPLES, number, stepper, walk, write_html
+from autodiff.walkthrough import EXAMPLES, number, slide_captions, stepper, walk, write_html
 
 PROJECTOR = {"width": 1024, "height": 768}
 SVG = "{http://www.w3.org/2000/svg}"
@@ -108,7 +110,7 @@ class Page:
 
     def close(self):
         assert self.errors == []
-        assert all(url.startswith(("file:", "data:")) for url in self.requests), self.requests  # no network
+        assert all(url.startswith(("file:", "data:", "blob:")) for url in self.requests), self.requests  # no network
         self.page.close()
 
 
@@ -278,4 +280,91 @@ def test_a_frame_saves_as_an_svg_for_slides(browser, pages, tmp_path):
     captions = [t for t in texts if t and t.startswith(("Step 7 / 13:", "∂C/∂"))]  # the step's words, under the drawing
     assert captions[0].startswith("Step 7 / 13:") and len(captions) == 1 + len(steps[6].edges)
     assert svg.find(f".//{SVG}g[@id='node-{steps[6].node._id}']").get("class") == "node highlight"
+    page.close()
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_the_whole_walk_saves_as_an_animated_gif(browser, pages, example, tmp_path):
+    """Save walk (GIF): a frame per step (the last, every gradient), all the same size, at most 1024 px
+    wide; the graph drawn at 24 px a line of its 18-pt text, and the step's chain rule under it."""
+    import numpy as np
+
+    path, count, root = pages[example]
+    steps = stepper(root)["steps"]
+    page = Page(browser, path)
+    page.wait(1)
+    assert page.page.inner_text("#step-gif") == "Save walk (GIF)"
+    assert page.page.inner_text("#step-save") == "Save frame (SVG)"
+    with page.page.expect_download(timeout=60_000) as download:
+        page.page.click("#step-gif")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "backward-pass.gif"
+    frames, duration = gif_frames(saved)
+    assert len(frames) == len(steps) == count + 1 and duration == 2000
+    assert {frame.size for frame in frames} == {frames[0].size} and frames[0].size[0] == 1024
+    assert all(np.asarray(a).tobytes() != np.asarray(b).tobytes() for a, b in zip(frames, frames[1:]))  # each step shows something new
+    # the graph at 96 dpi, as wide as its frame in points times 4/3 (18 pt -> 24 px), unless it had to shrink
+    box = page.page.evaluate("() => document.querySelector('#stepper svg').viewBox.baseVal.height")
+    graph = math.ceil(box * 4 / 3)
+    ink = np.asarray(frames[0].convert("L")) < 128
+    assert ink[:graph].any() and ink[graph:].any()  # a drawing, then words under it
+    rows = np.nonzero(ink.any(axis=1))[0]
+    assert graph - 16 <= rows[rows < graph + 4].max()  # the drawing fills its 4/3 px per point: 18-pt text is 24 px
+    # under the graph, each step's lines (wrapped, perhaps): rows of ink as tall as 18 px text, none smaller
+    for frame, caption in zip(frames, slide_captions({"steps": steps})):
+        heights = text_heights(frame, graph + 2)
+        assert len(heights) >= len(caption) and all(12 <= h <= 26 for h in heights), heights
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for k in (0, len(frames) // 2, len(frames) - 1):  # for a person to look at
+        frames[k].save(ARTIFACTS / f"{example}-gif-frame-{k + 1:02d}.png")
+    page.close()
+
+
+def test_a_graph_too_wide_for_a_slide_says_so_instead_of_a_gif(browser, tmp_path):
+    """Fourteen products side by side: at 1024 px their 18-pt text would be under 14 px, so no GIF, and the page says why."""
+    from autodiff import Value
+
+    terms = [Value(0.1 * k, f"w{k}") * Value(1.0 + k, f"x{k}") for k in range(14)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    path = tmp_path / "wide.html"
+    write_html(total, path)
+    page = Page(browser, path)
+    page.wait(1)
+    downloads = []
+    page.page.on("download", lambda download: downloads.append(download))
+    page.page.click("#step-gif")
+    page.page.wait_for_function("document.getElementById('step-exported').textContent !== ''")
+    message = page.page.inner_text("#step-exported")
+    assert message.startswith("No GIF: this graph is too wide for a 1024 px slide") and "Save frame" in message
+    assert page.page.is_visible("#step-exported") and page.page.evaluate(
+        "parseFloat(getComputedStyle(document.getElementById('step-exported')).fontSize)") >= 18
+    assert downloads == [] and page.page.is_enabled("#step-gif")
+    page.close()
+
+
+def test_a_frame_larger_than_its_panel_shows_the_node_at_work(browser, tmp_path):
+    """Fourteen products side by side scroll in their panel: each step, the node passing its gradient is in sight."""
+    from autodiff import Value
+
+    terms = [Value(0.1 * k, f"w{k}") * Value(1.0 + k, f"x{k}") for k in range(14)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    path = tmp_path / "wide.html"
+    count = write_html(total, path)
+    page = Page(browser, path)
+    in_sight = """() => {
+        const panel = document.querySelector('.stepper-graph'), rect = panel.getBoundingClientRect();
+        const box = panel.querySelector('svg g.node.highlight').getBoundingClientRect();
+        return [panel.scrollWidth > panel.clientWidth, box.left >= rect.left && box.right <= rect.left + panel.clientWidth
+                && box.top >= rect.top && box.bottom <= rect.top + panel.clientHeight];
+    }"""
+    for k in range(1, count + 1):
+        page.wait(k)
+        wider, seen = page.page.evaluate(in_sight)
+        assert wider and seen, f"step {k}: the highlighted node is out of sight"
+        page.page.keyboard.press("ArrowRight")
     page.close()

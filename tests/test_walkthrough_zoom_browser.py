@@ -10,6 +10,7 @@ from pathlib import Path
 from explore_fixtures import bar_data, running, session_with
 
 from autodiff.walkthrough import number
+from pictures import gif_frames
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "runs" / "test-artifacts" / "stepper"
 
@@ -104,7 +105,19 @@ def test_the_zoom_is_the_stepper_view_readable_on_a_projector(browser):
         page.wait_for_selector("#zoom-stepper[data-shown='2'] svg")
         assert page.inner_text("#zoom-score") == "score: 0 / 2 right first time"
         page.screenshot(path=ARTIFACTS / "zoom-quiz.png")
+
+        # the whole walk as a GIF, from the zoom too: an output neuron's (4 steps), a first-layer one's (784 inputs)
+        for layer, neuron, count in ((3, data[3][5], 4), (1, 4, 2)):
+            page.click(f"#network .neuron[data-layer='{layer}'][data-neuron='{neuron}']")
+            page.wait_for_function(f"document.getElementById('zoom-counter').textContent.endsWith(' / {count}')")
+            with page.expect_download(timeout=60_000) as download:
+                page.click("#zoom-gif")
+            saved = ARTIFACTS / f"zoom-layer-{layer}.gif"
+            download.value.save_as(saved)
+            frames, _ = gif_frames(saved)
+            assert len(frames) == count and {f.size for f in frames} == {frames[0].size} and frames[0].size[0] == 1024
+            frames[-1].save(ARTIFACTS / f"zoom-layer-{layer}-gif-last.png")
         page.close()
         assert errors == []
-        assert all(url.startswith(server.url) or url.startswith("data:") for url in requests)
+        assert all(url.startswith((server.url, "data:", "blob:")) for url in requests)
 

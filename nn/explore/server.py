@@ -53,7 +53,8 @@ def page_files():
     files["/"] = (STATIC / "index.html", STATIC)
     files["/vendor/viz-global.js"] = (WEB / "vendor" / "viz-global.js", WEB)
     files["/vendor/draw_dot.js"] = (WEB / "draw_dot.js", WEB)
-    for name in ("stepper.js", "stepper.css"):  # the stepper view, the same module as the stepper page's
+    files["/vendor/gifenc.esm.js"] = (WEB / "vendor" / "gifenc.esm.js", WEB)  # the stepper's Save walk (GIF)
+    for name in ("stepper.js", "slides.js", "stepper.css"):  # the stepper view, the same module as the stepper page's
         files[f"/stepper/{name}"] = (WEB / "stepper" / name, WEB)
     return files
 

@@ -43,12 +43,12 @@ def page_files():
     body = re.search(r"<body>(.*)</body>", html, re.S).group(1)
     styles = re.findall(r'<link rel="stylesheet" href="([\w./-]+\.css)">', html)
     modules = [path for path in sorted((STATIC / "js").glob("*.js")) if path.name not in ("page.js", "widget.js")]
-    modules += sorted((WEB / "stepper").glob("*.js"))
+    modules += sorted((WEB / "stepper").glob("*.js")) + [WEB / "vendor" / "gifenc.esm.js"]  # the GIF encoder slides.js imports
     return {
         "body": body,
         "css": "\n".join(page_file(name).read_text(encoding="utf-8") for name in styles),
-        "modules": {("stepper/" if path.parent.name == "stepper" else "js/") + path.name: path.read_text(encoding="utf-8")
-                    for path in modules},
+        "modules": {(path.parent.name if path.parent.name in ("stepper", "vendor") else "js") + "/" + path.name:
+                    path.read_text(encoding="utf-8") for path in modules},
         "vendor": [(WEB / "vendor" / "viz-global.js").read_text(encoding="utf-8"),
                    (WEB / "draw_dot.js").read_text(encoding="utf-8")],
     }

@@ -3,6 +3,9 @@
 // DOT (autodiff/render.py, frame_dot), and a question for the quiz. One view wherever the stepper
 // appears: the page `python -m autodiff.walkthrough --html` writes, and the explorer's zoom into
 // one neuron. The frames are laid out by the vendored WebAssembly Graphviz (window.seebackprop.drawDot).
+// For slides: one frame as an SVG file, or the whole walk as an animated GIF (slides.js).
+
+import { walkAsGif } from "./slides.js";
 
 const SMALLEST = 1; // css px per point of a frame: frames are written in 18 pt, so text is never below 18 px
 const LARGEST = 1.6; // and never blown up past the page's headings
@@ -36,6 +39,14 @@ export function parseAnswer(text) {
   return Number(cleaned);
 }
 
+// A file for the browser to save, as a download.
+function download(blob, name) {
+  const link = element("a", { download: name });
+  link.href = URL.createObjectURL(blob);
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
 export class Stepper {
   // root: an empty element to build the view in; prefix: the ids of its parts (prefix-prev, -next,
   // -counter, -graph, -text); keys: whether the whole page's arrow keys step (the stepper page).
@@ -60,9 +71,13 @@ export class Stepper {
     quizLabel.append(this.quizToggle, " Predict first");
     this.score = element("span", { class: "score", id: id("score") });
     this.save = element("button", { id: id("save"), type: "button", title: "this frame and its words, as an SVG file for slides" },
-                        "Save frame");
+                        "Save frame (SVG)");
+    this.gif = element("button", { id: id("gif"), type: "button",
+                                   title: "every step, its chain-rule lines under it: an animated GIF for slides" },
+                       "Save walk (GIF)");
+    this.exported = element("span", { class: "exported", id: id("exported"), role: "status" }); // why a GIF was not made
     const nav = element("nav", { class: "stepper-nav" });
-    nav.append(this.prev, this.counter, this.next, quizLabel, this.save, this.score);
+    nav.append(this.prev, this.counter, this.next, quizLabel, this.save, this.gif, this.score, this.exported);
 
     this.graph = element("div", { id: id("graph"), class: "stepper-graph" });
     this.form = element("form", { class: "stepper-quiz", id: id("ask") });
@@ -91,6 +106,7 @@ export class Stepper {
     this.next.addEventListener("click", () => this.show(this.index + 1));
     this.quizToggle.addEventListener("change", () => this.setQuiz(this.quizToggle.checked));
     this.save.addEventListener("click", () => this.saveFrame());
+    this.gif.addEventListener("click", () => this.saveWalk());
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
     this.reveal.addEventListener("click", () => this.settle("shown"));
     (keys ? document : root).addEventListener("keydown", (event) => this.key(event));
@@ -152,6 +168,7 @@ export class Stepper {
       this.root.dataset.shown = `${this.index + 1}${asking ? "?" : ""}`; // first: it shows the panels fit() measures
       this.graph.replaceChildren(svg);
       this.fit();
+      this.inSight();
       if (asking) this.answer.focus({ preventScroll: true });
     } catch (error) {
       this.onError(error);
@@ -179,6 +196,17 @@ export class Stepper {
     svg.dataset.scale = scale;
   }
 
+  // A frame larger than its panel scrolls: the node passing its gradient, if out of sight, is brought to the
+  // middle of the panel, where the children it passes to are seen around it.
+  inSight() {
+    const node = this.graph.querySelector("svg g.node.highlight");
+    if (!node) return;
+    const panel = this.graph.getBoundingClientRect(), box = node.getBoundingClientRect();
+    const by = (low, high, start, end) => (low >= start && high <= end ? 0 : (low + high) / 2 - (start + end) / 2);
+    this.graph.scrollBy(by(box.left, box.right, panel.left, panel.left + this.graph.clientWidth),
+                        by(box.top, box.bottom, panel.top, panel.top + this.graph.clientHeight));
+  }
+
   // The frame on screen as an SVG file, its step's first lines under the drawing: a slide's picture.
   saveFrame() {
     const shown = this.graph.querySelector("svg");
@@ -201,10 +229,27 @@ export class Stepper {
       text.textContent = line.trim();
       svg.append(text);
     });
-    const link = element("a", { download: `step-${String(this.index + 1).padStart(2, "0")}.svg` });
-    link.href = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(svg)], { type: "image/svg+xml" }));
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    download(new Blob([new XMLSerializer().serializeToString(svg)], { type: "image/svg+xml" }),
+             `step-${String(this.index + 1).padStart(2, "0")}.svg`);
+  }
+
+  // The whole walk, every step's own frame (the answers shown, as after the quiz), as an animated GIF.
+  async saveWalk() {
+    if (!this.steps.length || this.gif.disabled) return;
+    const label = this.gif.textContent;
+    this.gif.disabled = true;
+    this.exported.textContent = "";
+    try {
+      const frames = [];
+      for (const step of this.steps) frames.push({ svg: await this.draw(step.dot), text: step.text });
+      const bytes = await walkAsGif(frames, { progress: (k, n) => { this.gif.textContent = `GIF: ${k} / ${n}…`; } });
+      download(new Blob([bytes], { type: "image/gif" }), "backward-pass.gif");
+    } catch (error) {
+      this.exported.textContent = `No GIF: ${error.message || error}`;
+    } finally {
+      this.gif.textContent = label;
+      this.gif.disabled = false;
+    }
   }
 
   submit() {

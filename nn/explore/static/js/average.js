@@ -4,7 +4,7 @@
 // A nudge is −∂C/∂x: the way the example wants x to move.
 
 import { rows, unpack } from "./api.js";
-import { fmt, largest, paint, signed, signedColour } from "./format.js";
+import { fmt, largest, paint, sayNumber, signed, signedColour } from "./format.js";
 
 const SHOWN = 8; // examples side by side; the average is over all of them
 
@@ -79,9 +79,8 @@ export class AverageView {
       `. The batch's cost (their mean): <b>${fmt(r.batch_cost)}</b>.`;
     const check = this.$("avg-check");
     check.className = `check ${r.check.agree ? "ok" : "bad"}`;
-    check.textContent = `The average of ${n} examples' own nudges (the chain rule, for each alone) equals one ` +
-      "backward() over the batch: " +
-      `largest difference ${fmt(r.check.max_difference, 2)}`;
+    sayNumber(check, `The average of ${n} examples' own nudges (the chain rule, for each alone) equals one ` +
+      "backward() over the batch: largest difference ", r.check.max_difference, 2);
     this.drawTable(r, Math.min(n, SHOWN));
     this.drawTug(r);
     this.drawAfter(r);

@@ -9,6 +9,14 @@ export function fmt(x, digits = 3) {
   return x.toExponential(digits - 1).replace("e+", "e");
 }
 
+// A sentence that ends in a number, the number kept on one line ("9.1e-20" broke after its "e-").
+export function sayNumber(element, words, x, digits = 3) {
+  const number = document.createElement("span");
+  number.className = "number";
+  number.textContent = fmt(x, digits);
+  element.replaceChildren(words, number);
+}
+
 export function signed(x, digits = 3) {
   if (x === 0) return "0";
   return (x > 0 ? "+" : "\u2212") + fmt(Math.abs(x), digits);

@@ -122,6 +122,6 @@ export class TrainingView {
       <th>average</th><th>step</th></tr>${rows}</table>
       <p class="hint">step: the nudge (&minus;gradient) the training step used, from backward() on the whole batch.</p>
       <p class="check ${ok ? "ok" : "bad"}">the average over the ${batch.labels.length} examples equals the
-      mini-batch gradient the step used: largest difference ${fmt(batch.max_difference, 2)}</p>`;
+      mini-batch gradient the step used: largest difference <span class="number">${fmt(batch.max_difference, 2)}</span></p>`;
   }
 }

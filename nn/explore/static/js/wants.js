@@ -4,7 +4,7 @@
 // A nudge is -∂C/∂(something): the server sends the gradients, computed by backward() and checked.
 // Every bar, colour and image is scaled by the largest value it is shown with, and that scale is printed.
 
-import { bar, fmt, largest, paint, signed, signedColour } from "./format.js";
+import { bar, fmt, largest, paint, sayNumber, signed, signedColour } from "./format.js";
 
 // Neuron k of layer l as drawn: a wide layer shows a few (example.names), each by its own number.
 const named = (example, l, k) => (example.names && example.names[l] ? example.names[l][k] : k);
@@ -65,7 +65,7 @@ export class WantsView {
       `cost C = &Sigma; (a<sub>j</sub> &minus; y<sub>j</sub>)&sup2; = <b>${fmt(example.cost)}</b> for the target ${example.target};`;
     const check = this.container.querySelector("#check");
     check.className = `check ${example.check.agree ? "ok" : "bad"}`;
-    check.textContent = `backward() and the numpy chain rule agree: largest difference ${fmt(example.check.max_difference, 2)}`;
+    sayNumber(check, "backward() and the numpy chain rule agree: largest difference ", example.check.max_difference, 2);
     this.showOutputs(example, L);
     this.showOne(example, L, outputNeuron);
     this.showWishes(example, L);

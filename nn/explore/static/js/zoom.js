@@ -4,7 +4,7 @@
 // the same module as the stepper page's: one stepper, fed the same JSON, in both places.
 
 import { postJSON } from "./api.js";
-import { fmt } from "./format.js";
+import { sayNumber } from "./format.js";
 import { Stepper } from "../stepper/stepper.js";
 
 export class ZoomView {
@@ -45,7 +45,7 @@ export class ZoomView {
     this.title.textContent = `Neuron ${answer.neuron} of layer ${answer.layer}${last ? " (an output)" : ""}: ` +
       `a = σ(w·a + b)${last ? ", and its part of the cost, (a − y)²" : ""}`;
     this.check.className = `check ${answer.max_difference < 1e-9 ? "ok" : "bad"}`;
-    this.check.textContent = `the scalar engine's gradients equal the layer view's: largest difference ${fmt(answer.max_difference, 2)}`;
+    sayNumber(this.check, "the scalar engine's gradients equal the layer view's: largest difference ", answer.max_difference, 2);
     await this.view.load({ steps: answer.steps }, keepStep ? this.view.index : 0, keepStep);
   }
 }
