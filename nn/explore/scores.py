@@ -28,11 +28,13 @@ def fingerprint(net):
 
 
 class Scores:
+    """The test digits' scores of every network a session shows, by fingerprint, and a worker that measures them."""
+
     def __init__(self, images, labels):
         self.images, self.labels = images, labels
         self._known = {}  # fingerprint -> share
         self._lock = threading.Lock()
-        self._wanted = None  # (fingerprint, a copy of the network) for the worker, the newest only
+        self._wanted = None  # (fingerprint, a copy of the network's state()) for the worker, the newest only
         self._worker = None
 
     def score(self, net):
