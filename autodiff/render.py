@@ -522,6 +522,8 @@ def frame_rows(nodes, importance=None, most=FRAME_ROWS):
             users.setdefault(child, []).append(node)
     rows = {}
     for node in nodes:
+        if not node._children:  # a leaf has no rows (a first-layer neuron's graph is 1,568 leaves)
+            continue
         mine = [(c, letter) for c, letter, _ in _roles(node) if not c._children and len(users[c]) == 1]
         if not mine:
             continue
@@ -569,6 +571,8 @@ def frame_dot(nodes, rows, cells, kinds=None, passing=(), grad_width=100, rankdi
         kind = f' class="{kind}"' if kind else ""
         lines.append(f'  "node-{node._id}" [id="node-{node._id}"{kind} label=<{label}>]')
     for node in nodes:
+        if not node._children:
+            continue
         for child in dict.fromkeys(node._children):
             if child in in_a_box or child in hidden:
                 continue

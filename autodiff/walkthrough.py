@@ -222,14 +222,21 @@ def walk(root, seed=1.0, cost=None, start=None):
     is differentiated (the root's own name by default); start: the words of the first step that say
     where the seed comes from (by default: the cost itself, ∂C/∂C = 1).
     """
+    _check_root(root)
+    nodes = topological_order(root)
+    return _walk(root, seed, start, nodes, names(nodes), _users(nodes), cost)
+
+
+def _check_root(root):
     if not isinstance(root, Value):
         raise TypeError(f"walkthrough needs a Value to backpropagate from, got {type(root).__name__}")
     if not root._children:
         raise ValueError(f"nothing to step through: {root!r} is a leaf, not computed from anything")
-    nodes = topological_order(root)
-    name = names(nodes)
+
+
+def _walk(root, seed, start, nodes, name, users, cost=None):
+    """walk(), given the graph's nodes in order, their names and users (stepper has them already)."""
     cost = cost or _grouped(name[root])
-    users = _users(nodes)
     uses_left = Counter({node: len(users[node]) for node in nodes})  # final once every use passed its share
     total = sum(1 for node in nodes if node._children)
     for node in nodes:
@@ -238,10 +245,10 @@ def walk(root, seed=1.0, cost=None, start=None):
     known = {root: seed}
     for step in backward_steps(root, seed):
         lines = _header(step, total, name, cost, start)
-        shown = _shown_edges(step.edges)
+        shown = {id(edge) for edge in _shown_edges(step.edges)}  # by identity: a neuron has 1,569 edges
         for edge in step.edges:
             uses_left[edge.child] -= 1
-            if edge in shown:
+            if id(edge) in shown:
                 user_names = [name[user] for user in users[edge.child]]
                 lines += _chain_rule(step, edge, name, cost, user_names, uses_left[edge.child])
             if uses_left[edge.child] == 0:
@@ -270,10 +277,10 @@ def _shown_edges(edges):
         return list(edges)
     n = (len(edges) - 1) // 2
     weights, inputs, bias = edges[:n], edges[n : 2 * n], edges[2 * n :]
-    largest = set()
+    kept = {id(e) for e in bias}  # by identity: comparing Edges field by field took most of a neuron's walk
     for group in (weights, inputs):
-        largest.update(sorted(group, key=lambda e: -abs(e.contribution))[:SHOWN_PER_ROLE])
-    return [e for e in edges if e in largest or e in bias]
+        kept.update(id(e) for e in sorted(group, key=lambda e: -abs(e.contribution))[:SHOWN_PER_ROLE])
+    return [e for e in edges if id(e) in kept]
 
 
 def _children(node, name):
@@ -375,11 +382,12 @@ def stepper(root, seed=1.0, cost=None, start=None, summary=True):
     The one stepper view (autodiff/web/stepper/stepper.js) draws this on the page that write_html
     writes and in the explorer's zoom; the terminal and its quiz read the same steps.
     """
-    walked = list(walk(root, seed, cost, start))  # fills in every .grad: the rows shown are the largest
+    _check_root(root)
     nodes = topological_order(root)
     name = names(nodes)
     cost = cost or _grouped(name[root])
     users = _users(nodes)
+    walked = list(_walk(root, seed, start, nodes, name, users, cost))  # fills in every .grad: the rows shown are the largest
     rows = frame_rows(nodes, {node: node.grad for node in nodes})
     in_rows = {leaf for shown, _ in rows.values() for leaf in shown}
     row_leaves = _row_leaves(nodes, users)  # once: a first-layer neuron has 1,569 nodes

@@ -30,6 +30,26 @@ def bar_data(n_train=1000, n_test=200):
     return (*bar_digits(n_train, 1), *bar_digits(n_test, 2))
 
 
+class Gated(np.ndarray):
+    """Test images whose slices wait while `gate` (an Event set on this array only) is clear: scoring
+    them (scores.py) then takes as long as a test wants."""
+
+    def __getitem__(self, key):
+        gate = self.__dict__.get("gate")
+        if gate is not None:
+            gate.wait()
+        return np.asarray(self)[key]
+
+
+def gated_data():
+    """(bar_data() with Gated test images, their gate (open))."""
+    train_images, train_labels, test_images, test_labels = bar_data()
+    images = test_images.view(Gated)
+    images.gate = threading.Event()
+    images.gate.set()
+    return (train_images, train_labels, images, test_labels), images.gate
+
+
 def lively_network(seed=3):
     """A sigmoid 784-16-16-10 network with weights and biases big enough that every gradient matters."""
     net = FastMLP(784, [16, 16, 10], "sigmoid", "sigmoid", seed=seed)

@@ -5,11 +5,11 @@ one example at a time, and central finite differences of the batch's cost.
 """
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from nn.data import one_hot, scaled
-from nn.explore.average import average, disagreement
-from nn.explore.wants import unpacked
+from nn.explore.average import average, disagreement, each_example, gradients
+from nn.explore.wants import Kind, unpacked
 from nn.fast import FastMLP
 from nn.nudges import by_hand
 from nn.train import COSTS
@@ -27,13 +27,13 @@ def test_each_example_and_the_average_equal_the_numpy_chain_rule(count):
     images, labels = bar_digits(count, seed=count)
     xs = scaled(images, np.float64)
     weights, biases = arrays(net)
-    result = average(weights, biases, "sigmoid", "sigmoid", COSTS["squared"], xs, labels, 3.0)
+    result = average(weights, biases, Kind(), xs, labels, 3.0)
     hand = [by_hand(weights, biases, x, y) for x, y in zip(xs, one_hot(labels, 10))]
     assert np.allclose(result["costs"], [h.cost for h in hand], rtol=1e-12, atol=1e-12)
-    assert np.allclose(result["output_nudges"], [-h.da[3] for h in hand], rtol=1e-10, atol=1e-12)
-    assert np.allclose(result["below_nudges"], [-h.da[2] for h in hand], rtol=1e-10, atol=1e-12)
-    for e, shown in enumerate(result["dw1"]):
-        assert np.allclose(unpacked(shown), -hand[e].dw[1], rtol=1e-5, atol=1e-7)  # float32 images
+    assert np.allclose(unpacked(result["output_nudges"]), [-h.da[3] for h in hand], rtol=1e-10, atol=1e-12)
+    assert np.allclose(unpacked(result["below_nudges"]), [-h.da[2] for h in hand], rtol=1e-10, atol=1e-12)
+    for e, z1 in enumerate(unpacked(result["z1_nudges"])):  # times the example's pixels: its weight nudges
+        assert np.allclose(np.outer(z1, xs[e]), -hand[e].dw[1], rtol=1e-12, atol=1e-15)
     mean = -np.mean([h.dw[1] for h in hand], axis=0)
     assert np.allclose(unpacked(result["dw1_average"]), mean, rtol=1e-5, atol=1e-7)
     assert result["check"]["agree"] and result["check"]["max_difference"] < 1e-12
@@ -48,7 +48,7 @@ def test_the_average_is_the_batch_cost_gradient_by_finite_differences(activation
     labels = labels % 4  # a network of 4 outputs
     xs = scaled(images, np.float64)
     weights, biases = arrays(net)
-    result = average(weights, biases, activation, output, COSTS[cost], xs, labels, 0.5)
+    result = average(weights, biases, Kind(activation, output, cost), xs, labels, 0.5)
     batch = lambda ws: float(COSTS[cost](FastMLP.from_state(state(net, ws))(xs), labels).data)
     rng = np.random.default_rng(0)
     moving = np.flatnonzero(xs.max(axis=0) > 0)  # weights from dark pixels have no gradient
@@ -73,7 +73,7 @@ def test_a_small_step_by_the_average_lowers_the_batch_cost_as_the_gradient_says(
     xs = scaled(images, np.float64)
     weights, biases = arrays(net)
     eta = 1e-4
-    result = average(weights, biases, "sigmoid", "sigmoid", COSTS["squared"], xs, labels, eta)
+    result = average(weights, biases, Kind(), xs, labels, eta)
     hand = [by_hand(weights, biases, x, y) for x, y in zip(xs, one_hot(labels, 10))]
     g = [np.mean([h.dw[l] for h in hand], axis=0) for l in (1, 2, 3)] + [np.mean([h.db[l] for h in hand], axis=0)
                                                                         for l in (1, 2, 3)]
@@ -86,11 +86,38 @@ def test_a_small_step_by_the_average_lowers_the_batch_cost_as_the_gradient_says(
     assert np.array_equal(weights[0], net.weights[0].data)  # the network itself is untouched
 
 
-@given(st.lists(st.lists(st.floats(-1, 1), min_size=6, max_size=6), min_size=2, max_size=5))
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_each_examples_wishes_from_the_batch_arrays_are_its_own_backward_alone(data):
+    """Row e of the batch's chain rule is example e's own: its cost and nudges equal a backward() of the
+    Tensor engine on that example alone, whatever the network, its activations and cost, and the batch."""
+    sizes = data.draw(st.lists(st.integers(1, 6), min_size=1, max_size=3), label="hidden and output sizes")
+    kind = Kind(data.draw(st.sampled_from(["sigmoid", "tanh", "relu"])), data.draw(st.sampled_from(["sigmoid", "linear"])),
+                data.draw(st.sampled_from(["squared", "cross-entropy"])))
+    n = data.draw(st.integers(1, 12), label="examples")
+    seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
+    rng = np.random.default_rng(seed)
+    sizes = [7] + sizes
+    weights = [rng.normal(0, 1.5, (m, k)) for k, m in zip(sizes, sizes[1:])]
+    biases = [rng.normal(0, 1, m) for m in sizes[1:]]
+    xs = rng.uniform(0, 1, (n, 7))
+    labels = rng.integers(0, sizes[-1], n)
+    costs, a, da, dz = each_example(weights, biases, kind, xs, labels)
+    for e in range(n):
+        cost, _, dw_alone, db_alone = gradients(weights, biases, kind, xs[e:e + 1], labels[e:e + 1])
+        assert costs[e] == pytest.approx(cost, rel=1e-12, abs=1e-300)
+        dw = [np.outer(dz[l][e], a[l - 1][e]) for l in range(1, len(weights) + 1)]  # its wishes, by the rows
+        db = [dz[l][e] for l in range(1, len(weights) + 1)]
+        for mine, alone in zip(dw + db, dw_alone + db_alone):
+            assert np.allclose(mine, alone, rtol=1e-10, atol=1e-14)
+
+
+@given(st.lists(st.lists(st.floats(-1, 1), min_size=5, max_size=5), min_size=2, max_size=5))
 def test_the_tug_of_war_is_a_weight_pulled_both_ways(rows):
-    nudges = np.array(rows).reshape(len(rows), 2, 3)
+    c, a = np.array(rows)[:, :2], np.array(rows)[:, 2:]  # example e's nudge to w_jk: c[e, j] · a[e, k]
+    nudges = c[:, :, None] * a[:, None, :]
     labels = np.arange(len(rows))
-    found = disagreement([nudges], labels)
+    found = disagreement([(c, a)], labels)
     tug = np.minimum(nudges.max(axis=0), -nudges.min(axis=0))
     if tug.max() <= 0:
         assert found is None
@@ -99,6 +126,7 @@ def test_the_tug_of_war_is_a_weight_pulled_both_ways(rows):
     assert found["strength"] == tug.max() == tug[j, k]
     assert found["up"]["nudge"] == nudges[:, j, k].max() > 0 > nudges[:, j, k].min() == found["down"]["nudge"]
     assert labels[found["up"]["example"]] == found["up"]["label"]
+    assert found["average"] == pytest.approx(nudges[:, j, k].mean())
 
 
 # --- through the explorer's server: POST /api/average ---

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from explore_fixtures import Client, bar_data, lively_network, running, session_with
+from nn.explore.wants import unpacked
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "runs" / "test-artifacts" / "average"
 
@@ -55,12 +56,23 @@ def test_two_examples_then_a_mini_batch_then_one_step(browser):
             count = page.locator("#avg-table th canvas[data-e]").count()
             page.click("#avg-add")
             page.wait_for_function(f"document.querySelectorAll('#avg-table th canvas[data-e]').length === {count + 1}")
-        nudges = []
+        nudges, images = [], []
         for index in (3, 8):
             _, digit = client.post("/api/digit", {"set": "test", "index": index})
             _, one = client.post("/api/example", {"pixels": digit["pixels"], "target": digit["label"]})
             nudges.append(-np.array(one["da"][3]))
+            images.append(-unpacked(one["dw1"]))  # each one's first-layer weight nudges, by its own backward()
         assert np.allclose(shown_average(page), np.mean(nudges, axis=0), rtol=1e-12, atol=1e-15)
+        # the weight nudges into the chosen first-layer neuron, painted on one scale: each example's own
+        k = int(page.input_value("#avg-neuron"))
+        rows = [m[k] for m in images] + [np.mean(images, axis=0)[k]]
+        scale = max(np.abs(row).max() for row in rows)
+        for which, row in zip(["0", "1", "avg"], rows):
+            painted = np.array(page.evaluate(f"""() => Array.from(document.querySelector('#avg-table canvas[data-w="{which}"]')
+                .getContext('2d').getImageData(0, 0, 28, 28).data)""")).reshape(784, 4)[:, :3]
+            t = np.minimum(1, np.abs(row) / scale)[:, None]
+            expected = np.where(row[:, None] >= 0, [90, 150, 255], [255, 80, 80]) * t
+            assert np.abs(painted - expected).max() <= 1.01, which
         assert page.locator("#avg-check.ok").count() == 1
         assert number_stays_on_one_line(page, "#avg-check")
         sizes = page.eval_on_selector_all("#average-panel td, #average-panel th, #average-panel p, #average-panel button",
@@ -72,7 +84,8 @@ def test_two_examples_then_a_mini_batch_then_one_step(browser):
         page.click("#avg-fill")
         page.wait_for_function("document.getElementById('avg-summary').textContent.startsWith('100 examples')")
         assert page.locator("#avg-check.ok").count() == 1
-        assert "100 examples' own backward() equals one backward() over the batch" in page.inner_text("#avg-check")
+        assert ("100 examples' own nudges (the chain rule, for each alone) equals one backward() over the batch"
+                in page.inner_text("#avg-check"))
 
         _, before = client.get("/api/state")
         page.click("#avg-step")

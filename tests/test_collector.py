@@ -78,3 +78,30 @@ def test_a_graph_of_values_is_freed_without_the_collector(collector_on):
         assert sys.getrefcount(weight) == alone  # the graph is gone, with no collection
     finally:
         gc.enable()
+
+
+def test_the_explorers_zoom_builds_and_walks_a_neurons_graph_without_the_collector(collector_on):
+    """A first-layer neuron's graph is 1,569 Values, and its walk makes thousands of Edges: the
+    collector, run every few hundred new objects, sometimes walked every object of the server
+    meanwhile (the zoom's slowest answers). Nothing there needs it, and nothing is left for it."""
+    import numpy as np
+
+    from nn.explore import neuron as zoom
+
+    rng = np.random.default_rng(0)
+    collections = []
+    callback = lambda phase, info: collections.append(info["generation"]) if phase == "start" else None  # noqa: E731
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.set_threshold(50)  # a collection every 50 new objects, had it run
+    gc.callbacks.append(callback)
+    try:
+        frames, numbers = zoom.steps(1, 3, rng.uniform(0, 1, 784), rng.normal(0, 1, 784), 0.5, upstream=0.2)
+    finally:
+        gc.callbacks.remove(callback)
+        gc.set_threshold(*threshold)
+    assert frames and len(numbers["dw"]) == 784
+    # none meanwhile: at most the young generation's, once the objects made meanwhile are counted after
+    assert collections in ([], [0]) and gc.isenabled(), collections
+    del frames, numbers
+    assert gc.collect() == 0  # no cycles left behind for it to find

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from explore_fixtures import Client, bar_data, running, session_with
+from explore_fixtures import Client, bar_data, gated_data, running, session_with
 from nn.explore.session import Session
 from nn.nudges import sigmoid
 
@@ -158,11 +158,52 @@ def test_the_badge_says_how_long_it_trained_and_how_well_it_reads(browser, data,
         page.click("#step")
         page.wait_for_function("window.explorerTraining.costs.length === 1")
         page.wait_for_function("document.getElementById('model-name').textContent.includes('1 step')")
+        page.wait_for_function("!document.getElementById('model-name').textContent.includes('measuring')")
         session = server.session
         badge = page.inner_text("#model-name")
         assert "1 steps" not in badge and "untrained" not in badge
         assert f"{100 * accuracy(session.net, *data[2:]):.1f}%" in badge
         assert "1 step " in page.inner_text("#train-status") and "1 steps" not in page.inner_text("#train-status")
+
+
+def test_while_a_score_is_measured_the_badge_says_so_and_gives_the_last_with_its_step(browser):
+    data, gate = gated_data()  # scoring the test digits waits while the gate is closed
+    with running(Session(data)) as server:
+        page = opened(browser, server)
+        badge = lambda: page.inner_text("#model-name")  # noqa: E731
+        before = accuracy(server.session.net, *data[2:])
+        gate.clear()
+        page.click("#step")
+        page.wait_for_function("window.explorerTraining.costs.length === 1")
+        page.wait_for_function("document.getElementById('model-name').textContent.includes('1 step')")
+        assert badge() == f"trained here for 1 step \u00b7 test accuracy {100 * before:.1f}% at step 0, measuring now\u2026"
+        gate.set()
+        page.wait_for_function("!document.getElementById('model-name').textContent.includes('measuring')")
+        after = accuracy(server.session.net, *data[2:])
+        assert badge() == f"trained here for 1 step \u00b7 test accuracy {100 * after:.1f}%"
+        assert not page.errors
+
+
+def test_with_no_test_digits_the_badge_claims_no_accuracy(browser, data):
+    with running(Session((*data[:2], data[2][:0], data[3][:0]))) as server:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        page.wait_for_function("document.getElementById('model-name').textContent.startsWith('untrained')")
+        assert page.inner_text("#model-name") == "untrained \u00b7 no test digits to score"  # not "0.0%"
+
+
+def test_weights_that_cannot_be_scored_get_a_badge_that_says_so(browser, data):
+    session = Session(data)
+    with session.lock:  # weights so large that w·x+b overflows (a huge step by hand could make them)
+        session.net.weights[0].data = np.full_like(session.net.weights[0].data, 1e308)
+    with running(session) as server:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(server.url)
+        page.wait_for_function("document.getElementById('model-name').textContent.includes('could not be scored')",
+                               timeout=30_000)
+        assert page.inner_text("#model-name") == "untrained \u00b7 the test digits could not be scored"
+        assert "overflows" in page.get_attribute("#model-name", "title")
 
 
 def test_the_cost_axis_follows_the_curve_not_its_first_point(browser, data):

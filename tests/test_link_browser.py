@@ -70,6 +70,8 @@ def test_a_drawing_travels_in_the_link(browser):
         page = fresh(browser, server.url)
         draw_stroke(page)
         page.click("#targets button[data-digit='1']")
+        # the answer for the target comes a moment later (under load, after numbers() had read the old one)
+        page.wait_for_function("document.getElementById('summary').textContent.includes('Target 1')")
         before = numbers(page)
         url = copied(page)
         assert "d=ink." in url and "t=1" in url and len(url) < 6000

@@ -8,16 +8,25 @@ sent back. The steps are the walkthrough's (autodiff.walkthrough.stepper): the s
 the same stepper view as the stepper page.
 """
 from autodiff import Value
+from autodiff.value import collector_paused
 from autodiff.walkthrough import number, stepper
+
+
+def leaf(x, label):
+    """Value(x, label): a plain leaf, labelled after (a first-layer neuron has 1,569 leaves; the
+    constructor's checks of a label passed to it took a fifth of the zoom's time)."""
+    value = Value(float(x))
+    value.label = label
+    return value
 
 
 def neuron_graph(layer, j, inputs, w, b, target=None, activation="sigmoid"):
     """(root, leaves by role): Values for neuron j of `layer`, fed the activations `inputs` of the layer below,
     through its layer's activation (sigmoid, tanh, relu, or linear: none)."""
     below = layer - 1
-    a_in = [Value(float(x), f"a({below})_{k}") for k, x in enumerate(inputs)]
-    ws = [Value(float(x), f"w({layer})_{j},{k}") for k, x in enumerate(w)]
-    bias = Value(float(b), f"b({layer})_{j}")
+    a_in = [leaf(x, f"a({below})_{k}") for k, x in enumerate(inputs)]
+    ws = [leaf(x, f"w({layer})_{j},{k}") for k, x in enumerate(w)]
+    bias = leaf(b, f"b({layer})_{j}")
     z = Value.weighted_sum(ws, a_in, bias)
     z.label = f"z({layer})_{j}"
     a = z if activation == "linear" else getattr(z, activation)()  # linear: a is z itself
@@ -36,7 +45,16 @@ def steps(layer, j, inputs, w, b, upstream=None, target=None, activation="sigmoi
     Give `target` for an output neuron under the squared error (the graph then ends in its cost),
     `upstream` = ∂C/∂a_j for a hidden one, or for an output under the cross-entropy, which is no sum
     of one cost per output (upstream_from="cost").
+
+    With the cyclic collector paused (a first-layer neuron is 1,569 Values, and its walk thousands
+    of Edges; none hold cycles): it ran every few hundred objects, now and then through every
+    object of the server, and made the zoom's slowest answers twice its usual time.
     """
+    with collector_paused():
+        return _steps(layer, j, inputs, w, b, upstream, target, activation, upstream_from)
+
+
+def _steps(layer, j, inputs, w, b, upstream, target, activation, upstream_from):
     root, parts = neuron_graph(layer, j, inputs, w, b, target, activation)
     if target is not None:
         seed = 1.0

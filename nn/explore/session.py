@@ -19,8 +19,8 @@ from ..train import predict
 from . import neuron as zoom
 from .average import average
 from .checks import BadRequest
-from ..train import COSTS
 from .models import list_models, load_model
+from .scores import Scores
 from .training import Settings, TakingTurns, Trainer
 from .wants import SHOWN, Kind, backward_pass, example, forward_only, packed, per_example_nudges
 
@@ -89,6 +89,7 @@ class Session:
                              "class names: give one to 10 names, one for each label")
         self.models = models
         self.live = live
+        self.scores = Scores(*self.data["test"])  # for every network shown: its scores are kept by its weights
         self._use(model, history, kind, settings, name)
 
     def _use(self, model, history=None, kind=None, settings=None, name="loaded"):
@@ -105,7 +106,8 @@ class Session:
         self.net = model if (model is not None and self.live) else FastMLP(sizes[0], sizes[1:], activation, output,
                                                                           seed=0, dtype=dtype)
         self.which = "loaded" if self.live and model is not None else "untrained"
-        self.trainer = Trainer(self.net, (*self.data["train"], *self.data["test"]), self.lock, self.settings)
+        self.trainer = Trainer(self.net, (*self.data["train"], *self.data["test"]), self.lock, self.settings,
+                               self.scores)
         self.history = history if model is not None else None
         self.measured = None  # the badge's accuracy: (which, steps, share of the test digits right)
         if self.loaded is not None:
@@ -124,6 +126,7 @@ class Session:
                 with self.lock:
                     self.which = "loaded"
                     self.trainer.restart()
+                    self.measured = None
                 return
             raise BadRequest("no model was loaded: start with --model PATH, or train this one")
         self.trainer.pause()
@@ -188,19 +191,26 @@ class Session:
             }
 
     def accuracy_now(self):
-        """For the model's badge: {"steps", "share"}, the share of test digits read right after that many
-        steps here. Measured when paused (once per step count); while training runs, the last epoch's
-        figure, with the step it was measured at, so that the badge never claims a newer one."""
+        """For the model's badge: {"steps", "share", "measuring"}: the share of test digits read right after
+        that many steps here. While training runs, the last epoch's figure, with the step it was
+        measured at. Paused: the share of the weights as they are, if it is known (scores.py); if not,
+        it is measured in the background, and meanwhile the last share known, with its step and
+        "measuring": the badge never waits for a score, nor claims an older one for these weights."""
         steps = len(self.trainer.costs)
-        if self.trainer.running:
-            epoch, share = self.trainer.accuracy[-1]  # epoch 0: as this network started here
-            latest = (epoch * len(self.trainer.batches), share)
-            if self.measured is not None and self.measured[0] == self.which and self.measured[1] > latest[0]:
-                latest = self.measured[1:]
-            return {"steps": latest[0], "share": latest[1]}
-        if self.measured is None or self.measured[:2] != (self.which, steps):
-            self.measured = (self.which, steps, self.trainer.test_accuracy())
-        return {"steps": steps, "share": self.measured[2]}
+        if not self.trainer.running and len(self.trainer.test_labels):
+            key, share = self.scores.lookup(self.net)
+            if isinstance(share, str):  # these weights could not be scored: why, rather than a number
+                return {"steps": steps, "share": None, "measuring": False, "error": share}
+            if share is not None:
+                self.measured = (self.which, steps, share)
+                return {"steps": steps, "share": share, "measuring": False}
+            self.scores.measure_later(key, self.net)
+        epoch, share = self.trainer.accuracy[-1]  # epoch 0: as this network started here
+        latest = (epoch * len(self.trainer.batches), share)
+        if self.measured is not None and self.measured[0] == self.which and self.measured[1] > latest[0]:
+            latest = self.measured[1:]
+        return {"steps": latest[0], "share": latest[1],
+                "measuring": not self.trainer.running and len(self.trainer.test_labels) > 0}
 
     # --- one example ---
 
@@ -231,10 +241,14 @@ class Session:
                                      activation=self.kind.of_layer(layer, last),
                                      upstream_from="cost" if layer == last else "layers")
         layer_view = {"a": a[layer][j], "da": da[layer][j], "dz": dz[layer][j], "db": db[layer][j],
-                      "dw": dw[layer][j].tolist(), "da_below": (weights[layer - 1][j] * dz[layer][j]).tolist()}
+                      "dw": dw[layer][j], "da_below": weights[layer - 1][j] * dz[layer][j]}
         difference = max(float(np.max(np.abs(np.subtract(numbers[key], layer_view[key])))) for key in layer_view)
-        return {"layer": layer, "neuron": j, "steps": frames, "scalar_engine": numbers, "layer_view": layer_view,
-                "max_difference": difference}
+        # a neuron's weights and inputs travel packed (exact): as JSON text, a first-layer neuron's 4 x 784
+        # numbers were most of the answer's bytes and of its encoding time
+        exact = lambda numbers: {k: packed(v, exact=True) if k in ("dw", "da_below") else v  # noqa: E731
+                                 for k, v in numbers.items()}
+        return {"layer": layer, "neuron": j, "steps": frames, "scalar_engine": exact(numbers),
+                "layer_view": exact(layer_view), "max_difference": difference}
 
     def check_class(self, target):
         if not 0 <= target < self.net.sizes[-1]:
@@ -309,8 +323,7 @@ class Session:
             if apply and self.trainer.running:
                 raise BadRequest("training is running: pause it to take a step by hand")
             weights, biases = self.matrices()
-            result = average(weights, biases, self.net.activation, self.net.output, COSTS[self.kind.cost], xs,
-                             targets, self.settings.lr)
+            result = average(weights, biases, self.kind, xs, targets, self.settings.lr)
             if apply:  # plain SGD by the average: new arrays, as switch() explains
                 for p, g in zip(self.net.parameters(), result.pop("_gradient")):
                     p.data = p.data - self.settings.lr * g
@@ -350,8 +363,8 @@ class Session:
             # plain SGD took lr·gradient from each; other optimizers kept a copy.
             before = last["before"] or [p.data + self.settings.lr * g
                                         for p, g in zip(self.net.parameters(), last["gradient"])]
+            gradient = [None] + [g.copy() for g in last["gradient"][0::2]]  # the next step overwrites them
         weights, biases = before[0::2], before[1::2]
-        gradient = [None] + last["gradient"][0::2]
         chosen = weights_to_follow(gradient)
         xs = scaled(images[last["indices"]], np.float64)
         weights, biases = [np.asarray(w, np.float64) for w in weights], [np.asarray(b, np.float64) for b in biases]

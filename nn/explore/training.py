@@ -1,6 +1,6 @@
 """The demo's training, a mini-batch at a time, in a background thread.
 
-The same four lines as nn.train.train_epoch (forward, cost, backward, step) with the model's own
+The same steps as nn.train.train_epoch (forward, cost, backward, step) with the model's own
 settings, as its checkpoint recorded them (models.py), or demos/train_mnist.py's defaults: the
 video's squared-error cost, plain SGD at rate 3.0, shuffled batches of 100, each epoch's order
 drawn from (seed, epoch). But a step at a time, so that the page can pause, take one step, and
@@ -17,8 +17,9 @@ import numpy as np
 from .. import threads
 from ..data import scaled, shuffled_batches
 from ..optim import SGD, Adam
-from ..train import COSTS, predict
+from ..train import COSTS, compiled_step
 from .checks import BadRequest
+from .scores import Scores
 
 LEARNING_RATE, BATCH_SIZE, SEED = 3.0, 100, 0  # demos/train_mnist.py's defaults
 OPTIMIZERS = {"SGD": SGD, "Adam": Adam}
@@ -98,12 +99,17 @@ class TakingTurns:
 
 
 class Trainer:
-    def __init__(self, net, data, lock, settings=None):
-        """lock: a TakingTurns shared with the session; settings: a Settings (the video's by default)."""
+    def __init__(self, net, data, lock, settings=None, scores=None):
+        """lock: a TakingTurns shared with the session; settings: a Settings (the video's by default);
+        scores: the test digits' Scores (scores.py), which the session shares."""
         self.net, self.lock = net, lock
         self.settings = settings or Settings()
         self.cost = COSTS[self.settings.cost]
+        # forward, cost and backward, recorded once and replayed (nn.train.compiled_step): the plain
+        # graph's numbers bit for bit, without building it again for every step
+        self.replay = compiled_step(net, self.cost)
         self.train_images, self.train_labels, self.test_images, self.test_labels = data
+        self.scores = scores or Scores(self.test_images, self.test_labels)
         self.thread = None
         self.running = False
         self.starting = threading.Lock()  # start and pause, one at a time: two tabs pressing Train start one thread
@@ -123,9 +129,8 @@ class Trainer:
                                 np.random.default_rng([self.settings.seed, epoch]))
 
     def test_accuracy(self):
-        if len(self.test_labels) == 0:
-            return None  # no test digits: nothing to score (a mean of nothing would be NaN)
-        return float(np.mean(predict(self.net, self.test_images) == self.test_labels))
+        """The share of the test digits the network reads right (None if there are none), measured once per weights."""
+        return self.scores.score(self.net)
 
     def check_can_train(self):
         if len(self.train_labels) == 0:
@@ -138,16 +143,15 @@ class Trainer:
             batch = self.batches[self.position]
             # the weights before the step, for the page's mini-batch table: plain SGD's are worked out from it
             before = None if self.settings.plain_sgd else [p.data.copy() for p in self.net.parameters()]
-            loss = self.cost(self.net(scaled(self.train_images[batch], self.net.dtype)), self.train_labels[batch])
-            self.optimizer.zero_grad()
-            loss.backward()
+            cost = self.replay(scaled(self.train_images[batch], self.net.dtype), self.train_labels[batch])
             self.optimizer.step()
-            self.costs.append(float(loss.data))
-            # For the page's mini-batch table. zero_grad() gives each parameter a new gradient array:
-            # keeping these needs no copy; and plain SGD took lr·gradient, so the weights before the
-            # step are the weights after it plus that, to rounding (copying them slowed every step).
+            self.costs.append(cost)
+            # For the page's mini-batch table. The replay writes the next step's gradient into these same
+            # arrays: whoever reads them copies them under the lock (session.batch). And plain SGD took
+            # lr·gradient, so the weights before the step are the weights after it plus that, to
+            # rounding (copying them slowed every step).
             self.last_batch = {"indices": batch, "gradient": [p.grad for p in self.net.parameters()],
-                               "cost": float(loss.data), "before": before}
+                               "cost": cost, "before": before}
             self.position += 1
             if self.position < len(self.batches):
                 return

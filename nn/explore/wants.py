@@ -120,10 +120,15 @@ def chain_rule(weights, biases, xs, ys, kind):
 
 
 def cost_of(a_out, y, cost):
+    return float(costs_of(a_out[None, :], y[None, :], cost)[0])
+
+
+def costs_of(outputs, ys, cost):
+    """Each example's own cost, a row of outputs and of one-hot targets each: Σ (a - y)², or -log softmax(a)[label]."""
     if cost == "squared":
-        return float(np.sum((a_out - y) ** 2))
-    shifted = a_out - a_out.max()
-    return float(np.log(np.exp(shifted).sum()) - shifted[int(np.argmax(y))])
+        return np.sum((outputs - ys) ** 2, axis=1)
+    shifted = outputs - outputs.max(axis=1, keepdims=True)
+    return np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(ys)), np.argmax(ys, axis=1)]
 
 
 def shown_neurons(a, da, count=SHOWN):

@@ -1,9 +1,9 @@
 // Many examples, one step: each example's wishes side by side, their average, and the check that the
 // average is the gradient of the batch's cost (the video's last step). Every number comes from the
-// server (nn/explore/average.py): each example's own backward(), and one backward() over all of them.
+// server (nn/explore/average.py): each example's own nudges by the chain rule, and one backward() over all of them.
 // A nudge is −∂C/∂x: the way the example wants x to move.
 
-import { unpack } from "./api.js";
+import { rows, unpack } from "./api.js";
 import { fmt, largest, paint, sayNumber, signed, signedColour } from "./format.js";
 
 const SHOWN = 8; // examples side by side; the average is over all of them
@@ -79,8 +79,8 @@ export class AverageView {
       `. The batch's cost (their mean): <b>${fmt(r.batch_cost)}</b>.`;
     const check = this.$("avg-check");
     check.className = `check ${r.check.agree ? "ok" : "bad"}`;
-    sayNumber(check, `The average of ${n} examples' own backward() equals one backward() over the batch: ` +
-      "largest difference ", r.check.max_difference, 2);
+    sayNumber(check, `The average of ${n} examples' own nudges (the chain rule, for each alone) equals one ` +
+      "backward() over the batch: largest difference ", r.check.max_difference, 2);
     this.drawTable(r, Math.min(n, SHOWN));
     this.drawTug(r);
     this.drawAfter(r);
@@ -88,18 +88,21 @@ export class AverageView {
 
   drawTable(r, shown) {
     const images = r.images.map((p) => unpack(p));
-    const dw1 = r.dw1.map((p) => unpack(p));
     const mean = unpack(r.dw1_average);
     const nin = r.dw1_average.shape[1];
     if (this.neuron === null || this.neuron >= r.dw1_average.shape[0]) this.neuron = strongest(mean, nin);
     const k = this.neuron;
     const row = (m) => m.subarray(k * nin, (k + 1) * nin);
+    // Example e's nudge to weight w_k of neuron k is its nudge to that neuron's z times pixel k of its
+    // image (−∂C/∂z · a_k): the server sends the two factors, exact, and the image.
+    const z1 = rows(r.z1_nudges);
+    const dw1 = images.map((image, e) => Float64Array.from(image, (pixel) => z1[e][k] * pixel));
     // One scale for every column, printed: the largest nudge among everything the table shows.
-    const outputs = r.output_nudges.slice(0, shown).concat([r.output_average]);
+    const outputs = rows(r.output_nudges).slice(0, shown).concat([r.output_average]);
     const outScale = largest(outputs.flat());
-    const below = r.below_nudges ? r.below_nudges.slice(0, shown).concat([r.below_average]) : null;
+    const below = r.below_nudges ? rows(r.below_nudges).slice(0, shown).concat([r.below_average]) : null;
     const belowScale = below ? largest(below.flat()) : 0;
-    const imageScale = Math.max(...dw1.slice(0, shown).map((m) => largest(row(m))), largest(row(mean)));
+    const imageScale = Math.max(...dw1.slice(0, shown).map((m) => largest(m)), largest(row(mean)));
     const columns = [...Array(shown).keys()];
     const head = columns.map((e) => `<th>#${e + 1}<br><canvas class="digit small" data-e="${e}" width="28" height="28"></canvas>` +
       `<br>${r.labels[e]} &rarr; ${r.guesses[e]}</th>`).join("") + `<th class="avg">average<br>of ${r.labels.length}</th>`;
@@ -119,7 +122,7 @@ export class AverageView {
     for (const canvas of this.container.querySelectorAll("canvas[data-e]")) paint(canvas, images[Number(canvas.dataset.e)]);
     for (const canvas of this.container.querySelectorAll("canvas[data-w]")) {
       const which = canvas.dataset.w;
-      paint(canvas, row(which === "avg" ? mean : dw1[Number(which)]), { signedScale: imageScale });
+      paint(canvas, which === "avg" ? row(mean) : dw1[Number(which)], { signedScale: imageScale });
     }
     this.$("avg-neuron").addEventListener("change", (event) => { this.neuron = Number(event.target.value); this.draw(); });
   }

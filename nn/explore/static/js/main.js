@@ -326,8 +326,9 @@ async function poll() {
   } catch (error) {
     showError(error);
   }
-  // at least 4 updates a second while training: every 200 ms from the start of the last one
-  const period = page.running ? 200 : 1000;
+  // at least 4 updates a second while training: every 200 ms from the start of the last one; a
+  // score being measured comes in a moment (scores.py): ask for it soon
+  const period = page.running ? 200 : page.measuring ? 100 : 1000;
   setTimeout(poll, Math.max(0, period - (performance.now() - started)));
 }
 
@@ -339,9 +340,12 @@ function badge(state) {
     ? `${loaded} (${count(state.history.length, "epoch")})` : loaded;
   const which = steps === 0 ? start : state.model === "loaded" ? `${loaded} + ${count(steps, "step")} here`
     : `trained here for ${count(steps, "step")}`;
-  const { share, steps: at } = state.accuracy; // measured after `at` steps here
+  const { share, steps: at, measuring, error } = state.accuracy; // measured after `at` steps here
+  if (error) return `${which} \u00b7 the test digits could not be scored`; // why: in its title
+  if (share === null) return `${which} \u00b7 ${measuring ? "measuring the test accuracy\u2026" : "no test digits to score"}`;
   const when = at === steps ? "" : ` at step ${at.toLocaleString("en")}`;
-  return `${which} \u00b7 test accuracy ${(100 * share).toFixed(1)}%${when}`;
+  // measuring: these weights' score is on its way (a moment); until then the last one, with its step
+  return `${which} \u00b7 test accuracy ${(100 * share).toFixed(1)}%${when}${measuring ? ", measuring now\u2026" : ""}`;
 }
 
 function applyState(state, since) {
@@ -357,10 +361,11 @@ function applyState(state, since) {
   const changed = page.stale || progress.steps !== page.steps || state.model !== page.model;
   page.stale = false;
   page.running = progress.running;
+  page.measuring = state.accuracy.measuring;
   page.steps = progress.steps;
   page.model = state.model;
   $("model-name").textContent = badge(state);
-  $("model-name").title = badge(state);
+  $("model-name").title = badge(state) + (state.accuracy.error ? `: ${state.accuracy.error}` : "");
   pageBody().classList.toggle("training", progress.running);
   $("use-loaded").disabled = !state.has_loaded;
   if (state.live) $("use-loaded").textContent = "Your network"; // a notebook's own, trained or not
