@@ -182,3 +182,17 @@ def test_a_mini_batch_of_100_agrees_with_the_batch_backward_and_a_step_moves_the
 def test_bad_averages_get_400_naming_the_problem(client, body, words):
     status, answer = client.post("/api/average", body)
     assert status == 400 and words in answer["error"], answer
+
+
+def test_the_mini_batch_table_never_shows_a_step_that_the_weights_have_moved_past(client):
+    """After a step by the average, the last training step's table would be rebuilt from the wrong weights
+    (the weights now, plus that step's lr·gradient): its check fails and its numbers are nobody's. It says so."""
+    assert client.post("/api/train", {"action": "step"})[0] == 200
+    status, table = client.get("/api/batch")
+    assert status == 200 and table["max_difference"] < 1e-9  # the step's own table is true
+    assert client.post("/api/average", {"examples": [{"set": "test", "index": 0}], "apply": True})[0] == 200
+    status, answer = client.get("/api/batch")
+    assert status == 400 and "no training step since the weights were last set" in answer["error"], answer
+    assert client.post("/api/train", {"action": "step"})[0] == 200  # a new training step has a table again
+    status, table = client.get("/api/batch")
+    assert status == 200 and table["max_difference"] < 1e-9

@@ -92,6 +92,9 @@ def test_two_examples_then_a_mini_batch_then_one_step(browser):
         page.wait_for_function("document.getElementById('avg-after').textContent.includes('The network took this step')")
         _, after = client.get("/api/state")
         assert after["training"]["steps"] == before["training"]["steps"] + 1
+        # the mini-batch table of a training step is not rebuilt for weights that moved on: it says why, no error
+        page.wait_for_function("document.getElementById('batch').textContent.includes('no training step since')")
+        assert page.locator("#batch table").count() == 0 and page.locator("#error").is_hidden()
         costs = page.eval_on_selector_all("#avg-after table tr td", "cells => cells.map(c => c.textContent)")
         assert len(costs) == 16  # 8 examples shown, before and after
         page.screenshot(path=ARTIFACTS / "stepped.png", full_page=True)

@@ -328,6 +328,7 @@ class Session:
                 for p, g in zip(self.net.parameters(), result.pop("_gradient")):
                     p.data = p.data - self.settings.lr * g
                 self.trainer.costs.append(result["batch_cost"])
+                self.trainer.last_batch = None  # its table would start from weights that are no longer anyone's
             else:
                 result.pop("_gradient")
         result.update(applied=apply, layers=len(self.net.weights), images=[packed(x) for x in xs[:8]],
@@ -357,7 +358,8 @@ class Session:
         with self.lock:
             last = self.trainer.last_batch
             if last is None:
-                raise BadRequest("no training step yet: press Train or One step")
+                raise BadRequest("no training step since the weights were last set (loaded, reset or moved by a "
+                                 "step by the average): press Train or One step")
             images, labels = self.data["train"]
             # The weights the last step started from (under the lock no other step has come since):
             # plain SGD took lr·gradient from each; other optimizers kept a copy.

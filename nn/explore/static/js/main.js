@@ -392,7 +392,7 @@ async function showBatch() {
   try {
     training.showBatch(await getJSON("/api/batch"));
   } catch (error) {
-    showError(error);
+    training.noBatch(String(error.message || error)); // why there is no table (the weights moved since the step), in its place
   }
 }
 

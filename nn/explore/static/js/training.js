@@ -111,6 +111,11 @@ export class TrainingView {
     }
   }
 
+  // No table to show, and why: a table rebuilt for weights that have moved on would be nobody's numbers.
+  noBatch(why) {
+    this.batch.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: why }));
+  }
+
   // The server's /api/batch answer: rows = chosen weights, columns = the examples of the batch.
   showBatch(batch, columns = 4) {
     const head = batch.labels.slice(0, columns).map((label, e) => `<th>ex. ${e + 1}: "${label}"</th>`).join("");
