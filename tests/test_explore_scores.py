@@ -107,3 +107,20 @@ def test_weights_that_cannot_be_scored_say_why_and_the_scores_go_on():
         session.trainer.costs.append(0.0)  # a step's worth: another state of the weights, as after a step
     state = measured(session)
     assert state["accuracy"]["share"] == pytest.approx(accuracy(session)) and "error" not in state["accuracy"]
+
+
+def test_an_epochs_score_is_labelled_with_the_steps_taken_when_it_was_measured():
+    """A step by the average counts: the epoch's score after 1 + 3 steps is 'at step 4', not epochs x batches = 3."""
+    from explore_fixtures import bar_data
+
+    session = Session(bar_data(300, 50), None)  # batches of 100: 3 to an epoch
+    session.average([{"set": "test", "index": 0}], apply=True)
+    measured(session)  # the page polls, paused, then presses Train: the background thread takes the steps
+    for _ in range(3):
+        session.trainer.step()
+    assert session.trainer.epoch == 2 and len(session.trainer.costs) == 4
+    session.trainer.running = True  # as while training runs: the badge gives the last epoch's figure
+    try:
+        assert session.accuracy_now()["steps"] == 4
+    finally:
+        session.trainer.running = False

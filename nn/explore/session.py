@@ -205,8 +205,7 @@ class Session:
                 self.measured = (self.which, steps, share)
                 return {"steps": steps, "share": share, "measuring": False}
             self.scores.measure_later(key, self.net)
-        epoch, share = self.trainer.accuracy[-1]  # epoch 0: as this network started here
-        latest = (epoch * len(self.trainer.batches), share)
+        latest = (self.trainer.scored_at[-1], self.trainer.accuracy[-1][1])  # the last epoch's (0: as it started)
         if self.measured is not None and self.measured[0] == self.which and self.measured[1] > latest[0]:
             latest = self.measured[1:]
         return {"steps": latest[0], "share": latest[1],

@@ -121,6 +121,7 @@ class Trainer:
         self.epoch, self.batches, self.position = 1, self._batches(1), 0
         self.costs = []  # one per step: the mean cost of its mini-batch
         self.accuracy = [[0, self.test_accuracy()]]  # [epoch, share of the test digits right], from epoch 0
+        self.scored_at = [0]  # the steps taken here when each of those was measured (steps by hand count too)
         self.last_batch = None
         self.error = None  # why the background training stopped by itself, for the page
 
@@ -157,10 +158,11 @@ class Trainer:
                 return
         # The end of an epoch: score the test digits outside the lock, so that the page need not
         # wait for it (only this thread changes the weights, and requests only read them).
-        accuracy = self.test_accuracy()
+        steps, accuracy = len(self.costs), self.test_accuracy()
         threads.follow(self.net.sizes, self.settings.batch_size)  # the machine's load may have changed
         with self.lock.training():
             self.accuracy.append([self.epoch, accuracy])
+            self.scored_at.append(steps)
             self.epoch += 1
             self.batches, self.position = self._batches(self.epoch), 0
 
