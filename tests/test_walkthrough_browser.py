@@ -321,14 +321,20 @@ def test_the_whole_walk_saves_as_an_animated_gif(browser, pages, example, tmp_pa
     page.close()
 
 
-def test_a_graph_too_wide_for_a_slide_says_so_instead_of_a_gif(browser, tmp_path):
-    """Fourteen products side by side: at 1024 px their 18-pt text would be under 14 px, so no GIF, and the page says why."""
+def fourteen_products():
+    """w0·x0 + ... + w13·x13: a graph too wide for a slide, and for its panel."""
     from autodiff import Value
 
     terms = [Value(0.1 * k, f"w{k}") * Value(1.0 + k, f"x{k}") for k in range(14)]
     total = terms[0]
     for term in terms[1:]:
         total = total + term
+    return total
+
+
+def test_a_graph_too_wide_for_a_slide_says_so_instead_of_a_gif(browser, tmp_path):
+    """Fourteen products side by side: at 1024 px their 18-pt text would be under 14 px, so no GIF, and the page says why."""
+    total = fourteen_products()
     path = tmp_path / "wide.html"
     write_html(total, path)
     page = Page(browser, path)
@@ -347,12 +353,7 @@ def test_a_graph_too_wide_for_a_slide_says_so_instead_of_a_gif(browser, tmp_path
 
 def test_a_frame_larger_than_its_panel_shows_the_node_at_work(browser, tmp_path):
     """Fourteen products side by side scroll in their panel: each step, the node passing its gradient is in sight."""
-    from autodiff import Value
-
-    terms = [Value(0.1 * k, f"w{k}") * Value(1.0 + k, f"x{k}") for k in range(14)]
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
+    total = fourteen_products()
     path = tmp_path / "wide.html"
     count = write_html(total, path)
     page = Page(browser, path)
