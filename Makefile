@@ -29,13 +29,13 @@ e2e: $(BIN)/activate
 	SEEBACKPROP_E2E=1 $(BIN)/python -m pytest tests/test_e2e_mnist.py tests/test_notebook.py
 
 # Speed against micrograd and PyTorch; installs them into the venv, never into the package.
-# About 8 minutes on 2 free cores (estimated from its parts), a line at least every minute; benchmarks/README.md
+# 2 min 37 s on 2 free cores (2026-12-05; several times that on a busy machine), a line at least every minute; benchmarks/README.md
 # has the longer runs.
 bench: $(BIN)/activate
 	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
-	@echo "== 1/3 the scalar engine against micrograd, and one MNIST epoch (about 2 minutes) =="
+	@echo "== 1/3 the scalar engine against micrograd, and one MNIST epoch (about a minute on free cores) =="
 	$(BIN)/python -u benchmarks/scalar_vs_micrograd.py --repeat 5
-	@echo "== 2/3 the fast path against a numpy floor and PyTorch (about 4 minutes) =="
+	@echo "== 2/3 the fast path against a numpy floor and PyTorch (about a minute on free cores) =="
 	$(BIN)/python -u benchmarks/fast_vs_pytorch.py --repeat 2
-	@echo "== 3/3 --recipe best against PyTorch, an epoch of each in turn, 3 epochs (about 2 minutes) =="
+	@echo "== 3/3 --recipe best against PyTorch, an epoch of each in turn, 3 epochs (about half a minute on free cores) =="
 	$(BIN)/python -u benchmarks/recipe_vs_pytorch.py --epochs 3
