@@ -37,6 +37,7 @@ Like tinygrad's TinyJit, a replay runs only the recorded Tensor ops: Python code
 function (a print, a branch on a value) runs while recording only.
 """
 import math
+from collections import Counter
 
 import numpy as np
 
@@ -150,11 +151,12 @@ class Tape:
         names = {"np": np, "_unbroadcast": _unbroadcast, "_add_into": _add_into}  # what the code refers to
         forward, backward = [], []
 
-        named = {}  # id(object) -> its name in the code
+        named, counts = {}, Counter()  # id(object) -> its name in the code; names given per prefix
 
-        def name(prefix, thing):  # the name the code uses for an object: prefix and a number
+        def name(prefix, thing):  # the name the code uses for an object: prefix and a number (o0, b3, ...)
             if id(thing) not in named:
-                named[id(thing)] = key = f"{prefix}{sum(k.startswith(prefix) for k in named.values())}"
+                named[id(thing)] = key = f"{prefix}{counts[prefix]}"
+                counts[prefix] += 1
                 names[key] = thing
             return named[id(thing)]
 
