@@ -89,8 +89,12 @@ def test_the_explorers_zoom_builds_and_walks_a_neurons_graph_without_the_collect
     from nn.explore import neuron as zoom
 
     rng = np.random.default_rng(0)
-    collections = []
-    callback = lambda phase, info: collections.append(info["generation"]) if phase == "start" else None  # noqa: E731
+    collections, this_thread = [], threading.get_ident()
+
+    def callback(phase, info):  # collections made by this thread: another test's threads may still be about
+        if phase == "start" and threading.get_ident() == this_thread:
+            collections.append(info["generation"])
+
     threshold = gc.get_threshold()
     gc.collect()
     gc.set_threshold(50)  # a collection every 50 new objects, had it run
