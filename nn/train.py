@@ -110,11 +110,14 @@ def compiled_step(net, cost):
     return compile(lambda x, labels: cost(net(x), labels), structure)
 
 
+UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # by the size of an integer in bytes
+
+
 def _digits(labels, k):
     """Whether labels is a row of integers from 0 to k - 1, in one pass over it (a step runs this per batch):
     read as unsigned, a negative label is larger than any."""
     return (labels.dtype.kind in "iu" and labels.ndim == 1 and labels.size > 0
-            and labels.view(labels.dtype.str.replace("i", "u")).max() < k)
+            and np.maximum.reduce(labels.view(UNSIGNED[labels.dtype.itemsize])) < k)
 
 
 def train(net, optimizer, cost, data, epochs, batch_size=100, seed=0, checkpoint=None, resume=False,

@@ -242,3 +242,16 @@ def test_squared_error_names_both_shapes_when_they_do_not_fit():
         with pytest.raises(ValueError, match="squared-error") as raised:
             squared_error(Tensor(np.zeros((3, 4))), targets)
         assert "(3, 4)" in str(raised.value) and str(targets.shape) in str(raised.value)
+
+
+@pytest.mark.parametrize("dtype,far", [(np.float32, -100.0), (np.float64, -1000.0)])
+def test_a_saturated_sigmoid_is_0_and_warns_of_nothing(dtype, far):
+    """exp(-x) overflows for x far below 0, and 1 / (1 + inf) = 0 is the right limit: no error, so no warning."""
+    import warnings
+
+    x = Tensor(np.array([[far, 0.0, -far]]), dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = x.sigmoid()
+        s.sum().backward()
+    assert s.data.tolist() == [[0.0, 0.5, 1.0]] and x.grad.tolist() == [[0.0, 0.25, 0.0]]
