@@ -60,10 +60,11 @@ def torch_run(args):
     import torch
 
     from nn import data as mnist
-    from nn.data import scaled, shuffled_batches
+    from nn.data import shuffled_batches
     from nn.fast import FastMLP
-    from nn.train import cosine_rates, shifted
+    from nn.train import cosine_rates
     from nn.cli import RECIPES
+    from recipe_vs_pytorch import torch_steps  # after numpy is loaded, so its OPENBLAS_NUM_THREADS default changes nothing
 
     recipe = {**RECIPES["best"], "hidden": args.hidden or RECIPES["best"]["hidden"]}
     train_images, train_labels, _, _ = mnist.load_mnist()
@@ -77,14 +78,8 @@ def torch_run(args):
         rng = np.random.default_rng([0, epoch])
         rates = cosine_rates(recipe["lr"], (epoch - 1) * steps, steps, args.epochs * steps)
         start = time.perf_counter()
-        for batch, rate in zip(shuffled_batches(len(train_images), BATCH, rng), rates):
-            inputs = torch.from_numpy(scaled(shifted(train_images[batch], recipe["shift"], rng), np.float32))
-            for group in optimizer.param_groups:
-                group["lr"] = rate
-            loss = torch.nn.functional.cross_entropy(model(inputs), labels[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        torch_steps(model, optimizer, train_images, labels, shuffled_batches(len(train_images), BATCH, rng), rates,
+                    rng, recipe["shift"])
         best = min(best, time.perf_counter() - start)
     print(f"torch {torch.__version__} {torch.get_num_threads()} threads: {best}")
 

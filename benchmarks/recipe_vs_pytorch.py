@@ -51,6 +51,19 @@ def torch_run(net, threads):
             "threads": threads, "seconds": []}
 
 
+def torch_steps(model, optimizer, images, labels, batches, rates, rng, shift):
+    """PyTorch's steps of the recipe over these batches, with the shifts (drawn from rng) and learning rates
+    our trainer uses for them. blas_threads.py runs it too."""
+    for batch, rate in zip(batches, rates):
+        inputs = torch.from_numpy(scaled(shifted(images[batch], shift, rng), np.float32))
+        for group in optimizer.param_groups:
+            group["lr"] = rate
+        loss = torch.nn.functional.cross_entropy(model(inputs), labels[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
 def torch_epoch(run, data, epoch, epochs, seed):
     """One epoch of the same run in PyTorch: the batches, shifts and learning rates our trainer draws for it."""
     train_images, train_labels = data[0], data[1]
@@ -64,14 +77,7 @@ def torch_epoch(run, data, epoch, epochs, seed):
     try:
         time.sleep(0.1)  # the other setting's worker threads stop spinning on our cores
         start = time.perf_counter()
-        for batch, rate in zip(batches, rates):
-            inputs = torch.from_numpy(scaled(shifted(train_images[batch], RECIPE["shift"], rng), np.float32))
-            for group in optimizer.param_groups:
-                group["lr"] = rate
-            loss = torch.nn.functional.cross_entropy(model(inputs), labels[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        torch_steps(model, optimizer, train_images, labels, batches, rates, rng, RECIPE["shift"])
         run["seconds"].append(time.perf_counter() - start)
     finally:
         torch.set_num_threads(threads)
