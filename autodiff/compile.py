@@ -187,14 +187,13 @@ class Tape:
             self.description.append((rule, tuple(slot[c] for c in node._children),
                                      tuple(s if type(s) is not np.ndarray else (s.dtype, s.shape, s.tobytes())
                                            for s in settings)))
-        self.root = slot[loss]
+        root = slot[loss]
         # The learned gradients are views of one array per dtype, so that the gradient check is one
         # BLAS call (a sum of squares: NaN or inf in, NaN or inf out) instead of one per parameter.
-        flat = _packed([(leaf.data.shape, np.result_type(leaf.grad)) for _, leaf in self.learned])
-        buffers = {i: array for (i, _), array in zip(self.learned, flat.views)}
-        self.gradients = flat.arrays
+        self.gradients, views = _packed([(leaf.data.shape, np.result_type(leaf.grad)) for _, leaf in self.learned])
+        buffers = {i: array for (i, _), array in zip(self.learned, views)}
         # backward: the plain graph's chain rule, edge by edge, in its order (reverse creation order)
-        backward.append(f"g{self.root} = {name('seed', np.ones_like(loss.data))}")
+        backward.append(f"g{root} = {name('seed', np.ones_like(loss.data))}")
         seen, edges = set(), []
         for node in reversed(nodes):
             if not node._children or not node.requires_grad:
@@ -222,11 +221,11 @@ class Tape:
                 backward.append(f"g{c} = {contribution}" if first else
                                 f"g{c} = _add_into(g{c}, {contribution}, {name('b', buffers[c])})")
         self.description.append(tuple(edges))
-        for (c, _), buffer in zip(self.learned, flat.views):  # a gradient that is a view (a transpose) is copied
+        for (c, _), buffer in zip(self.learned, views):  # a gradient that is a view (a transpose) is copied
             backward.append(f"if g{c} is not {(b := name('b', buffer))}: np.copyto({b}, g{c})")
-        results = ", ".join(f"{name('b', buffer)}" for buffer in flat.views)
+        results = ", ".join(name("b", buffer) for buffer in views)
         self.source = "\n    ".join(["def replay(args):", "# forward", *forward, "# backward", *backward,
-                                      f"return v{self.root}, ({results}{',' if len(flat.views) == 1 else ''})"])
+                                      f"return v{root}, ({results}{',' if len(views) == 1 else ''})"])
         exec(self.source, names)  # noqa: S102  code we wrote above, from the recorded graph
         self._replay = names["replay"]
 
@@ -254,18 +253,15 @@ class Tape:
         return float(cost) if math.isfinite(total) else None
 
 
-class _packed:
-    """Arrays of these (shape, dtype)s as views of one flat array per dtype, in order."""
-
-    def __init__(self, specs):
-        sizes = {}
-        for shape, dtype in specs:
-            sizes[dtype] = sizes.get(dtype, 0) + math.prod(shape)
-        flats = {dtype: np.empty(size, dtype) for dtype, size in sizes.items()}
-        self.arrays, self.views, used = list(flats.values()), [], dict.fromkeys(flats, 0)
-        for shape, dtype in specs:
-            start, used[dtype] = used[dtype], used[dtype] + math.prod(shape)
-            self.views.append(flats[dtype][start:used[dtype]].reshape(shape))
+def _packed(specs):
+    """(flat arrays, views): arrays of these (shape, dtype)s as views, in order, of one flat array per dtype."""
+    flats = {dtype: np.empty(sum(math.prod(s) for s, d in specs if d == dtype), dtype)
+             for dtype in dict.fromkeys(d for _, d in specs)}
+    views, used = [], dict.fromkeys(flats, 0)
+    for shape, dtype in specs:
+        start, used[dtype] = used[dtype], used[dtype] + math.prod(shape)
+        views.append(flats[dtype][start:used[dtype]].reshape(shape))
+    return list(flats.values()), views
 
 
 def _times_one_is_itself(local, child, loss):

@@ -39,12 +39,11 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _fraction(self, "momentum", momentum)
         self.velocity = [0.0 * p.data for p in self.params]  # zeros, in the parameter's shape and type
+        self._scratch = [None] * len(self.params)  # a large parameter's scratch array (see _scratch), at its first step
 
     def step(self):
         self._can_step()
         lr, momentum = self.lr, self.momentum
-        if "_scratch" not in self.__dict__:  # one scratch array per parameter (see _scratch), made at the first step
-            self._scratch = [None] * len(self.params)
         for i, (p, s) in enumerate(zip(self.params, self._scratch)):
             direction = p.grad
             if momentum:
