@@ -97,12 +97,17 @@ def test_an_array_made_from_the_arguments_outside_the_graph_is_refused():
         step(rng.random((4, 6)), np.array([2, 2, 1, 0]))
 
 
-def test_nan_targets_are_named_in_a_replayed_step():
-    net = network([6, 5, 3], "sigmoid", "squared", np.float64, 0)
-    step = compile(the_cost(net, "squared"))
-    rng = np.random.default_rng(0)
+def replaying(activation, cost, dtype):
+    """A 6-5-3 network, its compiled step past its two recordings (so replaying), and the batches' generator."""
+    net = network([6, 5, 3], activation, cost, dtype, 0)
+    step, rng = compile(the_cost(net, cost)), np.random.default_rng(0)
     for _ in range(3):
-        step(*batch(rng, 4, 6, 3, "squared", np.float64))
+        step(*batch(rng, 4, 6, 3, cost, dtype))
+    return net, step, rng
+
+
+def test_nan_targets_are_named_in_a_replayed_step():
+    _, step, rng = replaying("sigmoid", "squared", np.float64)
     x, targets = batch(rng, 4, 6, 3, "squared", np.float64)
     targets[1, 2] = np.nan
     with pytest.raises(ValueError, match="Tensor data must be finite, got nan"):
@@ -111,11 +116,7 @@ def test_nan_targets_are_named_in_a_replayed_step():
 
 
 def test_overflow_in_w_x_plus_b_is_named_in_a_replayed_step():
-    net = network([6, 5, 3], "relu", "cross-entropy", np.float32, 0)
-    step = compile(the_cost(net, "cross-entropy"))
-    rng = np.random.default_rng(0)
-    for _ in range(3):
-        step(*batch(rng, 4, 6, 3, "cross-entropy", np.float32))
+    net, step, rng = replaying("relu", "cross-entropy", np.float32)
     x, labels = batch(rng, 4, 6, 3, "cross-entropy", np.float32)
     net.weights[0].data[...] = 1.0  # six inputs of 1e38 each: their sum does not fit in float32
     with pytest.raises(OverflowError, match=r"w·x\+b: the result on shapes \(5, 6\), \(4, 6\), \(5,\) overflows"):

@@ -121,15 +121,19 @@ def test_any_network_the_hand_chain_rule_the_scalar_engine_and_the_fast_path_agr
                 assert_agree(getattr(engine, field)[l], getattr(hand, field)[l])
 
 
+def a_weight(data, weights):
+    """(l, j, k), drawn: weight k of neuron j in layer l (from 1)."""
+    l = data.draw(st.integers(1, len(weights)))
+    return l, data.draw(st.integers(0, weights[l - 1].shape[0] - 1)), data.draw(st.integers(0, weights[l - 1].shape[1] - 1))
+
+
 @settings(max_examples=30)
 @given(examples, kinds, st.data())
 def test_any_network_the_gradient_is_the_slope_of_the_cost(params, kind, data):
     net, x, y, network = any_network(*params, kind)
     weights, biases = matrices(net)
     hand = by_hand(weights, biases, x, y, **network)
-    l = data.draw(st.integers(1, len(weights)))
-    j = data.draw(st.integers(0, weights[l - 1].shape[0] - 1))
-    k = data.draw(st.integers(0, weights[l - 1].shape[1] - 1))
+    l, j, k = a_weight(data, weights)
 
     def cost_with_weight(value):
         changed = [w.copy() for w in weights]
@@ -200,9 +204,7 @@ def test_weight_and_bias_gradients_match_finite_differences(params, data):
     net, x, y = example(*params)
     weights, biases = matrices(net)
     engine = by_engine(net.to_scalar(), x, y)
-    l = data.draw(st.integers(1, len(weights)))
-    j = data.draw(st.integers(0, weights[l - 1].shape[0] - 1))
-    k = data.draw(st.integers(0, weights[l - 1].shape[1] - 1))
+    l, j, k = a_weight(data, weights)
 
     def cost_with_weight(value):
         changed = [w.copy() for w in weights]
