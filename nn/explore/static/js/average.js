@@ -79,7 +79,7 @@ export class AverageView {
       `. The batch's cost (their mean): <b>${fmt(r.batch_cost)}</b>.`;
     const check = this.$("avg-check");
     check.className = `check ${r.check.agree ? "ok" : "bad"}`;
-    sayNumber(check, `The average of ${n} examples' own nudges (the chain rule, for each alone) equals one ` +
+    sayNumber(check, `The average of ${n === 1 ? "1 example's" : `${n} examples'`} own nudges (the chain rule, for each alone) equals one ` +
       "backward() over the batch: largest difference ", r.check.max_difference, 2);
     this.drawTable(r, Math.min(n, SHOWN));
     this.drawTug(r);
